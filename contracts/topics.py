@@ -1,0 +1,27 @@
+"""Kafka topics: versioned names, partition counts, and the key every event is sent with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    partitions: int
+    description: str
+
+
+PROJECTS = Topic("cma.projects.v1", 6, "Funded projects registered (project.registered).")
+REPORTS = Topic("cma.reports.v1", 12, "Indicator reports: each a full revision of one period.")
+MILESTONES = Topic("cma.milestones.v1", 6, "Milestones declared, rescheduled and completed.")
+DEAD_LETTERS = Topic(
+    "cma.deadletter.v1", 3, "Messages a consumer gave up on, with the error in headers."
+)
+
+ALL: tuple[Topic, ...] = (PROJECTS, REPORTS, MILESTONES, DEAD_LETTERS)
+
+
+def event_key(project_id: object) -> bytes:
+    """Every event is keyed by its project, so one project's events stay in order."""
+    return str(project_id).encode()

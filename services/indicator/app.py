@@ -1,0 +1,81 @@
+"""Indicator: consumes projects and reports, keeps exact totals, serves progress and coverage."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from contracts import topics
+from contracts.catalog import load_catalog
+from services.indicator import models
+from services.indicator.api import indicator_router
+from services.indicator.figures import Figures
+from services.indicator.metrics import business_families
+from services.indicator.service import IndicatorQueries, apply_events
+from services.runtime.auth import authenticator
+from services.runtime.broker import make_broker, start_when_reachable
+from services.runtime.clock import Clock, system_clock
+from services.runtime.consumer import IdempotentConsumer
+from services.runtime.db import make_engine
+from services.runtime.http import build_app
+from services.runtime.metrics import ConsumerMetrics, SnapshotCollector
+from services.runtime.settings import Settings
+
+SERVICE = "indicator"
+
+
+def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
+    registry = CollectorRegistry()
+    engine = make_engine(settings.database_url)
+    broker = make_broker(settings, SERVICE, registry)
+    consumer_metrics = ConsumerMetrics(registry, SERVICE)
+    for name, topic in (("projects", topics.PROJECTS), ("reports", topics.REPORTS)):
+        IdempotentConsumer(
+            f"{SERVICE}.{name}",
+            topic,
+            engine,
+            models.processed_events,
+            apply_events,
+            settings,
+            consumer_metrics,
+        ).subscribe(broker)
+
+    queries = IndicatorQueries(engine)
+    figures = Figures(queries, load_catalog(), clock, settings.trajectory_tolerance)
+    business = SnapshotCollector()
+    registry.register(business)
+
+    async def refresh_metrics() -> None:
+        business.families = await business_families(figures)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        starting = asyncio.create_task(
+            start_when_reachable(broker, settings.kafka_bootstrap, topics.ALL)
+        )
+        try:
+            yield
+        finally:
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+            await broker.stop()
+            await engine.dispose()
+
+    app = build_app(
+        service=SERVICE,
+        engine=engine,
+        registry=registry,
+        lifespan=lifespan,
+        max_body_bytes=settings.max_body_bytes,
+        refresh_metrics=refresh_metrics,
+        description="Exact totals, progress toward targets and commitments, regional coverage.",
+    )
+    app.include_router(
+        indicator_router(figures, authenticator(settings, queries.find_project_by_token))
+    )
+    return app

@@ -1,0 +1,68 @@
+"""Indicator's tables, in its own `indicator` schema: projects as registered, the latest
+revision of each period, and that revision's cells. Totals are sums over `cells`."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from services.runtime.db import processed_events_table
+
+metadata = MetaData(schema="indicator")
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("project_id", Uuid, primary_key=True),
+    Column("sheet", String(40), nullable=False, index=True),
+    Column("wave", String(40), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("lead", String(200), nullable=False),
+    Column("regions", ARRAY(String(2)), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("funding_eur", BigInteger),
+    Column("commitments", JSONB, nullable=False),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("active", Boolean, nullable=False, server_default="true"),
+)
+
+# The revision whose cells are in `cells`; an event with a revision not above it is ignored.
+periods = Table(
+    "periods",
+    metadata,
+    Column("project_id", Uuid, primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("report_id", Uuid, nullable=False),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+)
+
+# `sex` and `audience` hold "" when the report left them out, so the key stays total.
+cells = Table(
+    "cells",
+    metadata,
+    Column("project_id", Uuid, primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("kind", String(12), primary_key=True),
+    Column("level", String(20), primary_key=True),
+    Column("region", String(2), primary_key=True),
+    Column("sex", String(1), primary_key=True),
+    Column("audience", String(40), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+Index("cells_by_kind_level_region", cells.c.kind, cells.c.level, cells.c.region)
+
+processed_events = processed_events_table(metadata)

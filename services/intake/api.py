@@ -1,0 +1,131 @@
+"""Intake's HTTP routes: thin; parsing and authorisation here, rules in the service."""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from prometheus_client import Counter
+from pydantic import ValidationError
+
+from contracts.projects import MilestoneCompletionIn, MilestonesIn, ProjectCreated, ProjectIn
+from contracts.reports import PERIOD_PATTERN, ReportIn
+from services.intake.csv_reports import csv_row_loc, parse_csv_report
+from services.intake.service import IntakeService
+from services.runtime.auth import Caller
+from services.runtime.errors import Unprocessable
+
+REPORT_DOC = """Post one period's report for this project, as JSON (`ReportIn`) or as `text/csv`
+(header `kind,level,region,sex,audience,count`, one cell per row; `period` and `reason` as query
+parameters). A report replaces the period's previous revision as a whole.
+
+Rules: counts are integers ≥ 0; `alternance` counts people "of which in alternance" among
+`trained` and may not exceed `trained` in the same cell (same level, region, sex, audience);
+a cell appears once; its region must be one the project declared; the period (`YYYY-S1` =
+January-June, `YYYY-S2` = July-December) must have begun and overlap the project's run.
+
+`Idempotency-Key`: a retry with the same key and the same content returns the first answer
+(header `Idempotent-Replayed: true`) and changes nothing; the same key with other content is 422.
+"""
+
+_report_body: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/ReportIn"}},
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+def intake_router(
+    service: IntakeService,
+    authenticate: Callable[[Request], Awaitable[Caller]],
+    accepted_reports: Counter,
+) -> APIRouter:
+    router = APIRouter(prefix="/v1")
+    CallerDep = Annotated[Caller, Depends(authenticate)]
+
+    @router.post("/projects", status_code=201, response_model=ProjectCreated, tags=["projects"])
+    async def register_project(body: ProjectIn, caller: CallerDep) -> ProjectCreated:
+        """Register a funded project (programme staff). The API token is shown only here."""
+        caller.require_staff()
+        return await service.register(body)
+
+    @router.post(
+        "/projects/{project_id}/reports",
+        status_code=201,
+        tags=["reports"],
+        description=REPORT_DOC,
+        openapi_extra=_report_body,
+    )
+    async def submit_report(
+        project_id: UUID,
+        request: Request,
+        response: Response,
+        caller: CallerDep,
+        idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+        period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
+        reason: Annotated[str | None, Query(max_length=500)] = None,
+    ) -> dict[str, Any]:
+        caller.require_project(project_id)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        body = await request.body()
+        if content_type == "text/csv":
+            report, loc = parse_csv_report(body, period, reason), csv_row_loc
+            accepted = await service.submit_report(project_id, report, caller, idempotency_key, loc)
+        elif content_type == "application/json":
+            accepted = await service.submit_report(
+                project_id, _json_report(body), caller, idempotency_key
+            )
+        else:
+            raise Unprocessable(
+                [
+                    {
+                        "loc": ["header", "content-type"],
+                        "type": "unsupported",
+                        "msg": "send application/json or text/csv",
+                    }
+                ]
+            )
+        if accepted.replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+        accepted_reports.labels(content_type.split("/")[1], str(accepted.replayed).lower()).inc()
+        return accepted.body
+
+    @router.get("/projects/{project_id}/reports", tags=["reports"])
+    async def report_history(project_id: UUID, caller: CallerDep) -> dict[str, Any]:
+        """Each period with its revisions (sender, time, reason, cell count), oldest first."""
+        caller.require_project(project_id)
+        return await service.list_reports(project_id)
+
+    @router.post("/projects/{project_id}/milestones", status_code=201, tags=["milestones"])
+    async def declare_milestones(
+        project_id: UUID, body: MilestonesIn, caller: CallerDep
+    ) -> dict[str, Any]:
+        """Declare milestones, or reschedule existing ones (a `reason` is then required)."""
+        caller.require_staff()
+        return await service.declare_milestones(project_id, body)
+
+    @router.post(
+        "/projects/{project_id}/milestones/{milestone_id}/complete",
+        tags=["milestones"],
+        status_code=status.HTTP_200_OK,
+    )
+    async def complete_milestone(
+        project_id: UUID, milestone_id: str, body: MilestoneCompletionIn, caller: CallerDep
+    ) -> dict[str, Any]:
+        caller.require_project(project_id)
+        return await service.complete_milestone(project_id, milestone_id, body, caller)
+
+    return router
+
+
+def _json_report(body: bytes) -> ReportIn:
+    try:
+        return ReportIn.model_validate_json(body)
+    except ValidationError as exc:
+        raise Unprocessable(
+            [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        ) from None

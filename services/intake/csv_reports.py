@@ -1,0 +1,90 @@
+"""CSV reports: a header line, then one cell per row. Errors name the row (the header is row 1).
+
+    kind,level,region,sex,audience,count
+    trained,bac+5,84,F,,120
+
+`sex` and `audience` may be left empty or their columns omitted. The period and the optional
+reason travel as query parameters (`?period=2025-S1&reason=...`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from pydantic import ValidationError
+
+from contracts.reports import MAX_CELLS, Cell, ReportIn, check_cells
+from services.runtime.errors import Unprocessable
+
+REQUIRED = ("kind", "level", "region", "count")
+OPTIONAL = ("sex", "audience")
+
+
+def _problem(loc: list[Any], msg: str) -> dict[str, Any]:
+    return {"loc": loc, "msg": msg, "type": "value_error"}
+
+
+def csv_row_loc(index: int) -> tuple[str | int, ...]:
+    return ("body", "row", index + 2)
+
+
+def parse_csv_report(body: bytes, period: str | None, reason: str | None) -> ReportIn:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Unprocessable(
+            [_problem(["body"], f"not UTF-8: {exc.reason} at byte {exc.start}")]
+        ) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""), restkey="__extra__")
+    header = reader.fieldnames or []
+    unknown = [h for h in header if h not in REQUIRED + OPTIONAL]
+    missing = [h for h in REQUIRED if h not in header]
+    if unknown or missing or not header:
+        raise Unprocessable(
+            [
+                _problem(
+                    ["body", "row", 1],
+                    f"header must hold {', '.join(REQUIRED)} and optionally {', '.join(OPTIONAL)}; "
+                    f"missing {missing}, unknown {unknown}",
+                )
+            ]
+        )
+    cells: list[Cell] = []
+    problems: list[dict[str, Any]] = []
+    for row_number, row in enumerate(reader, start=2):
+        if "__extra__" in row or None in row.values():
+            problems.append(_problem(["body", "row", row_number], "wrong number of columns"))
+            continue
+        if len(cells) + len(problems) >= MAX_CELLS:
+            problems.append(_problem(["body", "row", row_number], f"more than {MAX_CELLS} rows"))
+            break
+        try:
+            cells.append(Cell.model_validate(_cell_fields(row)))
+        except ValidationError as exc:
+            problems.extend(
+                _problem(["body", "row", row_number, *e["loc"]], e["msg"]) for e in exc.errors()
+            )
+    if problems:
+        raise Unprocessable(problems)
+    try:
+        check_cells(cells, label=lambda index: f"row {index + 2}")
+        return ReportIn(period=period or "", reason=reason, cells=tuple(cells))
+    except ValidationError as exc:
+        raise Unprocessable(
+            [
+                _problem(["query", *e["loc"]] if e["loc"] else ["body"], e["msg"])
+                for e in exc.errors()
+            ]
+        ) from None
+    except ValueError as exc:
+        raise Unprocessable([_problem(["body"], str(exc))]) from None
+
+
+def _cell_fields(row: dict[str, str]) -> dict[str, Any]:
+    fields: dict[str, Any] = {k: (row.get(k) or "").strip() or None for k in REQUIRED + OPTIONAL}
+    count = fields["count"]
+    if count is not None and count.lstrip("-").isdigit():
+        fields["count"] = int(count)  # anything else stays text and fails the integer check
+    return fields

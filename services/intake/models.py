@@ -1,0 +1,79 @@
+"""Intake's tables, in its own `intake` schema."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from services.runtime.db import outbox_table
+
+metadata = MetaData(schema="intake")
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("project_id", Uuid, primary_key=True),
+    Column("sheet", String(40), nullable=False),
+    Column("wave", String(40), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("lead", String(200), nullable=False),
+    Column("regions", ARRAY(String(2)), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("funding_eur", BigInteger),
+    Column("commitments", JSONB, nullable=False),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+milestones = Table(
+    "milestones",
+    metadata,
+    Column("project_id", Uuid, ForeignKey("projects.project_id"), primary_key=True),
+    Column("milestone_id", String(64), primary_key=True),
+    Column("spec", JSONB, nullable=False),
+    Column("completed_on", Date),
+    Column("evidence", Text),
+)
+
+# One row per (project, period): the last revision handed out. The upsert that bumps it also
+# serialises concurrent submissions for the same period.
+periods = Table(
+    "periods",
+    metadata,
+    Column("project_id", Uuid, ForeignKey("projects.project_id"), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("revision", Integer, nullable=False),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("report_id", Uuid, primary_key=True),
+    Column("project_id", Uuid, ForeignKey("projects.project_id"), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("idempotency_key", String(200)),
+    Column("request_sha256", String(64), nullable=False),
+    Column("submitted_by", String(100), nullable=False),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text),
+    Column("cells", JSONB, nullable=False),
+    UniqueConstraint("project_id", "period", "revision"),
+    UniqueConstraint("project_id", "idempotency_key"),
+)
+
+outbox = outbox_table(metadata)

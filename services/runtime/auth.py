@@ -1,0 +1,75 @@
+"""Bearer tokens: programme-staff tokens from settings, per-project tokens stored hashed.
+
+Each service keeps its own copy of the project token hashes (from `project.registered`),
+so authorisation never reads another service's tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+from fastapi import HTTPException, Request, status
+
+from services.runtime.settings import Settings
+
+FindProject = Callable[[str], Awaitable[UUID | None]]  # token sha256 -> project id
+
+
+@dataclass(frozen=True)
+class Caller:
+    staff: bool
+    project_id: UUID | None = None
+
+    @property
+    def label(self) -> str:
+        return "staff" if self.staff else f"project:{self.project_id}"
+
+    def require_staff(self) -> None:
+        if not self.staff:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "programme-staff token required")
+
+    def require_project(self, project_id: UUID) -> None:
+        """Object-level authorisation: staff, or the project itself."""
+        if not self.staff and self.project_id != project_id:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "this token is for another project")
+
+
+def new_project_token() -> str:
+    return "cmap_" + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def authenticator(
+    settings: Settings, find_project: FindProject
+) -> Callable[[Request], Awaitable[Caller]]:
+    staff_hashes = [hash_token(t.get_secret_value()) for t in settings.staff_tokens]
+
+    async def authenticate(request: Request) -> Caller:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "missing bearer token",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        digest = hash_token(token.strip())
+        if any(hmac.compare_digest(digest, h) for h in staff_hashes):
+            return Caller(staff=True)
+        project_id = await find_project(digest)
+        if project_id is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "unknown token",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return Caller(staff=False, project_id=project_id)
+
+    return authenticate

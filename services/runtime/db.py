@@ -1,0 +1,55 @@
+"""Database engine and the tables every consumer or producer needs in its own schema."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    func,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+
+
+def processed_events_table(metadata: MetaData) -> Table:
+    """The inbox: one row per (consumer, event) applied, written in the effect's transaction."""
+    return Table(
+        "processed_events",
+        metadata,
+        Column("consumer", String(100), primary_key=True),
+        Column("event_id", Uuid, primary_key=True),
+        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    """Events to publish, written in the transaction that made them true; the relay sends them.
+
+    `seq` orders the rows; `sent_partition`/`sent_offset` let the relay notice a broker that
+    lost what it had acknowledged (the embedded broker keeps nothing across restarts)."""
+    table = Table(
+        "outbox",
+        metadata,
+        Column("seq", BigInteger, primary_key=True, autoincrement=True),
+        Column("event_id", Uuid, nullable=False, unique=True),
+        Column("topic", String(100), nullable=False),
+        Column("key", LargeBinary, nullable=False),
+        Column("value", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("sent_at", DateTime(timezone=True)),
+        Column("sent_partition", Integer),
+        Column("sent_offset", BigInteger),
+    )
+    Index("outbox_unsent", table.c.seq, postgresql_where=table.c.sent_at.is_(None))
+    return table

