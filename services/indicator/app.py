@@ -78,4 +78,5 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     app.include_router(
         indicator_router(figures, authenticator(settings, queries.find_project_by_token))
     )
+    app.state.broker = broker
     return app

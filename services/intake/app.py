@@ -81,4 +81,5 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         intake_router(service, authenticator(settings, service.find_project_by_token), accepted)
     )
 
+    app.state.broker = broker
     return app

@@ -84,6 +84,8 @@ class IdempotentConsumer:
             batch=True,
             max_records=self.settings.consumer_batch_records,
             auto_offset_reset="earliest",
+            session_timeout_ms=self.settings.consumer_session_timeout_ms,
+            heartbeat_interval_ms=self.settings.consumer_session_timeout_ms // 5,
             ack_policy=AckPolicy.MANUAL,
             decoder=_raw_bodies,
             title=self.name,

@@ -47,6 +47,7 @@ def test_settings(database_url: str, kafka_bootstrap: str, **overrides: Any) -> 
         kafka_idempotence=False,
         staff_tokens=(STAFF_TOKEN,),
         consumer_retry_base_seconds=0.05,
+        consumer_session_timeout_ms=2_000,
         **overrides,
     )
 
