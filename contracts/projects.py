@@ -41,7 +41,7 @@ class ProjectIn(BaseModel):
     wave: str = Field(min_length=1, max_length=40)
     name: str = Field(min_length=1, max_length=200)
     lead: str = Field(min_length=1, max_length=200)
-    regions: tuple[RegionCode, ...] = Field(min_length=1, max_length=18)
+    regions: list[RegionCode] = Field(min_length=1, max_length=18)
     start_date: date
     end_date: date
     funding_eur: int | None = Field(default=None, ge=0, le=10_000_000_000)
@@ -74,7 +74,7 @@ class MilestonesIn(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    milestones: tuple[MilestoneSpec, ...] = Field(min_length=1, max_length=200)
+    milestones: list[MilestoneSpec] = Field(min_length=1, max_length=200)
     reason: str | None = Field(default=None, max_length=500)
 
 

@@ -115,7 +115,8 @@ class ReportIn(BaseModel):
 
     period: Period
     reason: str | None = Field(default=None, max_length=500)
-    cells: tuple[Cell, ...] = Field(min_length=1, max_length=MAX_CELLS)
+    cells: list[Cell] = Field(min_length=1, max_length=MAX_CELLS)  # a list: tuple adds a
+    # spurious "too short" error when an item fails
 
     @model_validator(mode="after")
     def _cells_are_consistent(self) -> ReportIn:

@@ -22,7 +22,7 @@ from tests.support.platform import Platform, running_platform, test_settings
 SCHEMAS = ("intake", "indicator")
 
 
-def _plain(url: str) -> str:
+def plain_url(url: str) -> str:
     """asyncpg wants `postgresql://`, SQLAlchemy `postgresql+asyncpg://`."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
@@ -33,7 +33,7 @@ async def database_url() -> AsyncIterator[str]:
     server_url = os.environ.get("CMA_TEST_DATABASE_URL")
     embedded = None
     if server_url:
-        admin = await asyncpg.connect(_plain(server_url))
+        admin = await asyncpg.connect(plain_url(server_url))
         await admin.execute(f'create database "{name}"')
         await admin.close()
         url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
@@ -47,14 +47,14 @@ async def database_url() -> AsyncIterator[str]:
         embedded.stop()
         shutil.rmtree(embedded.directory, ignore_errors=True)
     else:
-        admin = await asyncpg.connect(_plain(server_url or ""))
+        admin = await asyncpg.connect(plain_url(server_url or ""))
         await admin.execute(f'drop database if exists "{name}" with (force)')
         await admin.close()
 
 
 @pytest.fixture
 async def clean_database(database_url: str) -> str:
-    conn = await asyncpg.connect(_plain(database_url))
+    conn = await asyncpg.connect(plain_url(database_url))
     tables = await conn.fetch(
         "select schemaname, tablename from pg_tables where schemaname = any($1::text[]) "
         "and tablename <> 'alembic_version'",

@@ -4,7 +4,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
 from prometheus_client import Counter
 from pydantic import ValidationError
 
@@ -80,15 +80,7 @@ def intake_router(
                 project_id, _json_report(body), caller, idempotency_key
             )
         else:
-            raise Unprocessable(
-                [
-                    {
-                        "loc": ["header", "content-type"],
-                        "type": "unsupported",
-                        "msg": "send application/json or text/csv",
-                    }
-                ]
-            )
+            raise HTTPException(415, "send application/json or text/csv")
         if accepted.replayed:
             response.headers["Idempotent-Replayed"] = "true"
         accepted_reports.labels(content_type.split("/")[1], str(accepted.replayed).lower()).inc()

@@ -70,7 +70,7 @@ def parse_csv_report(body: bytes, period: str | None, reason: str | None) -> Rep
         raise Unprocessable(problems)
     try:
         check_cells(cells, label=lambda index: f"row {index + 2}")
-        return ReportIn(period=period or "", reason=reason, cells=tuple(cells))
+        return ReportIn(period=period or "", reason=reason, cells=cells)
     except ValidationError as exc:
         raise Unprocessable(
             [

@@ -1,0 +1,44 @@
+# The README's two commands: `make run` and `make test`. Everything else is a step of those.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install run demo migrate test lint unit contract component integration e2e schemas up down
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install  ## the platform on embedded PostgreSQL and broker (or CMA_DATABASE_URL / CMA_KAFKA_BOOTSTRAP)
+	$(BIN)/cma run
+
+demo: install  ## the same, with the document's laureates and plausible reports
+	$(BIN)/cma run --demo
+
+migrate: install
+	$(BIN)/cma migrate
+
+test: install lint  ## everything CI runs
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+unit contract component integration e2e: install
+	$(BIN)/python -m pytest tests/$@
+
+schemas: install  ## regenerate the checked-in JSON Schemas and AsyncAPI documents
+	$(BIN)/python -m contracts.generate
+	$(BIN)/python -m services.asyncapi
+
+up:  ## the production-shaped stack (needs Docker)
+	docker compose up -d --build
+
+down:
+	docker compose down
