@@ -1,4 +1,4 @@
-"""Intake's HTTP routes: thin; parsing and authorisation here, rules in the service."""
+"""Intake's HTTP routes: thin; parsing and authorisation here, rules in the use cases."""
 
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
@@ -11,7 +11,8 @@ from pydantic import ValidationError
 from contracts.projects import MilestoneCompletionIn, MilestonesIn, ProjectCreated, ProjectIn
 from contracts.reports import PERIOD_PATTERN, ReportIn
 from services.intake.csv_reports import csv_row_loc, parse_csv_report
-from services.intake.service import IntakeService
+from services.intake.projects import ProjectUseCases
+from services.intake.reports import ReportUseCases
 from services.runtime.auth import Caller
 from services.runtime.errors import Unprocessable
 
@@ -40,7 +41,8 @@ _report_body: dict[str, Any] = {
 
 
 def intake_router(
-    service: IntakeService,
+    projects: ProjectUseCases,
+    reports: ReportUseCases,
     authenticate: Callable[[Request], Awaitable[Caller]],
     accepted_reports: Counter,
 ) -> APIRouter:
@@ -51,7 +53,7 @@ def intake_router(
     async def register_project(body: ProjectIn, caller: CallerDep) -> ProjectCreated:
         """Register a funded project (programme staff). The API token is shown only here."""
         caller.require_staff()
-        return await service.register(body)
+        return await projects.register(body)
 
     @router.post(
         "/projects/{project_id}/reports",
@@ -74,9 +76,9 @@ def intake_router(
         body = await request.body()
         if content_type == "text/csv":
             report, loc = parse_csv_report(body, period, reason), csv_row_loc
-            accepted = await service.submit_report(project_id, report, caller, idempotency_key, loc)
+            accepted = await reports.submit_report(project_id, report, caller, idempotency_key, loc)
         elif content_type == "application/json":
-            accepted = await service.submit_report(
+            accepted = await reports.submit_report(
                 project_id, _json_report(body), caller, idempotency_key
             )
         else:
@@ -90,7 +92,7 @@ def intake_router(
     async def report_history(project_id: UUID, caller: CallerDep) -> dict[str, Any]:
         """Each period with its revisions (sender, time, reason, cell count), oldest first."""
         caller.require_project(project_id)
-        return await service.list_reports(project_id)
+        return await reports.list_reports(project_id)
 
     @router.post("/projects/{project_id}/milestones", status_code=201, tags=["milestones"])
     async def declare_milestones(
@@ -98,7 +100,7 @@ def intake_router(
     ) -> dict[str, Any]:
         """Declare milestones, or reschedule existing ones (a `reason` is then required)."""
         caller.require_staff()
-        return await service.declare_milestones(project_id, body)
+        return await projects.declare_milestones(project_id, body)
 
     @router.post(
         "/projects/{project_id}/milestones/{milestone_id}/complete",
@@ -109,7 +111,7 @@ def intake_router(
         project_id: UUID, milestone_id: str, body: MilestoneCompletionIn, caller: CallerDep
     ) -> dict[str, Any]:
         caller.require_project(project_id)
-        return await service.complete_milestone(project_id, milestone_id, body, caller)
+        return await projects.complete_milestone(project_id, milestone_id, body, caller)
 
     return router
 

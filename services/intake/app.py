@@ -12,7 +12,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from contracts import topics
 from services.intake import models
 from services.intake.api import intake_router
-from services.intake.service import IntakeService
+from services.intake.projects import ProjectUseCases
+from services.intake.reports import ReportUseCases
 from services.runtime.auth import authenticator
 from services.runtime.broker import make_broker, start_when_reachable
 from services.runtime.clock import Clock, system_clock
@@ -37,7 +38,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         batch_rows=settings.outbox_batch_rows,
         poll_seconds=settings.outbox_poll_seconds,
     )
-    service = IntakeService(engine, clock)
+    projects = ProjectUseCases(engine, clock)
     backlog = Gauge(
         "cma_intake_outbox_backlog", "Outbox rows not yet acknowledged by Kafka.", registry=registry
     )
@@ -78,7 +79,12 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         description="Registers funded projects and takes their indicator reports and milestones.",
     )
     app.include_router(
-        intake_router(service, authenticator(settings, service.find_project_by_token), accepted)
+        intake_router(
+            projects,
+            ReportUseCases(engine, clock),
+            authenticator(settings, projects.find_project_by_token),
+            accepted,
+        )
     )
 
     app.state.broker = broker

@@ -91,8 +91,7 @@ class IdempotentConsumer:
             title=self.name,
         )
         async def handle(_: Any, message: KafkaMessage) -> None:
-            records = message.raw_message
-            await self.handle_records(broker, records if isinstance(records, tuple) else (records,))
+            await self.handle_records(broker, _records(message.raw_message))
             await message.ack()
 
     async def handle_records(self, broker: KafkaBroker, records: Sequence[ConsumerRecord]) -> None:
@@ -171,6 +170,13 @@ class IdempotentConsumer:
             },
         )
         self.metrics.events.labels(self.name, "dead_lettered").inc()
+
+
+def _records(raw: Any) -> list[ConsumerRecord]:
+    """A batch arrives as a tuple of records; FastStream's test broker nests them in a list."""
+    if isinstance(raw, ConsumerRecord):
+        return [raw]
+    return [r for item in raw for r in (item if isinstance(item, list) else [item])]
 
 
 async def _raw_bodies(message: KafkaMessage) -> Any:

@@ -39,16 +39,16 @@ async def serve(app: FastAPI) -> AsyncIterator[str]:
         await task
 
 
-def test_settings(database_url: str, kafka_bootstrap: str, **overrides: Any) -> Settings:
+def settings_for_tests(database_url: str, kafka_bootstrap: str, **overrides: Any) -> Settings:
+    defaults: dict[str, Any] = {
+        "environment": "test",
+        "kafka_idempotence": False,  # the embedded broker cannot do idempotent producers
+        "staff_tokens": (STAFF_TOKEN,),
+        "consumer_retry_base_seconds": 0.05,
+        "consumer_session_timeout_ms": 2_000,
+    }
     return Settings(
-        environment="test",
-        database_url=database_url,
-        kafka_bootstrap=kafka_bootstrap,
-        kafka_idempotence=False,
-        staff_tokens=(STAFF_TOKEN,),
-        consumer_retry_base_seconds=0.05,
-        consumer_session_timeout_ms=2_000,
-        **overrides,
+        database_url=database_url, kafka_bootstrap=kafka_bootstrap, **(defaults | overrides)
     )
 
 

@@ -1,0 +1,166 @@
+"""Registering projects and declaring or completing their milestones."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contracts import topics
+from contracts.events import MilestoneCompleted, MilestoneDeclared, ProjectRegistered
+from contracts.projects import MilestoneCompletionIn, MilestonesIn, ProjectCreated, ProjectIn
+from services.intake import models as m
+from services.intake.domain import envelope
+from services.intake.usecases import UseCases
+from services.runtime.auth import Caller, hash_token, new_project_token
+from services.runtime.errors import Conflict, NotFound, Unprocessable
+from services.runtime.outbox import enqueue
+
+
+class ProjectUseCases(UseCases):
+    async def find_project_by_token(self, digest: str) -> UUID | None:
+        async with self.engine.connect() as conn:
+            query = select(m.projects.c.project_id).where(m.projects.c.token_sha256 == digest)
+            return (await conn.execute(query)).scalar_one_or_none()
+
+    async def register(self, body: ProjectIn) -> ProjectCreated:
+        project_id, token, now = uuid.uuid4(), new_project_token(), self.clock()
+        fields = body.model_dump(mode="json", exclude={"milestones"})
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                m.projects.insert().values(
+                    project_id=project_id,
+                    token_sha256=hash_token(token),
+                    created_at=now,
+                    **{
+                        **fields,
+                        "regions": list(body.regions),
+                        "start_date": body.start_date,
+                        "end_date": body.end_date,
+                    },
+                )
+            )
+            await enqueue(
+                conn,
+                m.outbox,
+                topics.PROJECTS,
+                [
+                    ProjectRegistered(
+                        **envelope(project_id, now),
+                        payload={**fields, "api_token_sha256": hash_token(token)},
+                    )
+                ],
+            )
+            await self._declare(conn, project_id, body.milestones, reason=None)
+        return ProjectCreated(project_id=project_id, api_token=token)
+
+    async def declare_milestones(self, project_id: UUID, body: MilestonesIn) -> dict[str, Any]:
+        async with self.engine.begin() as conn:
+            await self.project(conn, project_id)
+            declared = await self._declare(conn, project_id, body.milestones, body.reason)
+        return {"project_id": str(project_id), "declared": declared}
+
+    async def _declare(
+        self, conn: AsyncConnection, project_id: UUID, specs: Any, reason: str | None
+    ) -> list[str]:
+        existing = {
+            row.milestone_id: row
+            for row in (
+                await conn.execute(
+                    select(m.milestones).where(m.milestones.c.project_id == project_id)
+                )
+            ).all()
+        }
+        events = []
+        for index, spec in enumerate(specs):
+            known = existing.get(spec.milestone_id)
+            if known is not None and known.completed_on is not None:
+                raise Conflict(f"milestone {spec.milestone_id} is already completed")
+            if known is not None and not reason:
+                raise Unprocessable(
+                    [
+                        {
+                            "loc": ["body", "reason"],
+                            "type": "missing",
+                            "msg": f"milestones[{index}] reschedules {spec.milestone_id}: "
+                            "give a reason",
+                        }
+                    ]
+                )
+            spec_json = spec.model_dump(mode="json")
+            await conn.execute(
+                insert(m.milestones)
+                .values(project_id=project_id, milestone_id=spec.milestone_id, spec=spec_json)
+                .on_conflict_do_update(
+                    index_elements=["project_id", "milestone_id"], set_={"spec": spec_json}
+                )
+            )
+            events.append(
+                MilestoneDeclared(
+                    **envelope(project_id, self.clock()),
+                    payload={"milestone": spec, "reason": reason if known is not None else None},
+                )
+            )
+        await enqueue(conn, m.outbox, topics.MILESTONES, events)
+        return [s.milestone_id for s in specs]
+
+    async def complete_milestone(
+        self, project_id: UUID, milestone_id: str, body: MilestoneCompletionIn, caller: Caller
+    ) -> dict[str, Any]:
+        now = self.clock()
+        if body.completed_on > now.date():
+            raise Unprocessable(
+                [
+                    {
+                        "loc": ["body", "completed_on"],
+                        "type": "value_error",
+                        "msg": "completed_on is in the future",
+                    }
+                ]
+            )
+        t = m.milestones.c
+        async with self.engine.begin() as conn:
+            await self.project(conn, project_id)
+            done = await conn.execute(
+                update(m.milestones)
+                .where(
+                    t.project_id == project_id,
+                    t.milestone_id == milestone_id,
+                    t.completed_on.is_(None),
+                )
+                .values(completed_on=body.completed_on, evidence=body.evidence)
+            )
+            if done.rowcount == 0:
+                exists = await conn.execute(
+                    select(t.milestone_id).where(
+                        t.project_id == project_id, t.milestone_id == milestone_id
+                    )
+                )
+                if exists.one_or_none() is None:
+                    raise NotFound(f"milestone {milestone_id} not found")
+                raise Conflict(f"milestone {milestone_id} is already completed")
+            await enqueue(
+                conn,
+                m.outbox,
+                topics.MILESTONES,
+                [
+                    MilestoneCompleted(
+                        **envelope(project_id, now),
+                        payload={
+                            "milestone_id": milestone_id,
+                            "completed_on": body.completed_on,
+                            "evidence": body.evidence,
+                            "declared_by": caller.label,
+                        },
+                    )
+                ],
+            )
+        return {
+            "project_id": str(project_id),
+            "milestone_id": milestone_id,
+            "completed_on": body.completed_on.isoformat(),
+        }
