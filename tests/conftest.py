@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from services.runtime.embedded import EmbeddedKafka, EmbeddedPostgres
 from services.runtime.migrate import upgrade_all_async
 from tests.support.clock import FakeClock
-from tests.support.platform import Platform, running_platform, test_settings
+from tests.support.platform import Platform, running_platform, settings_for_tests
 
 SCHEMAS = ("intake", "indicator")
 
@@ -83,5 +83,5 @@ def clock() -> FakeClock:
 async def platform(
     clean_database: str, kafka: EmbeddedKafka, clock: FakeClock
 ) -> AsyncIterator[Platform]:
-    async with running_platform(test_settings(clean_database, kafka.bootstrap), clock) as p:
+    async with running_platform(settings_for_tests(clean_database, kafka.bootstrap), clock) as p:
         yield p
