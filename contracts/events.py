@@ -6,6 +6,7 @@ Adding an optional field is compatible; anything else needs a new topic version.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -63,6 +64,60 @@ class MilestoneCompletedPayload(_Frozen):
     declared_by: str
 
 
+class TotalsRow(_Frozen):
+    kind: str
+    level: str
+    audience: str | None
+    count: int = Field(ge=0)
+
+
+class ProjectTotalsChangedPayload(_Frozen):
+    """A project's totals over its latest revisions, summed by kind, level and audience.
+    `version` grows with every change: a consumer keeps the highest it has seen."""
+
+    version: int = Field(ge=1)
+    totals: tuple[TotalsRow, ...]
+
+
+class MilestoneStatus(StrEnum):
+    PENDING = "pending"
+    AT_RISK = "at_risk"
+    OVERDUE = "overdue"
+    MET = "met"
+    MET_LATE = "met_late"
+
+
+class ProjectContext(_Frozen):
+    """Who a status event is about, so subscribers can filter without another lookup."""
+
+    name: str
+    sheet: str
+    regions: tuple[str, ...]
+
+
+class MilestoneStatusChangedPayload(_Frozen):
+    milestone_id: str
+    title: str
+    due_date: date
+    quantitative: bool
+    previous: MilestoneStatus
+    status: MilestoneStatus
+    changed_at: datetime
+    project: ProjectContext
+
+
+class ReportOverduePayload(_Frozen):
+    period: Period
+    deadline: date
+    project: ProjectContext
+
+
+class ReportOverdueClearedPayload(_Frozen):
+    period: Period
+    cleared_at: datetime
+    project: ProjectContext
+
+
 class _Envelope(_Frozen):
     event_id: UUID
     schema_version: Literal[1] = 1
@@ -91,8 +146,35 @@ class MilestoneCompleted(_Envelope):
     payload: MilestoneCompletedPayload
 
 
+class ProjectTotalsChanged(_Envelope):
+    type: Literal["project.totals_changed"] = "project.totals_changed"
+    payload: ProjectTotalsChangedPayload
+
+
+class MilestoneStatusChanged(_Envelope):
+    type: Literal["milestone.status_changed"] = "milestone.status_changed"
+    payload: MilestoneStatusChangedPayload
+
+
+class ReportOverdue(_Envelope):
+    type: Literal["report.overdue"] = "report.overdue"
+    payload: ReportOverduePayload
+
+
+class ReportOverdueCleared(_Envelope):
+    type: Literal["report.overdue_cleared"] = "report.overdue_cleared"
+    payload: ReportOverdueClearedPayload
+
+
 Event = Annotated[
-    ProjectRegistered | IndicatorReportSubmitted | MilestoneDeclared | MilestoneCompleted,
+    ProjectRegistered
+    | IndicatorReportSubmitted
+    | MilestoneDeclared
+    | MilestoneCompleted
+    | ProjectTotalsChanged
+    | MilestoneStatusChanged
+    | ReportOverdue
+    | ReportOverdueCleared,
     Field(discriminator="type"),
 ]
 EVENT_TYPES: tuple[type[_Envelope], ...] = (
@@ -100,6 +182,10 @@ EVENT_TYPES: tuple[type[_Envelope], ...] = (
     IndicatorReportSubmitted,
     MilestoneDeclared,
     MilestoneCompleted,
+    ProjectTotalsChanged,
+    MilestoneStatusChanged,
+    ReportOverdue,
+    ReportOverdueCleared,
 )
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 

@@ -29,6 +29,12 @@ TOPIC_EVENTS: dict[str, tuple[type[BaseModel], ...]] = {
     topics.PROJECTS.name: (events.ProjectRegistered,),
     topics.REPORTS.name: (events.IndicatorReportSubmitted,),
     topics.MILESTONES.name: (events.MilestoneDeclared, events.MilestoneCompleted),
+    topics.PROGRESS.name: (events.ProjectTotalsChanged,),
+    topics.STATUS.name: (
+        events.MilestoneStatusChanged,
+        events.ReportOverdue,
+        events.ReportOverdueCleared,
+    ),
     topics.DEAD_LETTERS.name: events.EVENT_TYPES,  # whatever a consumer gave up on, as received
 }
 

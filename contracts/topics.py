@@ -15,11 +15,21 @@ class Topic:
 PROJECTS = Topic("cma.projects.v1", 6, "Funded projects registered (project.registered).")
 REPORTS = Topic("cma.reports.v1", 12, "Indicator reports: each a full revision of one period.")
 MILESTONES = Topic("cma.milestones.v1", 6, "Milestones declared, rescheduled and completed.")
+PROGRESS = Topic(
+    "cma.progress.v1",
+    6,
+    "A project's totals after a change (project.totals_changed), by indicator.",
+)
+STATUS = Topic(
+    "cma.status.v1",
+    6,
+    "What subscribers are alerted on: milestone status changes and overdue reports, by milestone.",
+)
 DEAD_LETTERS = Topic(
     "cma.deadletter.v1", 3, "Messages a consumer gave up on, with the error in headers."
 )
 
-ALL: tuple[Topic, ...] = (PROJECTS, REPORTS, MILESTONES, DEAD_LETTERS)
+ALL: tuple[Topic, ...] = (PROJECTS, REPORTS, MILESTONES, PROGRESS, STATUS, DEAD_LETTERS)
 
 
 def event_key(project_id: object) -> bytes:

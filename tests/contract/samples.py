@@ -10,7 +10,13 @@ from contracts.events import (
     MilestoneCompleted,
     MilestoneDeclared,
     MilestoneSpec,
+    MilestoneStatus,
+    MilestoneStatusChanged,
+    ProjectContext,
     ProjectRegistered,
+    ProjectTotalsChanged,
+    ReportOverdue,
+    ReportOverdueCleared,
 )
 from contracts.indicators import CellKind, Selector, Sex, Target
 from contracts.reports import Cell
@@ -27,6 +33,7 @@ TARGET = Target(
     start=date(2023, 1, 1),
     horizon=date(2027, 12, 31),
 )
+CONTEXT = ProjectContext(name="La Tête Dans Le Nuage", sheet="cloud", regions=("84",))
 
 
 def envelope(n: int) -> dict[str, object]:
@@ -92,5 +99,36 @@ SAMPLES = (
             "evidence": "https://example.org/syllabus.pdf",
             "declared_by": "staff",
         },
+    ),
+    ProjectTotalsChanged(
+        **envelope(5),
+        payload={
+            "version": 3,
+            "totals": (
+                {"kind": "trained", "level": "bac+5", "audience": None, "count": 12},
+                {"kind": "sensitised", "level": "bac", "audience": "pupils", "count": 300},
+            ),
+        },
+    ),
+    MilestoneStatusChanged(
+        **envelope(6),
+        payload={
+            "milestone_id": "m1.open",
+            "title": "Ouverture",
+            "due_date": date(2024, 9, 1),
+            "quantitative": True,
+            "previous": MilestoneStatus.AT_RISK,
+            "status": MilestoneStatus.OVERDUE,
+            "changed_at": AT,
+            "project": CONTEXT,
+        },
+    ),
+    ReportOverdue(
+        **envelope(7),
+        payload={"period": "2024-S2", "deadline": date(2025, 2, 28), "project": CONTEXT},
+    ),
+    ReportOverdueCleared(
+        **envelope(8),
+        payload={"period": "2024-S2", "cleared_at": AT, "project": CONTEXT},
     ),
 )
