@@ -36,8 +36,8 @@ def processed_events_table(metadata: MetaData) -> Table:
 def outbox_table(metadata: MetaData) -> Table:
     """Events to publish, written in the transaction that made them true; the relay sends them.
 
-    `seq` orders the rows; `sent_partition`/`sent_offset` let the relay notice a broker that
-    lost what it had acknowledged (the embedded broker keeps nothing across restarts)."""
+    `seq` orders the rows; `sent_partition`/`sent_offset` record where the broker put each
+    event, for operators tracing one through Kafka."""
     table = Table(
         "outbox",
         metadata,

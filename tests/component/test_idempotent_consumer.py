@@ -27,7 +27,9 @@ class RecordingBroker:
     def __init__(self) -> None:
         self.published: list[tuple[bytes, str, dict[str, str]]] = []
 
-    async def publish(self, value: bytes, topic: str, *, key: bytes, headers: dict[str, str]) -> None:
+    async def publish(
+        self, value: bytes, topic: str, *, key: bytes, headers: dict[str, str]
+    ) -> None:
         self.published.append((value, topic, headers))
 
 
@@ -43,10 +45,18 @@ async def engine(clean_database: str) -> AsyncIterator[AsyncEngine]:
 
 
 def consumer(engine: AsyncEngine, apply: Any) -> IdempotentConsumer:
-    settings = settings_for_tests("unused", "unused", consumer_max_attempts=3,
-                             consumer_retry_base_seconds=0.001)
-    return IdempotentConsumer("indicator.test", REPORTS, engine, processed_events, apply, settings,
-                              ConsumerMetrics(CollectorRegistry(), "indicator"))
+    settings = settings_for_tests(
+        "unused", "unused", consumer_max_attempts=3, consumer_retry_base_seconds=0.001
+    )
+    return IdempotentConsumer(
+        "indicator.test",
+        REPORTS,
+        engine,
+        processed_events,
+        apply,
+        settings,
+        ConsumerMetrics(CollectorRegistry(), "indicator"),
+    )
 
 
 async def inbox(engine: AsyncEngine) -> set[uuid.UUID]:
@@ -58,7 +68,11 @@ async def test_a_failure_on_one_event_neither_skips_it_silently_nor_blocks_the_n
     engine: AsyncEngine,
 ) -> None:
     project = uuid.uuid4()
-    good_before, bad, good_after = report(project, 1, 1), report(project, 2, 2), report(project, 3, 3)
+    good_before, bad, good_after = (
+        report(project, 1, 1),
+        report(project, 2, 2),
+        report(project, 3, 3),
+    )
     attempts: dict[uuid.UUID, int] = {}
     applied: list[uuid.UUID] = []
 
@@ -70,7 +84,10 @@ async def test_a_failure_on_one_event_neither_skips_it_silently_nor_blocks_the_n
         applied.extend(e.event_id for e in events)
 
     broker = RecordingBroker()
-    records = [record(i, e.model_dump_json().encode()) for i, e in enumerate([good_before, bad, good_after])]
+    records = [
+        record(i, e.model_dump_json().encode())
+        for i, e in enumerate([good_before, bad, good_after])
+    ]
     await consumer(engine, apply).handle_records(broker, records)  # type: ignore[arg-type]
 
     assert applied == [good_before.event_id, good_after.event_id]
@@ -92,7 +109,9 @@ async def test_a_transient_failure_is_retried_without_dead_lettering(engine: Asy
             raise ConnectionRefusedError("database restarting")
 
     broker = RecordingBroker()
-    await consumer(engine, apply).handle_records(broker, [record(0, event.model_dump_json().encode())])  # type: ignore[arg-type]
+    await consumer(engine, apply).handle_records(
+        broker, [record(0, event.model_dump_json().encode())]
+    )  # type: ignore[arg-type]
     assert calls == [1, 1, 1] and broker.published == []
     assert await inbox(engine) == {event.event_id}
 
@@ -108,4 +127,6 @@ async def test_an_event_seen_before_is_not_applied_again(engine: AsyncEngine) ->
     await c.handle_records(RecordingBroker(), [record(2, raw)])  # type: ignore[arg-type]
     assert seen == [event.event_id]
     async with engine.connect() as conn:
-        assert (await conn.execute(select(func.count()).select_from(processed_events))).scalar() == 1
+        assert (
+            await conn.execute(select(func.count()).select_from(processed_events))
+        ).scalar() == 1

@@ -21,23 +21,46 @@ NOW = datetime(2025, 9, 1, tzinfo=UTC)
 
 def registered(project_id: uuid.UUID) -> ProjectRegistered:
     return ProjectRegistered(
-        event_id=uuid.uuid4(), occurred_at=NOW, producer="test", project_id=project_id,
-        payload={"sheet": "cloud", "wave": "s1", "name": "P", "lead": "L", "regions": ("84",),
-                 "start_date": "2023-01-01", "end_date": "2027-01-01", "funding_eur": 10,
-                 "commitments": (), "api_token_sha256": uuid.uuid4().hex * 2},
+        event_id=uuid.uuid4(),
+        occurred_at=NOW,
+        producer="test",
+        project_id=project_id,
+        payload={
+            "sheet": "cloud",
+            "wave": "s1",
+            "name": "P",
+            "lead": "L",
+            "regions": ("84",),
+            "start_date": "2023-01-01",
+            "end_date": "2027-01-01",
+            "funding_eur": 10,
+            "commitments": (),
+            "api_token_sha256": uuid.uuid4().hex * 2,
+        },
     )
 
 
 def report(project_id: uuid.UUID, revision: int, count: int) -> IndicatorReportSubmitted:
     return IndicatorReportSubmitted(
-        event_id=uuid.uuid4(), occurred_at=NOW, producer="test", project_id=project_id,
-        payload={"report_id": uuid.uuid4(), "period": "2025-S1", "revision": revision,
-                 "submitted_by": "test", "submitted_at": NOW, "reason": None,
-                 "cells": (Cell(kind="trained", level="bac+5", region="84", count=count),)},
+        event_id=uuid.uuid4(),
+        occurred_at=NOW,
+        producer="test",
+        project_id=project_id,
+        payload={
+            "report_id": uuid.uuid4(),
+            "period": "2025-S1",
+            "revision": revision,
+            "submitted_by": "test",
+            "submitted_at": NOW,
+            "reason": None,
+            "cells": (Cell(kind="trained", level="bac+5", region="84", count=count),),
+        },
     )
 
 
-async def test_handlers_apply_registrations_and_the_latest_revision_once(clean_database: str) -> None:
+async def test_handlers_apply_registrations_and_the_latest_revision_once(
+    clean_database: str,
+) -> None:
     app = create_app(settings_for_tests(clean_database, "unused:9092"), FakeClock())
     project_id = uuid.uuid4()
     first, second = report(project_id, 1, 10), report(project_id, 2, 25)

@@ -1,0 +1,176 @@
+"""`cma run`: the whole platform on one machine with no Docker. Embedded parts for what the
+environment does not name, migrations, one child process per service, a table of what listens
+where; Ctrl-C or SIGTERM stops everything in the reverse order of starting."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+
+import httpx
+from pydantic import ValidationError
+
+from services.runtime.cli import SERVICES, describe_run, port_variable, service_port
+from services.runtime.demo import DemoError, post_demo
+from services.runtime.migrate import upgrade_all
+from services.runtime.settings import Settings
+
+KAFKA_PORT = 9092
+Process = subprocess.Popen[bytes]
+
+
+class RunError(Exception):
+    """The platform cannot start or keep running; the message says what to change."""
+
+
+class Signals:
+    """SIGINT and SIGTERM raise KeyboardInterrupt, except while a part is `held()` (started, not
+    yet registered for stopping): the signal then waits until it is registered."""
+
+    def __init__(self) -> None:
+        self.holding = self.pending = False
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._received)
+
+    def _received(self, signum: int, frame: FrameType | None) -> None:
+        if not self.holding:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+        if self.pending:
+            raise KeyboardInterrupt
+
+    def ignore(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+
+
+def _given(variable: str) -> bool:
+    return bool(os.environ.get(variable, "").strip())
+
+
+def _port_in_use(settings: Settings, name: str) -> RunError:
+    port, variable = service_port(settings, name), port_variable(name)
+    return RunError(f"port {port} ({name}) is already in use: set {variable} to a free port")
+
+
+def _check_port(settings: Settings, name: str) -> None:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.http_host, service_port(settings, name)))
+        except OSError:
+            raise _port_in_use(settings, name) from None
+
+
+def _embedded_parts(stack: contextlib.ExitStack, signals: Signals, state: Path) -> dict[str, str]:
+    """Starts what the environment does not name; returns the CMA_* values it chose."""
+    with warnings.catch_warnings():  # platformdirs on XDG_RUNTIME_DIR, for the embedded parts
+        warnings.simplefilter("ignore")
+        from services.runtime.embedded import EmbeddedKafka, EmbeddedPostgres, port_is_free
+    chosen: dict[str, str] = {}
+    if not _given("CMA_DATABASE_URL"):
+        with signals.held():
+            postgres = EmbeddedPostgres(state / "postgres")
+            stack.callback(postgres.stop)
+        chosen["CMA_DATABASE_URL"] = asyncio.run(postgres.create_database("cma"))
+    if not _given("CMA_KAFKA_BOOTSTRAP"):
+        port = KAFKA_PORT if port_is_free(KAFKA_PORT) else None
+        kafka = EmbeddedKafka(port=port, log_file=state / "tansu.log")
+        with signals.held():
+            stack.callback(kafka.stop)
+            kafka.start()
+        chosen |= {"CMA_KAFKA_BOOTSTRAP": kafka.bootstrap, "CMA_KAFKA_IDEMPOTENCE": "false"}
+    if not _given("CMA_STAFF_TOKENS"):
+        chosen["CMA_STAFF_TOKENS"] = secrets.token_urlsafe(24)
+    return chosen
+
+
+def _stop_all(processes: list[Process], seconds: float = 10.0) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + seconds
+    for process in processes:
+        try:
+            process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_healthy(settings: Settings, name: str, url: str, process: Process, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while (code := process.poll()) is None:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        if time.monotonic() > deadline:
+            raise RunError(f"{name}: no healthy answer at {url}/healthz in 60 s; see {log}")
+        time.sleep(0.2)
+    if "address already in use" in log.read_text(errors="replace"):
+        raise _port_in_use(settings, name)
+    raise RunError(f"{name} exited with code {code} while starting; see {log}")
+
+
+def run(state_dir: Path, *, demo: bool) -> int:
+    state = state_dir.resolve()
+    (state / "logs").mkdir(parents=True, exist_ok=True)
+    signals, stack, processes = Signals(), contextlib.ExitStack(), list[Process]()
+    try:
+        for name in SERVICES:
+            _check_port(Settings(), name)
+        chosen = _embedded_parts(stack, signals, state)
+        os.environ.update(chosen)  # the children inherit the resolved CMA_* values
+        settings = Settings()
+        print("Applying migrations…", flush=True)
+        upgrade_all(settings.database_url)
+        stack.callback(_stop_all, processes)
+        host = "127.0.0.1" if settings.http_host in ("", "0.0.0.0") else settings.http_host
+        urls = {name: f"http://{host}:{service_port(settings, name)}" for name in SERVICES}
+        logs = {name: state / "logs" / f"{name}.log" for name in SERVICES}
+        for name in SERVICES:
+            command = [sys.executable, "-m", "services.runtime.cli", "serve", name]
+            with signals.held(), logs[name].open("ab") as out:
+                processes.append(subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT))
+        for name, process in zip(SERVICES, processes, strict=True):
+            _wait_healthy(settings, name, urls[name], process, logs[name])
+        print(describe_run(settings, urls, chosen, state), flush=True)
+        if demo:
+            staff = settings.staff_tokens[0].get_secret_value()
+            try:
+                print(post_demo(urls["intake"], urls["indicator"], staff, state), flush=True)
+            except (DemoError, httpx.HTTPError) as exc:  # the platform itself is up: keep it
+                print(f"Demo data: failed: {exc}", file=sys.stderr, flush=True)
+        print("\nCtrl-C stops everything.", flush=True)
+        while all(process.poll() is None for process in processes):
+            time.sleep(0.5)
+        gone = [name for name, p in zip(SERVICES, processes, strict=True) if p.poll() is not None]
+        raise RunError(f"{', '.join(gone)} stopped unexpectedly; see the logs in {state / 'logs'}")
+    except KeyboardInterrupt:
+        print("\nStopping…", flush=True)
+        return 0
+    except (RunError, ValidationError) as exc:
+        print(f"cma run: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        signals.ignore()
+        stack.close()
