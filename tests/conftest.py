@@ -15,11 +15,10 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from services.runtime.embedded import EmbeddedKafka, EmbeddedPostgres
+from services.runtime.migrate import SERVICES as MIGRATED_SERVICES
 from services.runtime.migrate import upgrade_all_async
 from tests.support.clock import FakeClock
 from tests.support.platform import Platform, running_platform, settings_for_tests
-
-SCHEMAS = ("intake", "indicator")
 
 
 def plain_url(url: str) -> str:
@@ -58,7 +57,7 @@ async def clean_database(database_url: str) -> str:
     tables = await conn.fetch(
         "select schemaname, tablename from pg_tables where schemaname = any($1::text[]) "
         "and tablename <> 'alembic_version'",
-        list(SCHEMAS),
+        list(MIGRATED_SERVICES),
     )
     if tables:
         await conn.execute("truncate " + ", ".join(f'"{s}"."{t}"' for s, t in tables))

@@ -13,7 +13,8 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-SERVICES = ("intake", "indicator")
+SERVICES = tuple(sorted(p.parent.name for p in Path(__file__).parents[1].glob("*/migrations")))
+"""Every service with a `migrations/` folder owns a schema of the same name."""
 
 
 def alembic_config(service: str, database_url: str) -> Config:

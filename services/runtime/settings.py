@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     intake_port: int = 8001
     indicator_port: int = 8002
+    milestone_port: int = 8003
+    alerting_port: int = 8004
     max_body_bytes: int = Field(default=2_000_000, description="Larger request bodies get 413.")
     consumer_max_attempts: int = Field(default=5, ge=1, description="Tries before a dead letter.")
     consumer_retry_base_seconds: float = 0.2
@@ -31,6 +33,26 @@ class Settings(BaseSettings):
     )
     outbox_poll_seconds: float = 0.05
     outbox_batch_rows: int = 500
+    milestone_at_risk_days: int = Field(
+        default=30, ge=0, description="A milestone due within this many days may be at risk."
+    )
+    milestone_tick_seconds: float = Field(default=60.0, gt=0, description="Evaluation period.")
+    report_grace_days: int = Field(
+        default=60, ge=0, description="Days after a semester's end before its report is overdue."
+    )
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_sender: str = "alertes-cma@localhost"
+    webhook_allow_private: bool = Field(
+        default=False, description="Allow webhook URLs on private or loopback addresses (tests)."
+    )
+    alert_group_wait_seconds: float = Field(default=30.0, ge=0)
+    delivery_max_attempts: int = Field(default=5, ge=1)
+    delivery_backoff_base_seconds: float = Field(default=1.0, gt=0)
+    delivery_timeout_seconds: float = Field(default=10.0, gt=0)
     trajectory_tolerance: float = Field(
         default=0.10, ge=0, le=1, description="Behind = progress below expected by more than this."
     )
