@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
@@ -13,16 +9,19 @@ from contracts import topics
 from contracts.catalog import load_catalog
 from services.indicator import models
 from services.indicator.api import indicator_router
+from services.indicator.apply import apply_events
 from services.indicator.figures import Figures
 from services.indicator.metrics import business_families
-from services.indicator.service import IndicatorQueries, apply_events
+from services.indicator.queries import IndicatorQueries
 from services.runtime.auth import authenticator
-from services.runtime.broker import make_broker, start_when_reachable
+from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.consumer import IdempotentConsumer
 from services.runtime.db import make_engine
 from services.runtime.http import build_app
+from services.runtime.lifespan import service_lifespan
 from services.runtime.metrics import ConsumerMetrics, SnapshotCollector
+from services.runtime.outbox import OutboxRelay
 from services.runtime.settings import Settings
 
 SERVICE = "indicator"
@@ -49,28 +48,18 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     business = SnapshotCollector()
     registry.register(business)
 
+    relay = OutboxRelay.from_settings(engine, models.outbox, broker, settings)
+    refresh_backlog = relay.backlog_gauge(registry, SERVICE)
+
     async def refresh_metrics() -> None:
         business.families = await business_families(figures)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        starting = asyncio.create_task(
-            start_when_reachable(broker, settings.kafka_bootstrap, topics.ALL)
-        )
-        try:
-            yield
-        finally:
-            starting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await starting
-            await broker.stop()
-            await engine.dispose()
+        await refresh_backlog()
 
     app = build_app(
         service=SERVICE,
         engine=engine,
         registry=registry,
-        lifespan=lifespan,
+        lifespan=service_lifespan(broker, engine, settings.kafka_bootstrap, [relay.run]),
         max_body_bytes=settings.max_body_bytes,
         refresh_metrics=refresh_metrics,
         description="Exact totals, progress toward targets and commitments, regional coverage.",

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from contracts.catalog import Catalog
 from services.indicator.domain import Tally, coverage, kind_totals, matching, progress, totals_by
-from services.indicator.service import IndicatorQueries, commitments_of
+from services.indicator.queries import IndicatorQueries, commitments_of
 from services.runtime.clock import Clock
 from services.runtime.errors import NotFound
 

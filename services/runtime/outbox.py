@@ -10,15 +10,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from faststream.kafka import KafkaBroker
+from prometheus_client import CollectorRegistry, Gauge
 from pydantic import BaseModel
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from contracts.topics import Topic, event_key
+from contracts.topics import ALL, Topic, event_key
 from services.runtime.broker import ensure_topics
+from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,35 @@ class OutboxRelay:
         self._bootstrap, self._topics = bootstrap, topics
         self._marker = Topic(f"cma.outbox-marker.{table.schema}", 1, "Its absence: a new broker.")
         self._batch_rows, self._poll_seconds = batch_rows, poll_seconds
+
+    @classmethod
+    def from_settings(
+        cls, engine: AsyncEngine, table: Table, broker: KafkaBroker, settings: Settings
+    ) -> OutboxRelay:
+        return cls(
+            engine,
+            table,
+            broker,
+            settings.kafka_bootstrap,
+            ALL,
+            batch_rows=settings.outbox_batch_rows,
+            poll_seconds=settings.outbox_poll_seconds,
+        )
+
+    def backlog_gauge(
+        self, registry: CollectorRegistry, service: str
+    ) -> Callable[[], Awaitable[None]]:
+        """`cma_<service>_outbox_backlog`, and the coroutine that refreshes it before a scrape."""
+        gauge = Gauge(
+            f"cma_{service}_outbox_backlog",
+            "Outbox rows not yet acknowledged by Kafka.",
+            registry=registry,
+        )
+
+        async def refresh() -> None:
+            gauge.set(await self.backlog())
+
+        return refresh
 
     async def backlog(self) -> int:
         async with self._engine.connect() as conn:

@@ -6,12 +6,14 @@ import uuid
 from datetime import UTC, datetime
 
 from faststream.kafka import TestKafkaBroker
+from sqlalchemy import select
 
-from contracts.events import IndicatorReportSubmitted, ProjectRegistered
+from contracts.events import IndicatorReportSubmitted, ProjectRegistered, parse_event
 from contracts.reports import Cell
 from contracts.topics import PROJECTS, REPORTS
 from services.indicator.app import create_app
-from services.indicator.service import IndicatorQueries
+from services.indicator.models import outbox
+from services.indicator.queries import IndicatorQueries
 from services.runtime.db import make_engine
 from tests.support.clock import FakeClock
 from tests.support.platform import settings_for_tests
@@ -72,5 +74,13 @@ async def test_handlers_apply_registrations_and_the_latest_revision_once(
         await broker.publish(first.model_dump_json().encode(), REPORTS.name)  # late and repeated
     engine = make_engine(clean_database)
     tallies = await IndicatorQueries(engine).tallies(project_id=project_id)
+    async with engine.connect() as conn:
+        emitted = (await conn.execute(select(outbox.c.value).order_by(outbox.c.seq))).scalars()
+        totals = [parse_event(v).payload for v in emitted]
     await engine.dispose()
     assert [(t.kind, t.level, t.count) for t in tallies] == [("trained", "bac+5", 25)]
+    # Each change of the project's cells told the milestone service its new totals, in order.
+    assert [(t.version, [(r.kind, r.level, r.count) for r in t.totals]) for t in totals] == [
+        (1, [("trained", "bac+5", 10)]),
+        (2, [("trained", "bac+5", 25)]),
+    ]
