@@ -47,7 +47,7 @@ FACTORIES: dict[str, Callable[[Settings], FastAPI]] = {
 }
 PRODUCES: dict[str, tuple[topics.Topic, ...]] = {
     "intake": (topics.PROJECTS, topics.REPORTS, topics.MILESTONES),
-    "indicator": (topics.DEAD_LETTERS,),
+    "indicator": (topics.PROGRESS, topics.DEAD_LETTERS),
 }
 DELIVERY: dict[str, str] = {
     "intake": "Publishes through a transactional outbox relay: at least once, keyed by "
