@@ -103,7 +103,7 @@ def test_every_reference_in_the_asyncapi_document_resolves(service: str) -> None
     ("service", "receives", "sends"),
     [
         ("intake", set(), {topics.PROJECTS, topics.REPORTS, topics.MILESTONES}),
-        ("indicator", {topics.PROJECTS, topics.REPORTS}, {topics.DEAD_LETTERS}),
+        ("indicator", {topics.PROJECTS, topics.REPORTS}, {topics.PROGRESS, topics.DEAD_LETTERS}),
     ],
 )
 def test_the_asyncapi_document_shows_what_each_service_receives_and_sends(
