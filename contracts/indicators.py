@@ -64,3 +64,7 @@ class Target(BaseModel):
         """Share of `value` expected at `at` on the linear trajectory, clamped to [0, 1]."""
         elapsed = (at - self.start).days / (self.horizon - self.start).days
         return min(1.0, max(0.0, elapsed))
+
+    def is_behind(self, actual: int, at: date, tolerance: float) -> bool:
+        """Below the trajectory by more than `tolerance` (a share of `value`)."""
+        return actual / self.value < self.expected_ratio(at) - tolerance

@@ -9,7 +9,7 @@ from contracts import topics
 from contracts.catalog import load_catalog
 from services.indicator import models
 from services.indicator.api import indicator_router
-from services.indicator.apply import apply_events
+from services.indicator.apply import make_apply
 from services.indicator.figures import Figures
 from services.indicator.metrics import business_families
 from services.indicator.queries import IndicatorQueries
@@ -38,7 +38,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
             topic,
             engine,
             models.processed_events,
-            apply_events,
+            make_apply(clock),
             settings,
             consumer_metrics,
         ).subscribe(broker)

@@ -3,7 +3,8 @@ replace a period's cells whole. Every change to a project's cells emits its new 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import delete, func, select
@@ -19,23 +20,27 @@ from contracts.events import (
     TotalsRow,
 )
 from services.indicator import models as m
+from services.runtime.clock import Clock
 from services.runtime.outbox import derived_event_id, enqueue
 
 CONSUMER = "indicator.reports"
 
 
-async def apply_events(conn: AsyncConnection, events: list[Event]) -> None:
-    changed: dict[UUID, UUID] = {}  # project -> the last event that changed its cells
-    for event in events:
-        if isinstance(event, ProjectRegistered):
-            await _register(conn, event)
-        elif isinstance(event, IndicatorReportSubmitted) and await _replace_period(conn, event):
-            changed[event.project_id] = event.event_id
-    for project_id, cause in changed.items():
-        await _emit_totals(conn, project_id, cause)
+def make_apply(clock: Clock) -> Callable[[AsyncConnection, list[Event]], Awaitable[None]]:
+    async def apply_events(conn: AsyncConnection, events: list[Event]) -> None:
+        changed: dict[UUID, UUID] = {}  # project -> the last event that changed its cells
+        for event in events:
+            if isinstance(event, ProjectRegistered):
+                await _register(conn, event)
+            elif isinstance(event, IndicatorReportSubmitted) and await _replace_period(conn, event):
+                changed[event.project_id] = event.event_id
+        for project_id, cause in changed.items():
+            await _emit_totals(conn, project_id, cause, clock())
+
+    return apply_events
 
 
-async def _emit_totals(conn: AsyncConnection, project_id: UUID, cause: UUID) -> None:
+async def _emit_totals(conn: AsyncConnection, project_id: UUID, cause: UUID, now: datetime) -> None:
     """One `project.totals_changed` per project per batch, with a growing version and an id
     derived from its cause, so a replay emits the same event again, not a new one."""
     version = (
@@ -58,7 +63,7 @@ async def _emit_totals(conn: AsyncConnection, project_id: UUID, cause: UUID) -> 
     totals = [TotalsRow(kind=k, level=lv, audience=a or None, count=int(n)) for k, lv, a, n in rows]
     event = ProjectTotalsChanged(
         event_id=derived_event_id(CONSUMER, cause),
-        occurred_at=datetime.now(UTC),
+        occurred_at=now,
         producer="indicator",
         project_id=project_id,
         payload={"version": version, "totals": totals},

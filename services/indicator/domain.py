@@ -45,7 +45,7 @@ def progress(target: Target, actual: int, today: date, tolerance: float) -> dict
         "expected": round(expected, 6),
         "expected_actual": round(expected * target.value),
         "horizon": target.horizon.isoformat(),
-        "behind": ratio < expected - tolerance,
+        "behind": target.is_behind(actual, today, tolerance),
     }
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from services.runtime.settings import Settings
 
-SERVICES = ("intake", "indicator")
+SERVICES = ("intake", "indicator", "milestone")
 """The services with an HTTP port of their own (`CMA_<NAME>_PORT`), in start order."""
 
 

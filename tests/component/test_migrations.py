@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
-from services.indicator.models import metadata as indicator_metadata
-from services.intake.models import metadata as intake_metadata
 from services.runtime.db import make_engine
+from services.runtime.migrate import SERVICES
 
 
 def differences(conn: Connection, metadata: MetaData) -> list[object]:
@@ -28,6 +29,7 @@ def differences(conn: Connection, metadata: MetaData) -> list[object]:
 async def test_every_service_schema_matches_its_models_after_migrating(database_url: str) -> None:
     engine = make_engine(database_url)
     async with engine.connect() as conn:
-        for metadata in (intake_metadata, indicator_metadata):
-            assert await conn.run_sync(differences, metadata) == []
+        for service in SERVICES:
+            metadata = import_module(f"services.{service}.models").metadata
+            assert await conn.run_sync(differences, metadata) == [], service
     await engine.dispose()

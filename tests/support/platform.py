@@ -14,6 +14,8 @@ from fastapi import FastAPI
 
 from services.indicator.app import create_app as indicator_app
 from services.intake.app import create_app as intake_app
+from services.milestone.app import create_app as milestone_app
+from services.milestone.ticker import Ticker
 from services.runtime.embedded import free_port
 from services.runtime.settings import Settings
 from tests.support.clock import FakeClock
@@ -46,6 +48,7 @@ def settings_for_tests(database_url: str, kafka_bootstrap: str, **overrides: Any
         "staff_tokens": (STAFF_TOKEN,),
         "consumer_retry_base_seconds": 0.05,
         "consumer_session_timeout_ms": 2_000,
+        "milestone_tick_seconds": 3600,  # tests tick by hand, with a fake clock
     }
     return Settings(
         database_url=database_url, kafka_bootstrap=kafka_bootstrap, **(defaults | overrides)
@@ -56,6 +59,8 @@ def settings_for_tests(database_url: str, kafka_bootstrap: str, **overrides: Any
 class Platform:
     intake: httpx.AsyncClient
     indicator: httpx.AsyncClient
+    milestone: httpx.AsyncClient
+    ticker: Ticker  # drives the milestone service's clock tick by hand
     clock: FakeClock
     settings: Settings
     staff: dict[str, str] = field(
@@ -77,10 +82,13 @@ class Platform:
 
 @contextlib.asynccontextmanager
 async def running_platform(settings: Settings, clock: FakeClock) -> AsyncIterator[Platform]:
+    milestone = milestone_app(settings, clock)
     async with (
         serve(intake_app(settings, clock)) as intake_url,
         serve(indicator_app(settings, clock)) as indicator_url,
+        serve(milestone) as milestone_url,
         httpx.AsyncClient(base_url=intake_url, timeout=10) as intake,
         httpx.AsyncClient(base_url=indicator_url, timeout=10) as indicator,
+        httpx.AsyncClient(base_url=milestone_url, timeout=10) as milestones,
     ):
-        yield Platform(intake, indicator, clock, settings)
+        yield Platform(intake, indicator, milestones, milestone.state.ticker, clock, settings)

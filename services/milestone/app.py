@@ -1,0 +1,101 @@
+"""Milestone: each project's milestones and report deadlines, evaluated on new data and on a
+clock tick; every status change becomes one event on `cma.status.v1`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from prometheus_client.metrics_core import GaugeMetricFamily
+
+from contracts import topics
+from services.milestone import models
+from services.milestone.api import milestone_router
+from services.milestone.apply import make_apply
+from services.milestone.domain import Rules
+from services.milestone.queries import MilestoneQueries
+from services.milestone.ticker import Ticker
+from services.runtime.auth import authenticator
+from services.runtime.broker import make_broker
+from services.runtime.clock import Clock, system_clock
+from services.runtime.consumer import IdempotentConsumer
+from services.runtime.db import make_engine
+from services.runtime.http import build_app
+from services.runtime.lifespan import service_lifespan
+from services.runtime.metrics import ConsumerMetrics, SnapshotCollector
+from services.runtime.outbox import OutboxRelay
+from services.runtime.settings import Settings
+
+SERVICE = "milestone"
+CONSUMED = (
+    ("projects", topics.PROJECTS),
+    ("milestones", topics.MILESTONES),
+    ("reports", topics.REPORTS),
+    ("progress", topics.PROGRESS),
+)
+
+
+def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
+    registry = CollectorRegistry()
+    engine = make_engine(settings.database_url)
+    broker = make_broker(settings, SERVICE, registry)
+    rules = Rules(
+        settings.milestone_at_risk_days, settings.trajectory_tolerance, settings.report_grace_days
+    )
+    apply = make_apply(clock, rules)
+    consumer_metrics = ConsumerMetrics(registry, SERVICE)
+    for name, topic in CONSUMED:
+        IdempotentConsumer(
+            f"{SERVICE}.{name}",
+            topic,
+            engine,
+            models.processed_events,
+            apply,
+            settings,
+            consumer_metrics,
+        ).subscribe(broker)
+
+    queries = MilestoneQueries(engine)
+    relay = OutboxRelay.from_settings(engine, models.outbox, broker, settings)
+    ticker = Ticker(engine, clock, rules, registry)
+    refresh_backlog = relay.backlog_gauge(registry, SERVICE)
+    states = SnapshotCollector()
+    registry.register(states)
+
+    async def refresh_metrics() -> None:
+        by_status, overdue = await queries.counts()
+        milestones = GaugeMetricFamily(
+            "cma_milestone_milestones",
+            "Milestones by sheet and status.",
+            labels=["sheet", "status"],
+        )
+        for (sheet, status), n in sorted(by_status.items()):
+            milestones.add_metric([sheet, status], n)
+        reports = GaugeMetricFamily(
+            "cma_milestone_overdue_reports",
+            "Closed semesters not reported yet, by sheet.",
+            labels=["sheet"],
+        )
+        for sheet, n in sorted(overdue.items()):
+            reports.add_metric([sheet], n)
+        states.families = [milestones, reports]
+        await refresh_backlog()
+
+    async def tick_forever() -> None:
+        await ticker.run(settings.milestone_tick_seconds)
+
+    app = build_app(
+        service=SERVICE,
+        engine=engine,
+        registry=registry,
+        lifespan=service_lifespan(
+            broker, engine, settings.kafka_bootstrap, [relay.run, tick_forever]
+        ),
+        max_body_bytes=settings.max_body_bytes,
+        refresh_metrics=refresh_metrics,
+        description="Milestone states and overdue reports of every funded project.",
+    )
+    app.include_router(
+        milestone_router(queries, authenticator(settings, queries.find_project_by_token))
+    )
+    app.state.broker, app.state.ticker = broker, ticker
+    return app

@@ -1,0 +1,4 @@
+from services.milestone.models import metadata
+from services.runtime.migrate import run_env
+
+run_env(metadata)
