@@ -71,7 +71,7 @@ def describe_run(
     walk = [
         'Walk through the API as in README.md ("A walk through the API"):',
         f"  STAFF='{token}'",
-        f"  INTAKE={urls['intake']} INDICATOR={urls['indicator']}",
+        f"  INTAKE={urls['intake']} INDICATOR={urls['indicator']} MILESTONE={urls['milestone']}",
         '  curl -s "$INDICATOR/v1/coverage?sheet=ia" -H "Authorization: Bearer $STAFF"',
     ]
     table = (f"  {name:<12} {value}" for name, value in rows)

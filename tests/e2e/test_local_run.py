@@ -21,6 +21,7 @@ import httpx
 import psutil
 import pytest
 
+from services.runtime.cli import SERVICES, port_variable
 from services.runtime.embedded import free_port
 
 pytestmark = pytest.mark.integration
@@ -37,6 +38,7 @@ class CmaRun:
     output: Path
     intake: str
     indicator: str
+    milestone: str
     seen: list[psutil.Process] = field(default_factory=list)
 
     def report(self) -> str:
@@ -92,13 +94,14 @@ def _described(processes: list[psutil.Process]) -> list[str]:
 def cma_run() -> Iterator[CmaRun]:
     # Not pytest's tmp_path (0700): the embedded PostgreSQL runs as an unprivileged user.
     state_dir = Path(tempfile.mkdtemp(prefix="cma-e2e-run-")).resolve()
-    intake_port = free_port()
-    indicator_port = next(p for p in iter(free_port, None) if p != intake_port)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CMA_")} | {
-        "CMA_INTAKE_PORT": str(intake_port),
-        "CMA_INDICATOR_PORT": str(indicator_port),
-        "CMA_STAFF_TOKENS": STAFF_TOKEN,
-    }
+    ports: dict[str, int] = {}
+    for name in SERVICES:
+        ports[name] = next(p for p in iter(free_port, None) if p not in ports.values())
+    env = (
+        {k: v for k, v in os.environ.items() if not k.startswith("CMA_")}
+        | {port_variable(name): str(port) for name, port in ports.items()}
+        | {"CMA_STAFF_TOKENS": STAFF_TOKEN}
+    )
     script = Path(sys.executable).parent / "cma"  # the console script, as a user runs it
     command = [str(script)] if script.exists() else [sys.executable, "-m", "services.runtime.cli"]
     output = state_dir.parent / f"{state_dir.name}.out"
@@ -113,8 +116,7 @@ def cma_run() -> Iterator[CmaRun]:
         process,
         state_dir,
         output,
-        f"http://127.0.0.1:{intake_port}",
-        f"http://127.0.0.1:{indicator_port}",
+        *(f"http://127.0.0.1:{ports[name]}" for name in ("intake", "indicator", "milestone")),
     )
     yield run
     if process.poll() is None:  # the test failed before stopping it
@@ -133,7 +135,7 @@ def cma_run() -> Iterator[CmaRun]:
 
 
 def test_cma_run_demo_shows_the_documents_ai_coverage_and_stops_cleanly(cma_run: CmaRun) -> None:
-    for url in (cma_run.intake, cma_run.indicator):
+    for url in (cma_run.intake, cma_run.indicator, cma_run.milestone):
         cma_run.eventually(functools.partial(_status, f"{url}/healthz"), lambda c: c == 200, 120)
 
     coverage = cma_run.eventually(
@@ -145,6 +147,11 @@ def test_cma_run_demo_shows_the_documents_ai_coverage_and_stops_cleanly(cma_run:
     cma_run.eventually(
         lambda: httpx.get(f"{cma_run.indicator}/v1/progress?sheet=ia", headers=STAFF).json(),
         lambda body: any(target["actual"] > 0 for target in body["targets"]),
+        60,
+    )
+    cma_run.eventually(  # the demo's milestones reach the milestone service
+        lambda: httpx.get(f"{cma_run.milestone}/v1/milestones", headers=STAFF).json(),
+        lambda body: len(body.get("milestones", [])) > 0,
         60,
     )
     children = cma_run.descendants()
