@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -32,6 +32,18 @@ from services.milestone.domain import OPEN, Progress, Rules, closed_periods, sta
 from services.runtime.outbox import enqueue
 
 NAMESPACE = uuid.UUID("6f0c5d0e-3d1b-4c55-8f7e-0a4c1f6d2b90")
+CHUNK = 5_000  # status changes per statement
+# Arrays bound as five parameters: compiling one bind parameter per value costs more than
+# the update itself.
+COMPARE_AND_SET = text("""
+    UPDATE milestone.milestones AS m SET status = w.new, transitions = m.transitions + 1
+    FROM unnest(CAST(:project_ids AS uuid[]), CAST(:milestone_ids AS text[]),
+                CAST(:olds AS text[]), CAST(:seqs AS int[]), CAST(:news AS text[]))
+         AS w(project_id, milestone_id, old, seq, new)
+    WHERE m.project_id = w.project_id AND m.milestone_id = w.milestone_id
+      AND m.status = w.old AND m.transitions = w.seq
+    RETURNING m.project_id, m.milestone_id
+""")
 
 
 def _context(row: Any) -> ProjectContext:
@@ -80,9 +92,9 @@ async def evaluate_milestones(
     )
     if projects is not None:
         query = query.where(ms.project_id.in_(projects))
-    if due_by is not None:
-        query = query.where(ms.due_date <= due_by)
-    changed = 0
+    if due_by is not None:  # the date alone can move only pending and at-risk milestones
+        query = query.where(ms.due_date <= due_by, ms.status != MilestoneStatus.OVERDUE.value)
+    changes = []
     for row in await conn.execute(query):
         criterion = Target.model_validate(row.criterion) if row.criterion else None
         progress = (
@@ -100,35 +112,47 @@ async def evaluate_milestones(
             progress=progress,
             rules=rules,
         )
-        if new != row.status and await _transition(conn, row, new, now):
-            changed += 1
-    return changed
+        if new != row.status:
+            changes.append((row, new))
+    moved = 0
+    for start in range(0, len(changes), CHUNK):
+        moved += await _transition(conn, changes[start : start + CHUNK], now)
+    return moved
 
 
-async def _transition(conn: AsyncConnection, row: Any, new: MilestoneStatus, now: datetime) -> bool:
-    ms = m.milestones.c
-    moved = await conn.execute(
-        update(m.milestones)
-        .where(
-            ms.project_id == row.project_id,
-            ms.milestone_id == row.milestone_id,
-            ms.status == row.status,
-            ms.transitions == row.transitions,
+async def _transition(
+    conn: AsyncConnection, changes: list[tuple[Any, MilestoneStatus]], now: datetime
+) -> int:
+    """Moves every milestone whose status is still the one evaluated (compare-and-set, in one
+    statement), then writes the winners' transitions and events; returns how many moved."""
+    won = set(
+        await conn.execute(
+            COMPARE_AND_SET,
+            {
+                "project_ids": [r.project_id for r, _ in changes],
+                "milestone_ids": [r.milestone_id for r, _ in changes],
+                "olds": [r.status for r, _ in changes],
+                "seqs": [r.transitions for r, _ in changes],
+                "news": [new.value for _, new in changes],
+            },
         )
-        .values(status=new.value, transitions=ms.transitions + 1)
-    )
-    if moved.rowcount == 0:
-        return False  # another evaluator got there first
-    seq = row.transitions + 1
+    )  # a milestone another evaluator moved first is not returned: it emits nothing here
+    moved = [(r, new) for r, new in changes if (r.project_id, r.milestone_id) in won]
+    if not moved:
+        return 0
     await conn.execute(
-        insert(m.transitions).values(
-            project_id=row.project_id,
-            milestone_id=row.milestone_id,
-            seq=seq,
-            previous=row.status,
-            status=new.value,
-            changed_at=now,
-        )
+        insert(m.transitions),
+        [
+            {
+                "project_id": r.project_id,
+                "milestone_id": r.milestone_id,
+                "seq": r.transitions + 1,
+                "previous": r.status,
+                "status": new.value,
+                "changed_at": now,
+            }
+            for r, new in moved
+        ],
     )
     await enqueue(
         conn,
@@ -136,21 +160,22 @@ async def _transition(conn: AsyncConnection, row: Any, new: MilestoneStatus, now
         topics.STATUS,
         [
             MilestoneStatusChanged(
-                **_envelope(row.project_id, f"milestone/{row.milestone_id}/{seq}", now),
+                **_envelope(r.project_id, f"milestone/{r.milestone_id}/{r.transitions + 1}", now),
                 payload={
-                    "milestone_id": row.milestone_id,
-                    "title": row.title,
-                    "due_date": row.due_date,
-                    "quantitative": row.criterion is not None,
-                    "previous": row.status,
+                    "milestone_id": r.milestone_id,
+                    "title": r.title,
+                    "due_date": r.due_date,
+                    "quantitative": r.criterion is not None,
+                    "previous": r.status,
                     "status": new,
                     "changed_at": now,
-                    "project": _context(row),
+                    "project": _context(r),
                 },
             )
+            for r, new in moved
         ],
     )
-    return True
+    return len(moved)
 
 
 async def evaluate_reports(

@@ -30,7 +30,8 @@ class Ticker:
 
     async def tick(self) -> int:
         """One evaluation at the clock's time; returns how many statuses changed. Only
-        milestones due within the at-risk window can change with the date alone."""
+        pending or at-risk milestones due within the at-risk window can change with the date
+        alone (an overdue one waits for data or a reschedule, which evaluate it then)."""
         started, now = time.perf_counter(), self.clock()
         horizon = now.date() + timedelta(days=self.rules.at_risk_days)
         async with self.engine.begin() as conn:

@@ -1,0 +1,141 @@
+"""B6: one milestone tick over 10,000 projects × 10 milestones.
+
+    python -m bench.milestone_tick [--projects 10000] [--runs 5]
+
+Uses CMA_BENCH_DATABASE_URL (a PostgreSQL server URL; a scratch database is created there)
+or an embedded PostgreSQL. Seeds the milestone schema directly (the benchmark measures the
+tick, not the intake), then times, on the same data reset between runs:
+- a *busy* tick: a third of the milestones are due within the at-risk window and change;
+- a *quiet* tick right after it, where nothing changes.
+Reports the median of `--runs` runs of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+from prometheus_client import CollectorRegistry
+from sqlalchemy import delete, insert, update
+from sqlalchemy.engine import make_url
+
+from services.milestone import models as m
+from services.milestone.domain import Rules
+from services.milestone.ticker import Ticker
+from services.runtime.db import make_engine
+from services.runtime.embedded import EmbeddedPostgres
+from services.runtime.migrate import upgrade_all_async
+
+NOW = datetime(2026, 1, 15, tzinfo=UTC)
+RULES = Rules(at_risk_days=30, tolerance=0.1, report_grace_days=60)
+
+
+async def scratch_database() -> tuple[str, EmbeddedPostgres | None]:
+    name = f"cma_bench_{uuid.uuid4().hex[:8]}"
+    server = os.environ.get("CMA_BENCH_DATABASE_URL")
+    if server:
+        conn = await asyncpg.connect(
+            make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
+        )
+        await conn.execute(f'create database "{name}"')
+        await conn.close()
+        return make_url(server).set(database=name).render_as_string(hide_password=False), None
+    embedded = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="cma-bench-pg-")))
+    return await embedded.create_database(name), embedded
+
+
+async def seed(url: str, projects: int) -> None:
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        ids = [uuid.uuid4() for _ in range(projects)]
+        await conn.execute(
+            insert(m.projects),
+            [
+                {
+                    "project_id": p,
+                    "name": f"Projet {i}",
+                    "sheet": "cloud",
+                    "regions": ["84"],
+                    "start_date": date(2023, 1, 1),
+                    "end_date": date(2027, 12, 31),
+                    "token_sha256": uuid.uuid4().hex * 2,
+                }
+                for i, p in enumerate(ids)
+            ],
+        )
+        # Semesters reported: every closed one, so the report check runs but flags nothing.
+        await conn.execute(
+            insert(m.reported_periods),
+            [
+                {"project_id": p, "period": period}
+                for p in ids
+                for period in ("2023-S1", "2023-S2", "2024-S1", "2024-S2", "2025-S1")
+            ],
+        )
+        rows = [
+            {
+                "project_id": p,
+                "milestone_id": f"m{k}",
+                "title": f"Jalon {k}",
+                "due_date": NOW.date() + timedelta(days=10 * k - 20),
+            }  # 3 of 10 in the window
+            for p in ids
+            for k in range(10)
+        ]
+        for start in range(0, len(rows), 10_000):
+            await conn.execute(insert(m.milestones), rows[start : start + 10_000])
+    await engine.dispose()
+
+
+async def reset(url: str) -> None:
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(update(m.milestones).values(status="pending", transitions=0))
+        await conn.execute(delete(m.transitions))
+        await conn.execute(delete(m.outbox))
+    await engine.dispose()
+
+
+async def main(projects: int, runs: int) -> None:
+    url, embedded = await scratch_database()
+    try:
+        await upgrade_all_async(url)
+        await seed(url, projects)
+        engine = make_engine(url)
+        ticker = Ticker(engine, lambda: NOW, RULES, CollectorRegistry())
+        busy, quiet, changed = [], [], 0
+        for _ in range(runs):
+            await reset(url)
+            started = time.perf_counter()
+            changed = await ticker.tick()
+            busy.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            assert await ticker.tick() == 0
+            quiet.append(time.perf_counter() - started)
+        await engine.dispose()
+        print(f"projects={projects} milestones={projects * 10} changed_per_busy_tick={changed}")
+        print(
+            f"busy tick  median {statistics.median(busy):.2f} s  runs {[round(b, 2) for b in busy]}"
+        )
+        print(
+            f"quiet tick median {statistics.median(quiet):.2f} s  runs {[round(q, 2) for q in quiet]}"
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--projects", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    asyncio.run(main(args.projects, args.runs))
