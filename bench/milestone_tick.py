@@ -122,12 +122,9 @@ async def main(projects: int, runs: int) -> None:
             quiet.append(time.perf_counter() - started)
         await engine.dispose()
         print(f"projects={projects} milestones={projects * 10} changed_per_busy_tick={changed}")
-        print(
-            f"busy tick  median {statistics.median(busy):.2f} s  runs {[round(b, 2) for b in busy]}"
-        )
-        print(
-            f"quiet tick median {statistics.median(quiet):.2f} s  runs {[round(q, 2) for q in quiet]}"
-        )
+        for name, runs_s in (("busy tick ", busy), ("quiet tick", quiet)):
+            rounded = [round(r, 2) for r in runs_s]
+            print(f"{name} median {statistics.median(runs_s):.2f} s  runs {rounded}")
     finally:
         if embedded is not None:
             embedded.stop()

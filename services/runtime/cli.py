@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from services.runtime.settings import Settings
 
-SERVICES = ("intake", "indicator", "milestone")
+SERVICES = ("intake", "indicator", "milestone", "alerting")
 """The services with an HTTP port of their own (`CMA_<NAME>_PORT`), in start order."""
 
 
@@ -71,7 +71,8 @@ def describe_run(
     walk = [
         'Walk through the API as in README.md ("A walk through the API"):',
         f"  STAFF='{token}'",
-        f"  INTAKE={urls['intake']} INDICATOR={urls['indicator']} MILESTONE={urls['milestone']}",
+        f"  INTAKE={urls['intake']} INDICATOR={urls['indicator']}",
+        f"  MILESTONE={urls['milestone']} ALERTING={urls['alerting']}",
         '  curl -s "$INDICATOR/v1/coverage?sheet=ia" -H "Authorization: Bearer $STAFF"',
     ]
     table = (f"  {name:<12} {value}" for name, value in rows)

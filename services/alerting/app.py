@@ -1,0 +1,75 @@
+"""Alerting: turns status events into alerts, tells subscribers once (and again only after
+their repeat interval), delivers signed webhooks and e-mails with retries."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from contracts import topics
+from services.alerting import models
+from services.alerting.api import alerting_router
+from services.alerting.channels import Channels
+from services.alerting.delivery import DeliveryLoop
+from services.alerting.metrics import DeliveryMetrics, alerting_families
+from services.alerting.service import AlertingService
+from services.alerting.store import AlertingQueries
+from services.runtime.auth import authenticator
+from services.runtime.broker import make_broker
+from services.runtime.clock import Clock, system_clock
+from services.runtime.consumer import IdempotentConsumer
+from services.runtime.db import make_engine
+from services.runtime.http import build_app
+from services.runtime.lifespan import service_lifespan
+from services.runtime.metrics import ConsumerMetrics, SnapshotCollector
+from services.runtime.settings import Settings
+
+SERVICE = "alerting"
+
+
+def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
+    registry = CollectorRegistry()
+    engine = make_engine(settings.database_url)
+    broker = make_broker(settings, SERVICE, registry)
+    service = AlertingService(clock, settings.alert_group_wait_seconds)
+    consumer_metrics = ConsumerMetrics(registry, SERVICE)
+    for name, topic in (("projects", topics.PROJECTS), ("status", topics.STATUS)):
+        IdempotentConsumer(
+            f"{SERVICE}.{name}",
+            topic,
+            engine,
+            models.processed_events,
+            service.apply_events,
+            settings,
+            consumer_metrics,
+        ).subscribe(broker)
+
+    queries = AlertingQueries(engine)
+    delivery_metrics = DeliveryMetrics(registry)
+    snapshot = SnapshotCollector()
+    registry.register(snapshot)
+
+    async def refresh_metrics() -> None:
+        snapshot.families = await alerting_families(queries)
+
+    async def deliver_forever() -> None:
+        # No redirects: a receiver could bounce us to an address the URL check refused.
+        timeout = settings.delivery_timeout_seconds
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
+            channels = Channels(settings, http)
+            await DeliveryLoop(engine, service, channels, settings, delivery_metrics).run()
+
+    app = build_app(
+        service=SERVICE,
+        engine=engine,
+        registry=registry,
+        lifespan=service_lifespan(broker, engine, settings.kafka_bootstrap, [deliver_forever]),
+        max_body_bytes=settings.max_body_bytes,
+        refresh_metrics=refresh_metrics,
+        description="Subscriptions, alerts and their delivery by signed webhook and e-mail.",
+    )
+    authenticate = authenticator(settings, queries.find_project_by_token)
+    app.include_router(alerting_router(service, queries, engine, settings, authenticate))
+    app.state.broker = broker
+    return app

@@ -1,0 +1,124 @@
+"""Sending one notification: a signed webhook (httpx) or an e-mail (stdlib smtplib in a
+thread; aiosmtplib is not a dependency). Failures say whether a retry may help."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import smtplib
+import time
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from services.alerting import render
+from services.alerting.signing import sign
+from services.alerting.store import Subscription
+from services.runtime.settings import Settings
+
+
+class DeliveryFailed(Exception):
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+def public_address(address: str) -> bool:
+    """False for private, loopback, link-local, multicast, reserved or unspecified targets."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+async def check_webhook_url(url: str, settings: Settings) -> None:
+    """Raises ValueError for a URL we must not call. Checked at subscription and again before
+    each attempt, since DNS may have changed (a receiver could still rebind between the check
+    and the connection: pin addresses in an egress proxy where that matters)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("webhook URL must be http(s)://host/…")
+    if parts.scheme == "http" and settings.environment == "production":
+        raise ValueError("webhook URL must use https")
+    if settings.webhook_allow_private:
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port)
+    except OSError as exc:
+        raise ValueError(f"webhook host does not resolve: {exc}") from exc
+    if not all(public_address(str(info[4][0])) for info in infos):
+        raise ValueError("webhook URL resolves to a private, loopback or link-local address")
+
+
+class Channels:
+    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
+        self.settings, self.http = settings, http
+
+    async def send(self, sub: Subscription, delivery_id: str, alerts: list[dict[str, Any]]) -> None:
+        if sub.channel == "webhook":
+            await self._webhook(sub, delivery_id, alerts)
+        else:
+            message = self._email(sub, delivery_id, alerts)
+            await asyncio.to_thread(self._smtp_send, message)
+
+    async def _webhook(self, sub: Subscription, delivery_id: str, alerts: list[Any]) -> None:
+        try:
+            await check_webhook_url(sub.target, self.settings)
+        except ValueError as exc:
+            raise DeliveryFailed(str(exc), retryable=False) from exc
+        body = json.dumps(
+            render.webhook_body(delivery_id, str(sub.subscription_id), sub.name, alerts),
+            separators=(",", ":"),
+            ensure_ascii=False,
+        ).encode()
+        timestamp = str(int(time.time()))  # the receiver's wall clock judges freshness
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "cma-alerting/1",
+            "X-CMA-Delivery": delivery_id,
+            "X-CMA-Timestamp": timestamp,
+            "X-CMA-Signature": sign(sub.secret or "", timestamp, body),
+        }
+        try:
+            response = await self.http.post(sub.target, content=body, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise DeliveryFailed(f"timeout: {type(exc).__name__}", retryable=True) from exc
+        except httpx.TransportError as exc:
+            message = f"connection: {type(exc).__name__}: {exc}"
+            raise DeliveryFailed(message, retryable=True) from exc
+        if response.status_code >= 300:
+            retryable = response.status_code >= 500 or response.status_code in (408, 429)
+            raise DeliveryFailed(f"HTTP {response.status_code}", retryable=retryable)
+
+    def _email(self, sub: Subscription, delivery_id: str, alerts: list[Any]) -> EmailMessage:
+        message = EmailMessage()
+        message["Subject"] = render.subject(alerts)
+        message["From"] = self.settings.smtp_sender
+        message["To"] = sub.target
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = make_msgid(domain="cma.alerting")
+        message["X-CMA-Delivery"] = delivery_id
+        message.set_content(render.text_body(sub.name, alerts))
+        message.add_alternative(render.html_body(sub.name, alerts), subtype="html")
+        return message
+
+    def _smtp_send(self, message: EmailMessage) -> None:
+        s = self.settings
+        try:
+            with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.delivery_timeout_seconds) as smtp:
+                if s.smtp_starttls:
+                    smtp.starttls()
+                if s.smtp_username and s.smtp_password:
+                    smtp.login(s.smtp_username, s.smtp_password.get_secret_value())
+                smtp.send_message(message)
+        except smtplib.SMTPResponseException as exc:  # 4xx: try later; 5xx: refused for good
+            raise DeliveryFailed(f"SMTP {exc.smtp_code}", retryable=exc.smtp_code < 500) from exc
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise DeliveryFailed("SMTP recipient refused", retryable=False) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryFailed(f"SMTP: {type(exc).__name__}: {exc}", retryable=True) from exc

@@ -1,0 +1,76 @@
+"""Who is told what: the notification log (one row per subscription and alert) decides, and
+pending deliveries carry the alerts to the delivery loop. Both inside the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Row, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as upsert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.alerting import models as m
+from services.alerting.domain import AlertState, should_notify
+from services.alerting.store import Subscription
+
+Pending = dict[UUID, list[dict[str, Any]]]  # subscription -> alert items to deliver
+
+
+async def record_told(
+    conn: AsyncConnection, sub: Subscription, alert: Row[Any], now: datetime
+) -> bool:
+    """Record that `sub` is told the alert's state, when the lifecycle says it should be.
+    The row lock serialises the consumer and the repeat tick on one (subscription, alert)."""
+    log = m.notification_log.c
+    told = (
+        await conn.execute(
+            select(log.state, log.notified_at)
+            .where(log.subscription_id == sub.subscription_id)
+            .where(log.fingerprint == alert.fingerprint)
+            .with_for_update()
+        )
+    ).one_or_none()
+    state = AlertState(alert.state)
+    told_state, told_at = (AlertState(told.state), told.notified_at) if told else (None, None)
+    if not should_notify(told_state, told_at, state, now, sub.repeat):
+        return False
+    key = {"subscription_id": sub.subscription_id, "fingerprint": alert.fingerprint}
+    stmt = upsert(m.notification_log).values(**key, state=state.value, notified_at=now)
+    set_ = {"state": stmt.excluded.state, "notified_at": stmt.excluded.notified_at}
+    await conn.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=set_))
+    return True
+
+
+async def enqueue(conn: AsyncConnection, pending: Pending, group_wait: timedelta) -> None:
+    """One delivery per subscription. Within the group wait, items join the delivery not yet
+    sent; a locked one is being sent, so a new delivery starts instead."""
+    d = m.deliveries.c
+    for subscription_id, items in pending.items():
+        if not items:
+            continue
+        still_open = await conn.execute(
+            select(d.delivery_id)
+            .where(d.subscription_id == subscription_id, d.status == "pending")
+            .where(d.attempts == 0, d.due_at > func.now())
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        delivery_id = still_open.scalar_one_or_none()
+        if delivery_id is not None:
+            more = bindparam("more", items, type_=JSONB)
+            await conn.execute(
+                update(m.deliveries)
+                .where(d.delivery_id == delivery_id)
+                .values(alerts=d.alerts.op("||")(more), updated_at=func.now())
+            )
+            continue
+        new = {"delivery_id": uuid.uuid4(), "subscription_id": subscription_id}
+        await conn.execute(
+            insert(m.deliveries).values(
+                **new, status="pending", alerts=items, due_at=func.now() + group_wait
+            )
+        )

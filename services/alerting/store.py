@@ -1,0 +1,127 @@
+"""Reading alerting's tables: subscriptions as domain objects, the delivery log, the token copy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Row, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.alerting import models as m
+from services.alerting.domain import AlertState, Filters, Severity
+
+
+@dataclass(frozen=True)
+class Subscription:
+    subscription_id: UUID
+    name: str
+    owner_project_id: UUID | None
+    channel: str
+    target: str
+    secret: str | None
+    filters: Filters
+    repeat: timedelta
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> Subscription:
+        filters = Filters(
+            frozenset(row.sheets),
+            frozenset(row.projects),
+            frozenset(row.regions),
+            frozenset(row.kinds),
+            Severity(row.min_severity),
+        )
+        return cls(
+            row.subscription_id,
+            row.name,
+            row.owner_project_id,
+            row.channel,
+            row.target,
+            row.secret,
+            filters,
+            timedelta(seconds=row.repeat_interval_seconds),
+            row.created_at,
+        )
+
+    def to_row(self) -> dict[str, Any]:
+        f = self.filters
+        return {
+            "subscription_id": self.subscription_id,
+            "name": self.name,
+            "owner_project_id": self.owner_project_id,
+            "channel": self.channel,
+            "target": self.target,
+            "secret": self.secret,
+            "sheets": sorted(f.sheets),
+            "projects": sorted(f.projects),
+            "regions": sorted(f.regions),
+            "kinds": sorted(f.kinds),
+            "min_severity": f.min_severity.value,
+            "repeat_interval_seconds": int(self.repeat.total_seconds()),
+            "created_at": self.created_at,
+        }
+
+    def wants(self, alert: Row[Any]) -> bool:
+        return self.filters.matches(alert.kind, alert.project_id, alert.sheet, tuple(alert.regions))
+
+
+async def all_subscriptions(conn: AsyncConnection) -> list[Subscription]:
+    rows = await conn.execute(select(m.subscriptions).order_by(m.subscriptions.c.created_at))
+    return [Subscription.from_row(r) for r in rows]
+
+
+class AlertingQueries:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def subscriptions(self, owner: UUID | None = None) -> list[Subscription]:
+        """Every subscription, or those a project created (`owner`)."""
+        query = select(m.subscriptions).order_by(m.subscriptions.c.created_at)
+        if owner is not None:
+            query = query.where(m.subscriptions.c.owner_project_id == owner)
+        async with self.engine.connect() as conn:
+            return [Subscription.from_row(r) for r in await conn.execute(query)]
+
+    async def subscription(self, subscription_id: UUID) -> Subscription | None:
+        query = select(m.subscriptions).where(m.subscriptions.c.subscription_id == subscription_id)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).one_or_none()
+        return None if row is None else Subscription.from_row(row)
+
+    async def deliveries(
+        self, subscription_ids: list[UUID] | None, status: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """The newest deliveries first, of the given subscriptions (None: of all)."""
+        d = m.deliveries.c
+        query = select(m.deliveries).order_by(d.created_at.desc(), d.delivery_id).limit(limit)
+        if subscription_ids is not None:
+            query = query.where(d.subscription_id.in_(subscription_ids))
+        if status is not None:
+            query = query.where(d.status == status)
+        async with self.engine.connect() as conn:
+            return [r._asdict() for r in await conn.execute(query)]
+
+    async def find_project_by_token(self, digest: str) -> UUID | None:
+        query = select(m.projects.c.project_id).where(m.projects.c.token_sha256 == digest)
+        async with self.engine.connect() as conn:
+            return (await conn.execute(query)).scalar_one_or_none()
+
+    async def firing_by_kind_and_sheet(self) -> dict[tuple[str, str], int]:
+        a = m.alerts.c
+        query = (
+            select(a.kind, a.sheet, func.count())
+            .where(a.state == AlertState.FIRING.value)
+            .group_by(a.kind, a.sheet)
+        )
+        async with self.engine.connect() as conn:
+            return {(k, s): int(n) for k, s, n in await conn.execute(query)}
+
+    async def deliveries_by_status(self) -> dict[str, int]:
+        d = m.deliveries.c
+        query = select(d.status, func.count()).group_by(d.status)
+        async with self.engine.connect() as conn:
+            return {s: int(n) for s, n in await conn.execute(query)}
