@@ -30,8 +30,10 @@ from pydantic import Field
 
 from contracts import topics
 from contracts.generate import SCHEMAS_DIR, TOPIC_EVENTS, main, render, sync
+from services.alerting import app as alerting_app
 from services.indicator import app as indicator_app
 from services.intake import app as intake_app
+from services.milestone import app as milestone_app
 from services.runtime.settings import Settings
 
 REF = "#/components/schemas/{model}"
@@ -44,10 +46,14 @@ SETTINGS = Settings(
 FACTORIES: dict[str, Callable[[Settings], FastAPI]] = {
     "intake": intake_app.create_app,
     "indicator": indicator_app.create_app,
+    "milestone": milestone_app.create_app,
+    "alerting": alerting_app.create_app,
 }
 PRODUCES: dict[str, tuple[topics.Topic, ...]] = {
     "intake": (topics.PROJECTS, topics.REPORTS, topics.MILESTONES),
     "indicator": (topics.PROGRESS, topics.DEAD_LETTERS),
+    "milestone": (topics.STATUS, topics.DEAD_LETTERS),
+    "alerting": (topics.DEAD_LETTERS,),
 }
 DELIVERY: dict[str, str] = {
     "intake": "Publishes through a transactional outbox relay: at least once, keyed by "
@@ -55,6 +61,11 @@ DELIVERY: dict[str, str] = {
     "indicator": "Consumes at least once and applies each event exactly once (inbox of "
     "`event_id`s, offsets committed after the database transaction); a message that keeps "
     "failing goes to the dead-letter topic with the error in its headers.",
+    "milestone": "Consumes like indicator; each milestone status change and overdue report "
+    "is published once through its outbox, with an id derived from the milestone and its "
+    "transition number.",
+    "alerting": "Consumes like indicator; alerts and their deliveries are decided in the "
+    "consumer's transaction, so a redelivered status event cannot notify twice.",
 }
 
 

@@ -104,6 +104,12 @@ def test_every_reference_in_the_asyncapi_document_resolves(service: str) -> None
     [
         ("intake", set(), {topics.PROJECTS, topics.REPORTS, topics.MILESTONES}),
         ("indicator", {topics.PROJECTS, topics.REPORTS}, {topics.PROGRESS, topics.DEAD_LETTERS}),
+        (
+            "milestone",
+            {topics.PROJECTS, topics.MILESTONES, topics.REPORTS, topics.PROGRESS},
+            {topics.STATUS, topics.DEAD_LETTERS},
+        ),
+        ("alerting", {topics.PROJECTS, topics.STATUS}, {topics.DEAD_LETTERS}),
     ],
 )
 def test_the_asyncapi_document_shows_what_each_service_receives_and_sends(
