@@ -84,3 +84,15 @@ async def platform(
 ) -> AsyncIterator[Platform]:
     async with running_platform(settings_for_tests(clean_database, kafka.bootstrap), clock) as p:
         yield p
+
+
+def require_tool(name: str) -> str:
+    """The path of a command-line tool a test needs. Missing: skip, saying so — except in CI
+    (`CI=true`), where `.ci/run` installs it and a skip would hide a broken set-up."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (Debian package: prometheus; .ci/run installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
