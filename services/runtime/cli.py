@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,6 +42,11 @@ def serve(service: str) -> int:
     """One service under uvicorn, on its port from the settings. Never migrates."""
     import uvicorn
 
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # Group joins and partition assignments are what an operator reads after an incident.
+    logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.INFO)
     settings = Settings()
     app = importlib.import_module(f"services.{service}.app").create_app(settings)
     uvicorn.run(app, host=settings.http_host, port=service_port(settings, service))

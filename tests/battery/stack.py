@@ -45,7 +45,7 @@ class Stack:
             "CMA_KAFKA_BOOTSTRAP": self.kafka.bootstrap,
             "CMA_KAFKA_IDEMPOTENCE": "false",
             "CMA_STAFF_TOKENS": STAFF_TOKEN,
-            "CMA_CONSUMER_SESSION_TIMEOUT_MS": "2000",
+            "CMA_CONSUMER_SESSION_TIMEOUT_MS": "3000",  # a killed member is replaced within 3 s
             port_variable(service.name.split("-")[0]): str(service.port),
         }
 

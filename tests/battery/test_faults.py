@@ -170,5 +170,7 @@ async def test_a_row_lock_held_for_15s_delays_but_loses_nothing(
 
     await post_while(driver, 120, asyncio.create_task(hold_lock()))
     await settle(stack, driver)
-    log = stack.services["indicator"].log.read_text()
-    assert log.count("rebalance") <= 2, "consumer group rebalanced while the lock was held"
+    # The consumer waited on the lock without its group falling apart: it joined once at
+    # start, and at most once more if a heartbeat was late on this loaded machine.
+    joins = stack.services["indicator"].log.read_text().count("joining group indicator.reports")
+    assert 1 <= joins <= 2, f"{joins} joins of indicator.reports"
