@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,local]"
 	touch $@
 
 install: $(BIN)/.installed
@@ -40,8 +40,11 @@ schemas: install  ## regenerate the checked-in JSON Schemas and AsyncAPI documen
 	$(BIN)/python -m contracts.generate
 	$(BIN)/python -m services.asyncapi
 
-up:  ## the production-shaped stack (needs Docker)
+up:  ## the production-shaped stack (needs Docker and a .env: cp .env.example .env, set its secrets)
+	@test -f .env || { echo "no .env: cp .env.example .env, then set its secrets" >&2; exit 1; }
 	docker compose up -d --build
+	@echo "intake :8001  indicator :8002  milestone :8003  alerting :8004"
+	@echo "Grafana http://localhost:3000 (admin / GRAFANA_ADMIN_PASSWORD)  Prometheus http://localhost:9090"
 
-down:
+down:  ## stops the stack; its volumes stay (docker compose down -v deletes the data)
 	docker compose down

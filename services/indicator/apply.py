@@ -41,16 +41,13 @@ def make_apply(clock: Clock) -> Callable[[AsyncConnection, list[Event]], Awaitab
 
 
 async def _emit_totals(conn: AsyncConnection, project_id: UUID, cause: UUID, now: datetime) -> None:
-    """One `project.totals_changed` per project per batch, with a growing version and an id
-    derived from its cause, so a replay emits the same event again, not a new one."""
+    """One `project.totals_changed` per project per batch, with an id derived from its cause
+    (a replay emits the same event again, not a new one) and, as version, the sum of the
+    project's current revision numbers: it grows with every change that is applied, and a
+    rebuild by replay arrives at the same numbers, so consumers can keep the highest."""
     version = (
         await conn.execute(
-            insert(m.totals_versions)
-            .values(project_id=project_id, version=1)
-            .on_conflict_do_update(
-                index_elements=["project_id"], set_={"version": m.totals_versions.c.version + 1}
-            )
-            .returning(m.totals_versions.c.version)
+            select(func.sum(m.periods.c.revision)).where(m.periods.c.project_id == project_id)
         )
     ).scalar_one()
     c = m.cells.c

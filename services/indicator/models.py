@@ -65,13 +65,5 @@ cells = Table(
 )
 Index("cells_by_kind_level_region", cells.c.kind, cells.c.level, cells.c.region)
 
-# How many times each project's totals changed: the version of `project.totals_changed`.
-totals_versions = Table(
-    "totals_versions",
-    metadata,
-    Column("project_id", Uuid, primary_key=True),
-    Column("version", Integer, nullable=False),
-)
-
 processed_events = processed_events_table(metadata)
 outbox = outbox_table(metadata)

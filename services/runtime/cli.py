@@ -112,6 +112,21 @@ def parser() -> argparse.ArgumentParser:
         default=Path(".cma"),
         help="embedded PostgreSQL data, logs and demo marker (default: .cma)",
     )
+    replay_cmd = commands.add_parser(
+        "replay",
+        help="rebuild a stopped service's state from its topics (docs/operations.md)",
+        description=(
+            "With every replica of the service stopped: rewinds its consumer groups to the "
+            "start of their topics, drops its schema and migrates it afresh; start the service "
+            "afterwards. Refused for intake and alerting, whose tables are the record."
+        ),
+    )
+    replay_cmd.add_argument("service", choices=SERVICES)
+    replay_cmd.add_argument(
+        "--rewind-only",
+        action="store_true",
+        help="keep the schema: every event comes again and the inbox drops those applied",
+    )
     return root
 
 
@@ -121,6 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return migrate()
     if args.command == "serve":
         return serve(args.service)
+    if args.command == "replay":
+        from services.runtime.replay import main as replay
+
+        return replay(args.service, rewind_only=args.rewind_only)
     from services.runtime.local import run
 
     return run(args.state_dir, demo=args.demo)

@@ -1,0 +1,141 @@
+"""Rebuild a consumer's state by replaying its topics: `cma replay <service>`, service stopped.
+
+A consumer's tables are a function of the topics it reads (retained forever, see
+docs/operations.md), so its schema can be dropped, migrated afresh and refilled by moving its
+consumer groups back to the start of their topics. The inbox (`processed_events`) goes with
+the schema, so every event is applied again, once; events the service emits again carry ids
+derived from their causes, and downstream consumers drop those they already have.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from importlib import import_module
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from alembic import command
+from sqlalchemy import text
+
+from services.runtime.db import make_engine
+from services.runtime.migrate import alembic_config
+from services.runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+NOT_REBUILDABLE = {
+    "intake": "intake consumes nothing: its tables are the record (restore them from a backup)",
+    "alerting": "alerting's subscriptions and delivery log come from its API, not from topics",
+}
+"""Services whose schema holds data no topic carries: dropping it would lose that data."""
+
+
+class ReplayRefused(RuntimeError):
+    """The replay would lose data or fight a running service; nothing was changed."""
+
+
+def consumer_groups(service: str, settings: Settings) -> dict[str, tuple[str, ...]]:
+    """The consumer groups of a service and the topics each reads, as its app subscribes them."""
+    app = import_module(f"services.{service}.app").create_app(settings)
+    return {
+        str(sub.group_id): tuple(sub.topic_names)
+        for sub in app.state.broker.subscribers
+        if sub.group_id is not None
+    }
+
+
+async def rewind(
+    bootstrap: str,
+    groups: list[str],
+    topics: list[str],
+    *,
+    wait_seconds: float = 60.0,
+) -> None:
+    """Commit the start of every partition of `topics` for each of `groups`.
+
+    The service must be stopped. We join each group as its only member (a plain offset commit
+    outside the group, generation -1, is refused by brokers that still list a departed member)
+    and commit only once the group assigned us every partition: a partition held by someone
+    else means the service still runs, and we refuse rather than rewind half of it."""
+    for group in groups:
+        await _rewind_group(bootstrap, group, topics, wait_seconds)
+
+
+async def _rewind_group(bootstrap: str, group: str, topics: list[str], wait: float) -> None:
+    consumer = AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            known = {t: consumer.partitions_for_topic(t) for t in topics}
+            every = {TopicPartition(t, p) for t, ps in known.items() for p in ps or ()}
+            if all(known.values()) and consumer.assignment() == every:
+                break
+            if loop.time() > deadline:
+                missing = [t for t, ps in known.items() if not ps]
+                held = sorted(f"{tp.topic}[{tp.partition}]" for tp in every - consumer.assignment())
+                why = f"no such topic {missing}" if missing else f"other members hold {held}"
+                raise ReplayRefused(f"group {group}: {why}; is the service stopped?")
+            await asyncio.sleep(0.1)
+        starts = await consumer.beginning_offsets(list(every))
+        await consumer.commit(starts)
+        log.info("rewound %s on %s (%d partitions)", group, ", ".join(topics), len(every))
+    finally:
+        await consumer.stop()
+
+
+async def drop_schema(database_url: str, schema: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        await engine.dispose()
+
+
+async def migrate_one(database_url: str, service: str) -> None:
+    """Alembic's env runs its own event loop: give it a thread."""
+    await asyncio.to_thread(command.upgrade, alembic_config(service, database_url), "head")
+
+
+async def rebuild(
+    settings: Settings, service: str, *, rewind_only: bool = False
+) -> dict[str, tuple[str, ...]]:
+    """Rewind the service's groups (refused while it runs), then drop its schema and migrate it
+    afresh, unless `rewind_only`: then every event comes again and the inbox drops those
+    already applied. Start the service afterwards. Returns the groups and their topics."""
+    if service in NOT_REBUILDABLE and not rewind_only:
+        raise ReplayRefused(NOT_REBUILDABLE[service])
+    groups = consumer_groups(service, settings)
+    if not groups:
+        raise ReplayRefused(f"{service} has no consumer groups to replay")
+    # Rewinding first doubles as the check that the service is stopped, before any data goes.
+    for group, topics in groups.items():
+        await rewind(settings.kafka_bootstrap, [group], list(topics))
+    if not rewind_only:
+        await drop_schema(settings.database_url, service)
+        await migrate_one(settings.database_url, service)
+    return groups
+
+
+def main(service: str, *, rewind_only: bool = False) -> int:
+    """`cma replay <service> [--rewind-only]`: prints what was done, or why nothing was."""
+    try:
+        groups = asyncio.run(rebuild(Settings(), service, rewind_only=rewind_only))
+    except ReplayRefused as exc:
+        print(f"cma replay {service}: refused, nothing changed: {exc}", file=sys.stderr)
+        return 1
+    done = "groups rewound" if rewind_only else "schema dropped and migrated; groups rewound"
+    print(f"{service}: {done}:")
+    for group, topics in groups.items():
+        print(f"  {group}: {', '.join(topics)} from the start")
+    print(f"Start {service} again (cma serve {service}): it consumes its topics from the start.")
+    return 0

@@ -1,0 +1,492 @@
+"""The deployment files agree with the code: docker-compose.yml, the Dockerfile, deploy/k8s/
+and the settings table of docs/operations.md. No Docker engine runs here, so they are parsed,
+and checked against `Settings`, the `cma` CLI, `contracts.topics` and the service apps."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import tomllib
+from collections.abc import Iterator
+from functools import cache
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import SecretStr
+
+from contracts.topics import ALL, DEAD_LETTERS
+from services.runtime.cli import SERVICES, parser
+from services.runtime.settings import Settings
+
+ROOT = Path(__file__).parents[2]
+K8S = ROOT / "deploy" / "k8s"
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+VERSION = PYPROJECT["project"]["version"]
+ONE_SHOT = {"kafka-topics", "migrate"}
+KINDS = ("ConfigMap", "Secret")  # where Kubernetes pods take their settings from
+# Production needs these whatever the table says (a floor under the "production" column).
+ALWAYS_REQUIRED = {"CMA_STAFF_TOKENS", "CMA_DATABASE_URL", "CMA_KAFKA_BOOTSTRAP"}
+
+
+@cache
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def compose_services() -> dict[str, dict[str, Any]]:
+    return compose()["services"]
+
+
+@cache
+def k8s() -> tuple[tuple[str, dict[str, Any]], ...]:
+    return tuple(
+        (path.name, doc)
+        for path in sorted(K8S.glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc
+    )
+
+
+def k8s_kind(kind: str) -> dict[str, dict[str, Any]]:
+    return {doc["metadata"]["name"]: doc for _, doc in k8s() if doc["kind"] == kind}
+
+
+def pod_specs() -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, doc in k8s_kind("Deployment").items():
+        yield name, doc["spec"]["template"]["spec"]
+    for name, doc in k8s_kind("Job").items():
+        yield name, doc["spec"]["template"]["spec"]
+
+
+@cache
+def dockerfile() -> tuple[tuple[str, str], ...]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    lines = [
+        line for line in (ROOT / "Dockerfile").read_text().splitlines() if not line.startswith("#")
+    ]
+    joined = re.sub(r"\\\n\s*", " ", "\n".join(lines))
+    return tuple(
+        (word.upper(), rest.strip())
+        for word, _, rest in (line.strip().partition(" ") for line in joined.splitlines())
+        if word
+    )
+
+
+def final_stage() -> list[tuple[str, str]]:
+    instructions = list(dockerfile())
+    last_from = max(i for i, (word, _) in enumerate(instructions) if word == "FROM")
+    return instructions[last_from:]
+
+
+def env_example() -> dict[str, str]:
+    pairs = (
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+_VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
+
+
+def interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's `${VAR}`, `${VAR:-default}` and `${VAR:?error}`; `$$` is a literal `$`."""
+
+    def substitute(match: re.Match[str]) -> str:
+        name, operator, argument = match.groups()
+        if env.get(name):
+            return env[name]
+        if operator and operator.endswith("?"):
+            raise AssertionError(f"${{{name}}} is required: {argument}")
+        return argument or ""
+
+    return _VARIABLE.sub(substitute, value).replace("$$", "$")
+
+
+def settings_table() -> dict[str, tuple[str, str]]:
+    """docs/operations.md's table: variable -> (default, production column)."""
+    rows = re.findall(
+        r"^\| `(CMA_[A-Z0-9_]+)` \| `([^`]*)` \|([^|]*)\|",
+        (ROOT / "docs" / "operations.md").read_text(),
+        flags=re.MULTILINE,
+    )
+    return {name: (default, production.strip()) for name, default, production in rows}
+
+
+def shown(default: object) -> str:
+    if default is None:
+        return "unset"
+    if default == ():
+        return "none"
+    if isinstance(default, bool):
+        return str(default).lower()
+    return str(default)
+
+
+def field(variable: str) -> str:
+    return variable.removeprefix("CMA_").lower()
+
+
+def production_required() -> set[str]:
+    return {name for name, (_, production) in settings_table().items() if production == "set"}
+
+
+def image_tag(image: str) -> str | None:
+    name = image.split("@", 1)[0]
+    return name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else None
+
+
+def consumed_topics(service: str) -> set[str]:
+    """The topics a service's app subscribes, read from the app itself."""
+    app = import_module(f"services.{service}.app").create_app(Settings())
+    return {t for sub in app.state.broker.subscribers for t in sub.topic_names}
+
+
+def topic_lines(script: str) -> dict[str, tuple[int, str]]:
+    """`topic <name> <partitions> <retention.ms>` lines of a topic-creation script."""
+    found = re.findall(r"^\s*topic (\S+) (\d+) (-?\d+)\s*$", script, flags=re.MULTILINE)
+    return {name: (int(partitions), retention) for name, partitions, retention in found}
+
+
+# --- docker-compose.yml ---------------------------------------------------------------------
+
+
+def test_the_compose_file_runs_the_whole_platform() -> None:
+    expected = {"postgres", "kafka", "prometheus", "grafana", *ONE_SHOT, *SERVICES}
+    assert expected <= set(compose_services())
+    assert compose_services()["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert compose_services()["kafka"]["image"].startswith("apache/kafka:")
+
+
+def test_every_long_running_compose_service_has_a_health_check() -> None:
+    for name, service in compose_services().items():
+        if name in ONE_SHOT:
+            assert service["restart"] == "no", name
+            continue
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
+        assert service["restart"] == "unless-stopped", name
+
+
+def test_services_wait_for_healthy_dependencies_and_successful_one_shots() -> None:
+    services = compose_services()
+    for name, service in services.items():
+        for dependency, condition in service.get("depends_on", {}).items():
+            if dependency in ONE_SHOT:
+                assert condition == {"condition": "service_completed_successfully"}, name
+            else:
+                assert condition == {"condition": "service_healthy"}, name
+                assert "healthcheck" in services[dependency], dependency
+    for name in SERVICES:
+        assert set(services[name]["depends_on"]) == {"postgres", "kafka", *ONE_SHOT}, name
+    assert set(services["migrate"]["depends_on"]) == {"postgres"}
+
+
+def test_every_image_is_pinned_to_a_tag() -> None:
+    images = [(name, s["image"]) for name, s in compose_services().items()]
+    images += [
+        (pod, container["image"])
+        for pod, spec in pod_specs()
+        for container in [*spec.get("initContainers", []), *spec["containers"]]
+    ]
+    args = dict(rest.split("=", 1) for word, rest in dockerfile() if word == "ARG" and "=" in rest)
+    images += [
+        (f"Dockerfile FROM {rest}", interpolate(rest.split()[0], args))
+        for word, rest in dockerfile()
+        if word == "FROM"
+    ]
+    for where, image in images:
+        assert image_tag(image) not in (None, "latest"), f"{where}: {image} is not pinned"
+    ours = [image for _, image in images if image.split(":")[0].endswith("cma-monitoring")]
+    assert ours and {image_tag(image) for image in ours} == {VERSION}
+
+
+def test_published_ports_do_not_collide_and_match_the_settings() -> None:
+    published: dict[str, str] = {}
+    for name, service in compose_services().items():
+        for mapping in service.get("ports", []):
+            host = str(mapping).rsplit(":", 1)[0]
+            assert host not in published, f"{name} and {published[host]} both publish {host}"
+            published[host] = name
+    for name in SERVICES:
+        port = Settings.model_fields[f"{name}_port"].default
+        assert compose_services()[name]["ports"] == [f"{port}:{port}"]
+        assert f"{port}/healthz" in " ".join(compose_services()[name]["healthcheck"]["test"])
+
+
+def cma_variables() -> Iterator[tuple[str, str, str]]:
+    """(where, variable, value) for every CMA_* variable the image, compose or Kubernetes
+    sets."""
+    for word, rest in final_stage():
+        if word == "ENV":
+            for variable, value in (pair.split("=", 1) for pair in shlex.split(rest)):
+                if variable.startswith("CMA_"):
+                    yield "Dockerfile", variable, value
+    for name, service in compose_services().items():
+        for variable, value in (service.get("environment") or {}).items():
+            if variable.startswith("CMA_"):
+                yield f"compose {name}", variable, str(value)
+    for kind in KINDS:
+        for name, doc in k8s_kind(kind).items():
+            for variable, value in (doc.get("data") or doc.get("stringData") or {}).items():
+                yield f"{kind} {name}", variable, str(value)
+
+
+def test_every_cma_variable_set_is_a_setting() -> None:
+    variables = list(cma_variables())
+    assert variables
+    for where, variable, _ in variables:
+        assert variable.startswith("CMA_"), f"{where}: {variable}"
+        assert field(variable) in Settings.model_fields, f"{where}: {variable} is no setting"
+
+
+def test_every_production_setting_is_set_by_compose_and_kubernetes() -> None:
+    required = production_required()
+    assert ALWAYS_REQUIRED <= required
+    k8s_set = {v: value for where, v, value in cma_variables() if where.split()[0] in KINDS}
+    assert required <= set(k8s_set), required - set(k8s_set)
+    for name in [*SERVICES, "migrate"]:
+        environment = compose_services()[name]["environment"]
+        assert required <= set(environment), f"{name}: {required - set(environment)}"
+        assert environment["CMA_ENVIRONMENT"] == "production"
+        assert environment["CMA_KAFKA_IDEMPOTENCE"] == "true"
+    assert k8s_set["CMA_ENVIRONMENT"] == "production"
+    assert k8s_set["CMA_KAFKA_IDEMPOTENCE"] == "true"
+
+
+def settings_from(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """`Settings` as a process with exactly this CMA_* environment would read them."""
+    for variable in [v for v in os.environ if v.startswith("CMA_")]:
+        monkeypatch.delenv(variable)
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    return Settings()
+
+
+def test_the_compose_environment_makes_valid_production_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    environment = compose_services()["indicator"]["environment"]
+    settings = settings_from(
+        {k: interpolate(str(v), env_example()) for k, v in environment.items()}, monkeypatch
+    )
+    assert settings.environment == "production"
+    assert settings.kafka_idempotence is True
+    assert settings.kafka_bootstrap == "kafka:9092"
+    assert settings.database_url.endswith("@postgres:5432/cma")
+    assert settings.http_host == "0.0.0.0"
+    assert all(isinstance(t, SecretStr) for t in settings.staff_tokens)
+
+
+def test_the_kubernetes_configmap_and_secret_make_valid_production_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    environment = {v: value for where, v, value in cma_variables() if where.split()[0] in KINDS}
+    settings = settings_from(environment, monkeypatch)
+    assert settings.environment == "production"
+    assert settings.kafka_idempotence is True
+    assert settings.http_host == "0.0.0.0"
+
+
+def test_env_example_lists_exactly_the_variables_compose_reads() -> None:
+    read = {m.group(1) for m in _VARIABLE.finditer((ROOT / "docker-compose.yml").read_text())}
+    assert read == set(env_example())
+
+
+def test_topics_are_created_with_the_contract_partitions_and_retention() -> None:
+    expected = {t.name: t.partitions for t in ALL}
+    scripts = {
+        "compose": "\n".join(compose_services()["kafka-topics"]["command"]),
+        **{
+            f"Job {name}": "\n".join(doc["spec"]["template"]["spec"]["containers"][0]["args"])
+            for name, doc in k8s_kind("Job").items()
+            if name.startswith("cma-topics")
+        },
+    }
+    assert len(scripts) == 2
+    for where, script in scripts.items():
+        created = topic_lines(script)
+        assert {name: p for name, (p, _) in created.items()} == expected, where
+        for name, (_, retention) in created.items():
+            assert (retention == "-1") == (name != DEAD_LETTERS.name), f"{where}: {name}"
+
+
+def test_named_volumes_are_declared_and_bind_mounts_exist() -> None:
+    declared = set(compose()["volumes"])
+    used = set()
+    for name, service in compose_services().items():
+        for mount in service.get("volumes", []):
+            source, target = mount.split(":")[:2]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{name}: {source} is missing"
+            else:
+                assert source in declared, f"{name}: volume {source} is not declared"
+                used.add(source)
+            assert target.startswith("/")
+    assert used == declared
+    prometheus = compose_services()["prometheus"]["volumes"]
+    grafana = compose_services()["grafana"]["volumes"]
+    assert any(v.startswith("./deploy/prometheus:/etc/prometheus") for v in prometheus)
+    assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana
+    assert "./dashboards:/var/lib/grafana/dashboards:ro" in grafana
+
+
+# --- Dockerfile -----------------------------------------------------------------------------
+
+
+def test_the_image_installs_this_project_from_its_own_wheel() -> None:
+    runs = [rest for word, rest in dockerfile() if word == "RUN"]
+    builds = [shlex.split(r) for r in runs if "pip wheel" in r]
+    assert builds and builds[0][-1] == ".", "the wheel is built from this project"
+    installs = [rest for word, rest in final_stage() if word == "RUN" and "pip install" in rest]
+    assert len(installs) == 1
+    words = shlex.split(installs[0])
+    assert PYPROJECT["project"]["name"] in words
+    assert "--no-index" in words, "only the wheels built in the first stage"
+    assert "[dev]" not in installs[0] and "-e" not in words
+
+
+def test_the_image_runs_as_a_non_root_user() -> None:
+    users = [rest for word, rest in final_stage() if word == "USER"]
+    assert users, "no USER: the image would run as root"
+    user = users[-1].split(":")[0]
+    assert user not in ("root", "0")
+    for pod, spec in pod_specs():
+        assert spec["securityContext"]["runAsNonRoot"] is True, pod
+
+
+def test_every_container_command_is_a_valid_cma_command() -> None:
+    entrypoint = yaml.safe_load(dict(dockerfile())["ENTRYPOINT"])
+    assert entrypoint == ["cma"]
+    assert "cma" in PYPROJECT["project"]["scripts"]
+    commands = [("Dockerfile CMD", yaml.safe_load(dict(dockerfile())["CMD"]))]
+    commands += [
+        (f"compose {name}", s["command"])
+        for name, s in compose_services().items()
+        if s.get("image", "").startswith("cma-monitoring:")
+    ]
+    commands += [
+        (f"k8s {pod}", c["args"])
+        for pod, spec in pod_specs()
+        for c in spec["containers"]
+        if "cma-monitoring" in c["image"]
+    ]
+    assert len(commands) == 1 + 5 + 6  # CMD; migrate + 4 services; 2 Jobs + 4 Deployments
+    for where, command in commands:
+        parser().parse_args(command)  # exits (fails the test) on anything `cma` refuses
+        assert command[0] in ("serve", "migrate", "replay"), where
+    for name in SERVICES:
+        assert compose_services()[name]["command"] == ["serve", name]
+        [container] = k8s_kind("Deployment")[name]["spec"]["template"]["spec"]["containers"]
+        assert container["args"] == ["serve", name]
+    assert compose_services()["migrate"]["command"] == ["migrate"]
+
+
+def test_the_build_context_holds_what_the_dockerfile_copies() -> None:
+    kept = {
+        line.removeprefix("!").rstrip("/")
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    }
+    copied = {
+        shlex.split(rest)[0].removeprefix("./")
+        for word, rest in dockerfile()
+        if word == "COPY" and "--from" not in rest
+    }
+    assert copied and copied <= kept
+    assert all((ROOT / path).exists() for path in copied)
+
+
+# --- deploy/k8s -----------------------------------------------------------------------------
+
+
+def test_kustomize_lists_every_manifest_but_those_run_by_hand() -> None:
+    [kustomization] = [doc for _, doc in k8s() if doc.get("kind") == "Kustomization"]
+    by_hand = {"replay-job.yaml", "podmonitor.yaml"}
+    files = {path.name for path in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    assert set(kustomization["resources"]) == files - by_hand
+    kinds = {doc["kind"] for _, doc in k8s()}
+    assert {
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "ConfigMap",
+        "Secret",
+        "Job",
+    } <= kinds
+
+
+def test_every_deployment_probes_healthz_on_its_port() -> None:
+    deployments = k8s_kind("Deployment")
+    assert set(deployments) == set(SERVICES)
+    for name, deployment in deployments.items():
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert ports == {"http": Settings.model_fields[f"{name}_port"].default}
+        for probe in ("readinessProbe", "livenessProbe"):
+            assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}, name
+        service = k8s_kind("Service")[name]
+        assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+        assert service["spec"]["ports"][0]["port"] == ports["http"]
+
+
+def test_consumers_never_scale_past_the_partitions_they_read() -> None:
+    partitions = {t.name: t.partitions for t in ALL}
+    autoscalers = {
+        doc["spec"]["scaleTargetRef"]["name"]: doc
+        for doc in k8s_kind("HorizontalPodAutoscaler").values()
+    }
+    assert set(autoscalers) == set(SERVICES)
+    for name in SERVICES:
+        spec = autoscalers[name]["spec"]
+        replicas = k8s_kind("Deployment")[name]["spec"]["replicas"]
+        assert 1 <= spec["minReplicas"] <= replicas <= spec["maxReplicas"], name
+        topics = consumed_topics(name)
+        if topics:
+            bound = min(partitions[t] for t in topics)
+            assert spec["maxReplicas"] <= bound, f"{name} reads {sorted(topics)}: at most {bound}"
+    assert consumed_topics("intake") == set()
+    assert consumed_topics("indicator") == {"cma.projects.v1", "cma.reports.v1"}
+
+
+def test_pods_read_settings_from_the_configmap_and_the_secret() -> None:
+    configmaps, secrets = set(k8s_kind("ConfigMap")), set(k8s_kind("Secret"))
+    for pod, spec in pod_specs():
+        assert spec.get("enableServiceLinks") is False, f"{pod}: service links shadow CMA_*"
+        for container in spec["containers"]:
+            sources = container.get("envFrom", [])
+            names = {s["configMapRef"]["name"] for s in sources if "configMapRef" in s}
+            assert names and names <= configmaps, pod
+            if "cma-monitoring" in container["image"]:
+                secret = {s["secretRef"]["name"] for s in sources if "secretRef" in s}
+                assert secret and secret <= secrets, pod
+
+
+def test_pods_wait_for_the_topic_and_migration_jobs_of_their_release() -> None:
+    jobs = set(k8s_kind("Job"))
+    release = VERSION.replace(".", "-")
+    assert {f"cma-topics-{release}", f"cma-migrate-{release}"} <= jobs
+    for name in SERVICES:
+        spec = k8s_kind("Deployment")[name]["spec"]["template"]["spec"]
+        [wait] = spec["initContainers"]
+        waited = {a.removeprefix("job/") for a in wait["args"] if a.startswith("job/")}
+        assert waited == {f"cma-topics-{release}", f"cma-migrate-{release}"}, name
+
+
+# --- docs/operations.md ---------------------------------------------------------------------
+
+
+def test_the_settings_table_lists_every_setting_with_its_default() -> None:
+    table = settings_table()
+    fields = {f"CMA_{name.upper()}": f for name, f in Settings.model_fields.items()}
+    assert set(table) == set(fields), (
+        f"missing from docs/operations.md: {sorted(set(fields) - set(table))}; "
+        f"not settings: {sorted(set(table) - set(fields))}"
+    )
+    for variable, (default, production) in table.items():
+        assert default == shown(fields[variable].default), variable
+        assert production in ("", "set"), variable

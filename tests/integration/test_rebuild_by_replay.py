@@ -1,0 +1,198 @@
+"""Rebuild by replay: the indicator's state is a function of its topics. Drop its schema,
+migrate it afresh, rewind its consumer groups, start it: the read API gives the same figures."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+
+from services.indicator.app import create_app as indicator_app
+from services.intake.app import create_app as intake_app
+from services.runtime.embedded import EmbeddedKafka
+from services.runtime.migrate import upgrade_all_async
+from services.runtime.replay import ReplayRefused, rebuild, rewind
+from services.runtime.replay import main as replay_main
+from services.runtime.settings import Settings
+from tests.conftest import plain_url
+from tests.support.clock import FakeClock
+from tests.support.data import cell, project_body, report_body
+from tests.support.platform import STAFF_TOKEN, serve, settings_for_tests
+
+pytestmark = pytest.mark.integration
+
+STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+
+
+@contextlib.asynccontextmanager
+async def indicator(settings: Settings, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
+    """The indicator service on a port of its own, stopped when the block ends."""
+    async with (
+        serve(indicator_app(settings, clock)) as url,
+        httpx.AsyncClient(base_url=url, timeout=10) as client,
+    ):
+        yield client
+
+
+async def eventually(read: Callable[[], Awaitable[Any]], expect: Any, within: float = 30) -> Any:
+    deadline = asyncio.get_running_loop().time() + within
+    while (value := await read()) != expect:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still {value!r} after {within}s, expected {expect!r}")
+        await asyncio.sleep(0.1)
+    return value
+
+
+async def figures(client: httpx.AsyncClient, project_ids: list[str]) -> dict[str, Any]:
+    """Everything the read API says about the sheet and the projects."""
+
+    async def get(path: str, **params: str) -> Any:
+        r = await client.get(path, params=params, headers=STAFF)
+        return r.json() if r.status_code == 200 else r.status_code
+
+    return {
+        "progress": await get("/v1/progress", sheet="cloud"),
+        "coverage": await get("/v1/coverage", sheet="cloud"),
+        "all_coverage": await get("/v1/coverage"),
+        **{p: await get(f"/v1/projects/{p}/progress") for p in project_ids},
+    }
+
+
+async def post_history(intake: httpx.AsyncClient) -> list[str]:
+    """Three projects in two regions; reports with a second revision and a late period."""
+    ids, tokens = [], []
+    for name, regions in (("Nuage Alpes", ["84"]), ("Nuage Nord", ["32", "11"]), ("Nuage", ["84"])):
+        r = await intake.post(
+            "/v1/projects", json=project_body(name=name, regions=regions), headers=STAFF
+        )
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["project_id"])
+        tokens.append({"Authorization": f"Bearer {r.json()['api_token']}"})
+    reports = [
+        (0, report_body("2025-S1", cell(count=120), cell(level="bac+2", count=30))),
+        (0, report_body("2024-S2", cell(count=15))),
+        (1, report_body("2025-S1", cell(region="32", count=70), cell(region="11", count=5))),
+        (0, report_body("2025-S1", cell(count=100), reason="doublon retiré")),  # revision 2
+        (1, report_body("2025-S2", cell(kind="sensitised", region="11", count=400))),
+    ]
+    for project, body in reports:
+        r = await intake.post(
+            f"/v1/projects/{ids[project]}/reports", json=body, headers=tokens[project]
+        )
+        assert r.status_code == 201, r.text
+    return ids
+
+
+async def indicator_rows(database_url: str) -> int:
+    conn = await asyncpg.connect(plain_url(database_url))
+    try:
+        return int(await conn.fetchval("select count(*) from indicator.processed_events"))
+    finally:
+        await conn.close()
+
+
+async def run_history_then(
+    replay: Callable[[], Awaitable[object]],
+    settings: Settings,
+    clock: FakeClock,
+    metric: str = "cma_indicator_events_total",
+) -> None:
+    """Post the history with the indicator running, stop it, `replay()`, start it again:
+    its figures become those it served before, and /metrics comes to show `metric`."""
+    async with (
+        serve(intake_app(settings, clock)) as intake_url,
+        httpx.AsyncClient(base_url=intake_url, timeout=10) as intake,
+    ):
+        async with indicator(settings, clock) as client:
+            ids = await post_history(intake)
+            totals = {ids[0]: 115, ids[1]: 75, ids[2]: 0}  # 100 (revision 2) + 15; 70 + 5
+
+            async def trained() -> dict[str, int | None]:
+                r = {p: (await figures(client, [p]))[p] for p in ids}
+                return {
+                    p: v["totals"]["trained"] if isinstance(v, dict) else None for p, v in r.items()
+                }
+
+            await eventually(trained, totals)
+            before = await figures(client, ids)
+        assert await indicator_rows(settings.database_url) == 8  # 3 projects + 5 reports
+        await replay()
+        async with indicator(settings, clock) as client:
+            await eventually(lambda: figures(client, ids), before)
+            await eventually(lambda: _shows(client, metric), True)
+    assert before["progress"]["targets"], "the comparison must cover real figures"
+
+
+async def test_a_rebuilt_indicator_serves_the_same_figures_as_before(
+    clean_database: str, kafka: EmbeddedKafka, clock: FakeClock
+) -> None:
+    settings = settings_for_tests(clean_database, kafka.bootstrap)
+
+    async def rebuild_indicator() -> None:
+        groups = await rebuild(settings, "indicator")
+        assert groups == {
+            "indicator.projects": ("cma.projects.v1",),
+            "indicator.reports": ("cma.reports.v1",),
+        }
+        assert await indicator_rows(clean_database) == 0  # the schema really went
+
+    try:
+        await run_history_then(rebuild_indicator, settings, clock)
+        assert await indicator_rows(clean_database) == 8
+    finally:
+        await upgrade_all_async(clean_database)  # leave the shared database migrated
+
+
+async def test_rewinding_only_delivers_every_event_again_and_changes_nothing(
+    clean_database: str, kafka: EmbeddedKafka, clock: FakeClock
+) -> None:
+    """What follows a database restore: the groups start over, the inbox drops the known."""
+    settings = settings_for_tests(clean_database, kafka.bootstrap)
+    duplicates = 'cma_indicator_events_total{consumer="indicator.reports",outcome="duplicate"} 5.0'
+    await run_history_then(
+        lambda: rebuild(settings, "indicator", rewind_only=True), settings, clock, duplicates
+    )
+    assert await indicator_rows(clean_database) == 8
+
+
+async def test_rewinding_a_group_whose_service_still_runs_is_refused(
+    clean_database: str, kafka: EmbeddedKafka, clock: FakeClock
+) -> None:
+    settings = settings_for_tests(clean_database, kafka.bootstrap)
+    async with indicator(settings, clock):
+        await eventually(lambda: _members(kafka.bootstrap, "indicator.reports"), 1)
+        with pytest.raises(ReplayRefused, match="is the service stopped"):
+            await rewind(kafka.bootstrap, ["indicator.reports"], ["cma.reports.v1"], wait_seconds=5)
+
+
+async def test_services_whose_tables_are_the_record_are_never_dropped() -> None:
+    # Refused before any connection: these settings point nowhere.
+    settings = settings_for_tests("postgresql+asyncpg://nobody@127.0.0.1:1/none", "127.0.0.1:1")
+    for service in ("intake", "alerting"):
+        with pytest.raises(ReplayRefused, match=r"not from topics|consumes nothing"):
+            await rebuild(settings, service)
+
+
+def test_cma_replay_says_why_it_refuses(capsys: pytest.CaptureFixture[str]) -> None:
+    assert replay_main("intake") == 1
+    assert "intake consumes nothing" in capsys.readouterr().err
+
+
+async def _shows(client: httpx.AsyncClient, metric: str) -> bool:
+    return metric in (await client.get("/metrics")).text
+
+
+async def _members(bootstrap: str, group: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_consumer_groups([group])
+        return sum(len(g[5]) for g in described.groups)  # (error, group, state, …, members)
+    finally:
+        await admin.close()
