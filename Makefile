@@ -22,13 +22,16 @@ demo: install  ## the same, with the document's laureates and plausible reports
 migrate: install
 	$(BIN)/cma migrate
 
-test: install lint  ## everything CI runs
-	$(BIN)/python -m pytest
+test: install lint  ## everything CI runs; files spread over 3 workers (the tests mostly wait on I/O)
+	$(BIN)/python -m pytest -n 3 --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/python -m contracts.generate --check
+	$(BIN)/python -m services.asyncapi --check
+	$(BIN)/python -m dashboards.generator --check
 
 unit contract component integration e2e: install
 	$(BIN)/python -m pytest tests/$@

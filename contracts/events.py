@@ -14,15 +14,19 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from contracts.indicators import Target
 from contracts.reports import Cell, Period
+from contracts.text import Text
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+MILESTONE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
 class MilestoneSpec(_Frozen):
-    milestone_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-    title: str = Field(min_length=1, max_length=200)
+    milestone_id: Annotated[str, Field(pattern=MILESTONE_ID_PATTERN)]
+    title: Text = Field(min_length=1, max_length=200)
     due_date: date
     criterion: Target | None = None  # quantitative milestone: met when the selector reaches value
 

@@ -11,7 +11,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from contracts.catalog import load_catalog
 from contracts.events import MilestoneSpec
 from contracts.indicators import Target
-from contracts.reports import RegionCode
+from contracts.reports import CatalogEnum, PeriodDay, RegionCode
+from contracts.text import Text
 
 
 def _check_sheet(value: str) -> str:
@@ -28,7 +29,7 @@ def _check_selector_levels(target: Target) -> Target:
     return target
 
 
-SheetId = Annotated[str, AfterValidator(_check_sheet)]
+SheetId = Annotated[str, AfterValidator(_check_sheet), CatalogEnum("sheets")]
 Commitment = Annotated[Target, AfterValidator(_check_selector_levels)]
 
 
@@ -38,12 +39,12 @@ class ProjectIn(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     sheet: SheetId
-    wave: str = Field(min_length=1, max_length=40)
-    name: str = Field(min_length=1, max_length=200)
-    lead: str = Field(min_length=1, max_length=200)
+    wave: Text = Field(min_length=1, max_length=40)
+    name: Text = Field(min_length=1, max_length=200)
+    lead: Text = Field(min_length=1, max_length=200)
     regions: list[RegionCode] = Field(min_length=1, max_length=18)
-    start_date: date
-    end_date: date
+    start_date: PeriodDay
+    end_date: PeriodDay
     funding_eur: int | None = Field(default=None, ge=0, le=10_000_000_000)
     commitments: tuple[Commitment, ...] = Field(default=(), max_length=50)
     milestones: tuple[MilestoneSpec, ...] = Field(default=(), max_length=200)
@@ -75,11 +76,11 @@ class MilestonesIn(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     milestones: list[MilestoneSpec] = Field(min_length=1, max_length=200)
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Text | None = Field(default=None, max_length=500)
 
 
 class MilestoneCompletionIn(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     completed_on: date
-    evidence: str | None = Field(default=None, max_length=2000)
+    evidence: Text | None = Field(default=None, max_length=2000)

@@ -16,16 +16,24 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     StringConstraints,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from contracts.catalog import load_catalog
 from contracts.indicators import CellKind, Sex
+from contracts.text import Text
 
 PERIOD_PATTERN = r"^20[2-3][0-9]-S[12]$"
 Period = Annotated[str, StringConstraints(pattern=PERIOD_PATTERN)]
 """`YYYY-S1` is 1 January to 30 June, `YYYY-S2` is 1 July to 31 December."""
+FIRST_DAY, LAST_DAY = date(2020, 1, 1), date(2039, 12, 31)
+PeriodDay = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
+"""A day some `Period` can name: a project runs within them, or its semesters could not be
+reported (nor flagged overdue)."""
 
 MAX_COUNT = 10_000_000
 MAX_CELLS = 5_000
@@ -66,9 +74,26 @@ def _check_audience(value: str | None) -> str | None:
     return value
 
 
-Level = Annotated[str, AfterValidator(_check_level)]
-RegionCode = Annotated[str, AfterValidator(_check_region)]
-KnownAudience = Annotated[str | None, AfterValidator(_check_audience)]
+class CatalogEnum:
+    """Publishes a catalog's codes as the JSON Schema `enum` of a field its validator checks,
+    so that clients (and schema-driven fuzzers) know the values without reading the code."""
+
+    def __init__(self, part: str) -> None:
+        self.part = part  # "levels", "regions", "audiences" or "sheets"
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema: dict[str, object] = handler(core_schema)
+        schema["enum"] = sorted(getattr(load_catalog(), self.part))
+        return schema
+
+
+Level = Annotated[str, AfterValidator(_check_level), CatalogEnum("levels")]
+RegionCode = Annotated[str, AfterValidator(_check_region), CatalogEnum("regions")]
+KnownAudience = Annotated[
+    Annotated[str, CatalogEnum("audiences")] | None, AfterValidator(_check_audience)
+]
 
 
 class Cell(BaseModel):
@@ -114,7 +139,7 @@ class ReportIn(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     period: Period
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Text | None = Field(default=None, max_length=500)
     cells: list[Cell] = Field(min_length=1, max_length=MAX_CELLS)  # a list: tuple adds a
     # spurious "too short" error when an item fails
 

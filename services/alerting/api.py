@@ -20,6 +20,7 @@ from services.alerting.service import AlertingService
 from services.alerting.store import AlertingQueries
 from services.runtime.auth import Caller
 from services.runtime.errors import Unprocessable
+from services.runtime.http import FORBIDDEN, NOT_FOUND, PROBLEMS
 from services.runtime.settings import Settings
 
 SUBSCRIBE_DOC = """Subscribe a webhook or an e-mail address to alerts matching `filters`.
@@ -37,7 +38,7 @@ def alerting_router(
     settings: Settings,
     authenticate: Callable[[Request], Awaitable[Caller]],
 ) -> APIRouter:
-    router = APIRouter(prefix="/v1")
+    router = APIRouter(prefix="/v1", responses=PROBLEMS)
     CallerDep = Annotated[Caller, Depends(authenticate)]
 
     @router.post(
@@ -46,6 +47,7 @@ def alerting_router(
         response_model=SubscriptionCreated,
         tags=["subscriptions"],
         description=SUBSCRIBE_DOC,
+        responses=FORBIDDEN,
     )
     async def subscribe(body: SubscriptionIn, caller: CallerDep) -> SubscriptionCreated:
         if not caller.staff and body.filters.projects != [caller.project_id]:
@@ -58,7 +60,7 @@ def alerting_router(
             try:
                 await check_webhook_url(body.channel.url, settings)
             except ValueError as exc:
-                loc = ["body", "channel", "url"]
+                loc = ["body", "channel", "webhook", "url"]  # as pydantic names it
                 raise Unprocessable([{"loc": loc, "msg": str(exc), "type": "value_error"}]) from exc
         sub = body.subscription(None if caller.staff else caller.project_id, service.clock())
         async with engine.begin() as conn:
@@ -71,7 +73,7 @@ def alerting_router(
         owner = None if caller.staff else caller.project_id
         return [SubscriptionOut.of(s) for s in await queries.subscriptions(owner)]
 
-    @router.get("/deliveries", tags=["deliveries"])
+    @router.get("/deliveries", tags=["deliveries"], responses=FORBIDDEN | NOT_FOUND)
     async def deliveries(
         caller: CallerDep,
         subscription_id: UUID | None = None,

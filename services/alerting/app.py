@@ -66,6 +66,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         registry=registry,
         lifespan=service_lifespan(broker, engine, settings.kafka_bootstrap, [deliver_forever]),
         max_body_bytes=settings.max_body_bytes,
+        settings=settings,
         refresh_metrics=refresh_metrics,
         description="Subscriptions, alerts and their delivery by signed webhook and e-mail.",
     )

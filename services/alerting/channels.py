@@ -7,11 +7,12 @@ import asyncio
 import ipaddress
 import json
 import smtplib
+import socket
 import time
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -27,32 +28,71 @@ class DeliveryFailed(Exception):
         self.retryable = retryable
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # embeds an IPv4 address in its last 32 bits
+DNS_TIMEOUT_SECONDS = 5.0
+
+
+class UnresolvedHost(ValueError):
+    """The webhook's host does not resolve (now): may be transient, unlike a refusal."""
+
+
 def public_address(address: str) -> bool:
-    """False for private, loopback, link-local, multicast, reserved or unspecified targets."""
+    """False for private, loopback, link-local, multicast, reserved or unspecified targets,
+    and for IPv6 forms that carry such an IPv4 address (mapped, compatible, translated,
+    NAT64, 6to4, Teredo) or that are deprecated (site-local)."""
     ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    if isinstance(ip, ipaddress.IPv6Address):
+        if int(ip) >> 32 in (0, 0xFFFF_0000) or ip.is_site_local:  # ::/96, ::ffff:0:0:0/96
+            return False
+        embedded = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
+        if ip in NAT64:
+            embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF))
+        if not all(public_address(str(v4)) for v4 in embedded if v4 is not None):
+            return False
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved)
 
 
-async def check_webhook_url(url: str, settings: Settings) -> None:
+@dataclass(frozen=True)
+class WebhookTarget:
+    """Where to connect: the URL with its host replaced by the address that was checked (so a
+    DNS answer that changes after the check cannot redirect the request), plus the `Host`
+    header and TLS server name of the original host."""
+
+    url: httpx.URL
+    headers: dict[str, str]
+    extensions: dict[str, Any]
+
+
+async def check_webhook_url(url: str, settings: Settings) -> WebhookTarget:
     """Raises ValueError for a URL we must not call. Checked at subscription and again before
-    each attempt, since DNS may have changed (a receiver could still rebind between the check
-    and the connection: pin addresses in an egress proxy where that matters)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    each attempt, since DNS may have changed; the attempt then connects to the address
+    checked. URLs are parsed once, by httpx, so the check and the call cannot disagree."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ValueError(f"invalid webhook URL: {exc}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError("webhook URL must be http(s)://host/…")
-    if parts.scheme == "http" and settings.environment == "production":
+    if parsed.scheme == "http" and settings.environment == "production":
         raise ValueError("webhook URL must use https")
     if settings.webhook_allow_private:
-        return
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+        return WebhookTarget(parsed, {}, {})
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port)
-    except OSError as exc:
-        raise ValueError(f"webhook host does not resolve: {exc}") from exc
-    if not all(public_address(str(info[4][0])) for info in infos):
+        async with asyncio.timeout(DNS_TIMEOUT_SECONDS):
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                parsed.host, port, type=socket.SOCK_STREAM
+            )
+    except (OSError, TimeoutError, UnicodeError, ValueError) as exc:
+        raise UnresolvedHost(f"webhook host does not resolve: {exc or 'timeout'}") from None
+    addresses = [str(info[4][0]) for info in infos]
+    if not addresses or not all(public_address(a) for a in addresses):
         raise ValueError("webhook URL resolves to a private, loopback or link-local address")
+    host = parsed.netloc.decode("ascii")
+    extensions = (
+        {"sni_hostname": parsed.raw_host.decode("ascii")} if parsed.scheme == "https" else {}
+    )
+    return WebhookTarget(parsed.copy_with(host=addresses[0]), {"Host": host}, extensions)
 
 
 class Channels:
@@ -68,9 +108,10 @@ class Channels:
 
     async def _webhook(self, sub: Subscription, delivery_id: str, alerts: list[Any]) -> None:
         try:
-            await check_webhook_url(sub.target, self.settings)
+            target = await check_webhook_url(sub.target, self.settings)
         except ValueError as exc:
-            raise DeliveryFailed(str(exc), retryable=False) from exc
+            retryable = isinstance(exc, UnresolvedHost)
+            raise DeliveryFailed(str(exc), retryable=retryable) from exc
         body = json.dumps(
             render.webhook_body(delivery_id, str(sub.subscription_id), sub.name, alerts),
             separators=(",", ":"),
@@ -78,6 +119,7 @@ class Channels:
         ).encode()
         timestamp = str(int(time.time()))  # the receiver's wall clock judges freshness
         headers = {
+            **target.headers,
             "Content-Type": "application/json",
             "User-Agent": "cma-alerting/1",
             "X-CMA-Delivery": delivery_id,
@@ -85,7 +127,9 @@ class Channels:
             "X-CMA-Signature": sign(sub.secret or "", timestamp, body),
         }
         try:
-            response = await self.http.post(sub.target, content=body, headers=headers)
+            response = await self.http.post(
+                target.url, content=body, headers=headers, extensions=target.extensions
+            )
         except httpx.TimeoutException as exc:
             raise DeliveryFailed(f"timeout: {type(exc).__name__}", retryable=True) from exc
         except httpx.TransportError as exc:

@@ -35,6 +35,9 @@ class DeliveryMetrics:
             buckets=(0.1, 0.5, 1, 2.5, 5, 15, 30, 60, 120, 300, 900, 3600),
             registry=registry,
         )
+        for channel in ("webhook", "email"):  # zeros from the start: increase() sees the first
+            for metric in (self.sent, self.failed, self.dead, self.latency):
+                metric.labels(channel)
 
 
 async def alerting_families(queries: AlertingQueries) -> list[Metric]:

@@ -8,14 +8,19 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from contracts.projects import SheetId
 from contracts.reports import RegionCode
+from contracts.text import Text
 from services.alerting.domain import AlertKind, Filters, Severity
 from services.alerting.store import Subscription
 
-EMAIL = r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$"  # one plain address: no header injection
+_PLAIN = r"[^@\s<>,;\x00-\x1f\x7f-\x9f]+"
+EMAIL = rf"^{_PLAIN}@{_PLAIN}\.{_PLAIN}$"  # one plain address: no header injection
+WebhookUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$")]
+"""Lower-case `http://` or `https://`, no spaces or control characters; `channels.py` then
+checks where it leads."""
 
 
 class _In(BaseModel):
@@ -34,8 +39,8 @@ class FiltersIn(_In):
 
 class WebhookIn(_In):
     type: Literal["webhook"]
-    url: str = Field(max_length=2000, examples=["https://example.org/cma-hook"])
-    secret: str | None = Field(
+    url: WebhookUrl = Field(max_length=2000, examples=["https://example.org/cma-hook"])
+    secret: Text | None = Field(
         default=None,
         min_length=16,
         max_length=200,
@@ -49,7 +54,7 @@ class EmailIn(_In):
 
 
 class SubscriptionIn(_In):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     channel: Annotated[WebhookIn | EmailIn, Field(discriminator="type")]
     filters: FiltersIn = FiltersIn()
     repeat_interval_seconds: int = Field(

@@ -61,6 +61,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         registry=registry,
         lifespan=service_lifespan(broker, engine, settings.kafka_bootstrap, [relay.run]),
         max_body_bytes=settings.max_body_bytes,
+        settings=settings,
         refresh_metrics=refresh_metrics,
         description="Exact totals, progress toward targets and commitments, regional coverage.",
     )

@@ -10,6 +10,7 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from services.indicator.domain import coverage, totals_by
 from services.indicator.figures import Figures
+from services.indicator.project_metrics import project_families
 
 P = "cma_indicator_"
 
@@ -32,12 +33,12 @@ async def business_families(figures: Figures) -> list[Metric]:
     }
 
     targets: dict[str, dict[tuple[str, ...], float]] = {
-        k: {} for k in ("actual", "target", "progress", "expected")
+        k: {} for k in ("actual", "target", "progress", "expected", "behind")
     }
     for sheet in catalog.sheets:
         for row in figures.sheet_progress(sheet, tallies)["targets"]:
             for k in targets:
-                targets[k][(sheet, row["target_id"])] = row[k]
+                targets[k][(sheet, row["target_id"])] = float(row[k])
 
     covered: dict[tuple[str, ...], float] = {}
     uncovered_share: dict[tuple[str, ...], float] = {}
@@ -59,6 +60,13 @@ async def business_families(figures: Figures) -> list[Metric]:
 
     tl = ["sheet", "target"]
     return [
+        *await project_families(figures),
+        _gauge(
+            "target_behind",
+            "1 when a sheet target's progress is below its trajectory by more than the tolerance.",
+            tl,
+            targets["behind"],
+        ),
         _gauge(
             "people",
             "People reported (latest revisions), by sheet and kind.",

@@ -57,6 +57,29 @@ class IndicatorQueries:
         async with self.engine.connect() as conn:
             return {s: (int(n), int(f)) for s, n, f in await conn.execute(query)}
 
+    async def active_projects(self) -> list[dict[str, Any]]:
+        """Active projects with their commitments and reported people by kind, level and
+        audience (what commitments select on), for the per-project gauges."""
+        c, p = m.cells.c, m.projects.c
+        dims = (c.kind, c.level, c.audience)
+        sums = (
+            select(c.project_id, *dims, func.sum(c.count))
+            .join(m.projects, c.project_id == p.project_id)
+            .where(p.active)
+            .group_by(c.project_id, *dims)
+        )
+        projects = select(p.project_id, p.name, p.sheet, p.commitments).where(p.active)
+        async with self.engine.connect() as conn:
+            rows = {
+                r.project_id: r._asdict() | {"tallies": []} for r in await conn.execute(projects)
+            }
+            for project_id, kind, level, audience, count in await conn.execute(sums):
+                tally = Tally(
+                    rows[project_id]["sheet"], kind, level, "", "", audience, "", int(count)
+                )
+                rows[project_id]["tallies"].append(tally)
+        return sorted(rows.values(), key=lambda r: (r["sheet"], r["name"], str(r["project_id"])))
+
     async def project(self, project_id: UUID) -> dict[str, Any] | None:
         async with self.engine.connect() as conn:
             row = (

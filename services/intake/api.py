@@ -4,17 +4,30 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    Header,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Response,
+    status,
+)
 from prometheus_client import Counter
 from pydantic import ValidationError
 
+from contracts.events import MILESTONE_ID_PATTERN
 from contracts.projects import MilestoneCompletionIn, MilestonesIn, ProjectCreated, ProjectIn
 from contracts.reports import PERIOD_PATTERN, ReportIn
+from contracts.text import Text
 from services.intake.csv_reports import csv_row_loc, parse_csv_report
 from services.intake.projects import ProjectUseCases
 from services.intake.reports import ReportUseCases
 from services.runtime.auth import Caller
 from services.runtime.errors import Unprocessable
+from services.runtime.http import CONFLICT, FORBIDDEN, NOT_FOUND, PROBLEMS
 
 REPORT_DOC = """Post one period's report for this project, as JSON (`ReportIn`) or as `text/csv`
 (header `kind,level,region,sex,audience,count`, one cell per row; `period` and `reason` as query
@@ -29,11 +42,25 @@ January-June, `YYYY-S2` = July-December) must have begun and overlap the project
 (header `Idempotent-Replayed: true`) and changes nothing; the same key with other content is 422.
 """
 
+
+def _inlined(schema: Any, defs: dict[str, Any]) -> Any:
+    """The JSON Schema with its `$defs` references replaced by their content, since the route
+    reads its body itself and FastAPI then publishes no component for it."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return _inlined(defs[schema["$ref"].rsplit("/", 1)[1]], defs)
+        return {k: _inlined(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inlined(v, defs) for v in schema]
+    return schema
+
+
+_report_schema = ReportIn.model_json_schema()
 _report_body: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/ReportIn"}},
+            "application/json": {"schema": _inlined(_report_schema, _report_schema["$defs"])},
             "text/csv": {"schema": {"type": "string"}},
         },
     }
@@ -46,10 +73,16 @@ def intake_router(
     authenticate: Callable[[Request], Awaitable[Caller]],
     accepted_reports: Counter,
 ) -> APIRouter:
-    router = APIRouter(prefix="/v1")
+    router = APIRouter(prefix="/v1", responses=PROBLEMS)
     CallerDep = Annotated[Caller, Depends(authenticate)]
 
-    @router.post("/projects", status_code=201, response_model=ProjectCreated, tags=["projects"])
+    @router.post(
+        "/projects",
+        status_code=201,
+        response_model=ProjectCreated,
+        tags=["projects"],
+        responses=FORBIDDEN,
+    )
     async def register_project(body: ProjectIn, caller: CallerDep) -> ProjectCreated:
         """Register a funded project (programme staff). The API token is shown only here."""
         caller.require_staff()
@@ -61,6 +94,7 @@ def intake_router(
         tags=["reports"],
         description=REPORT_DOC,
         openapi_extra=_report_body,
+        responses=FORBIDDEN | NOT_FOUND,
     )
     async def submit_report(
         project_id: UUID,
@@ -69,7 +103,7 @@ def intake_router(
         caller: CallerDep,
         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
         period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
-        reason: Annotated[str | None, Query(max_length=500)] = None,
+        reason: Annotated[Text | None, Query(max_length=500)] = None,
     ) -> dict[str, Any]:
         caller.require_project(project_id)
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -88,13 +122,18 @@ def intake_router(
         accepted_reports.labels(content_type.split("/")[1], str(accepted.replayed).lower()).inc()
         return accepted.body
 
-    @router.get("/projects/{project_id}/reports", tags=["reports"])
+    @router.get("/projects/{project_id}/reports", tags=["reports"], responses=FORBIDDEN | NOT_FOUND)
     async def report_history(project_id: UUID, caller: CallerDep) -> dict[str, Any]:
         """Each period with its revisions (sender, time, reason, cell count), oldest first."""
         caller.require_project(project_id)
         return await reports.list_reports(project_id)
 
-    @router.post("/projects/{project_id}/milestones", status_code=201, tags=["milestones"])
+    @router.post(
+        "/projects/{project_id}/milestones",
+        status_code=201,
+        tags=["milestones"],
+        responses=FORBIDDEN | NOT_FOUND | CONFLICT,
+    )
     async def declare_milestones(
         project_id: UUID, body: MilestonesIn, caller: CallerDep
     ) -> dict[str, Any]:
@@ -106,9 +145,13 @@ def intake_router(
         "/projects/{project_id}/milestones/{milestone_id}/complete",
         tags=["milestones"],
         status_code=status.HTTP_200_OK,
+        responses=FORBIDDEN | NOT_FOUND | CONFLICT,
     )
     async def complete_milestone(
-        project_id: UUID, milestone_id: str, body: MilestoneCompletionIn, caller: CallerDep
+        project_id: UUID,
+        milestone_id: Annotated[str, Path(pattern=MILESTONE_ID_PATTERN)],
+        body: MilestoneCompletionIn,
+        caller: CallerDep,
     ) -> dict[str, Any]:
         caller.require_project(project_id)
         return await projects.complete_milestone(project_id, milestone_id, body, caller)

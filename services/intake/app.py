@@ -41,6 +41,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         registry=registry,
         lifespan=service_lifespan(broker, engine, settings.kafka_bootstrap, [relay.run]),
         max_body_bytes=settings.max_body_bytes,
+        settings=settings,
         refresh_metrics=relay.backlog_gauge(registry, SERVICE),
         description="Registers funded projects and takes their indicator reports and milestones.",
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,6 +21,7 @@ from services.runtime.errors import Unprocessable
 
 REQUIRED = ("kind", "level", "region", "count")
 OPTIONAL = ("sex", "audience")
+COUNT = re.compile(r"-?[0-9]{1,12}")  # ASCII digits only: `int()` also takes "١٢" and "1_0"
 
 
 def _problem(loc: list[Any], msg: str) -> dict[str, Any]:
@@ -38,16 +40,33 @@ def parse_csv_report(body: bytes, period: str | None, reason: str | None) -> Rep
             [_problem(["body"], f"not UTF-8: {exc.reason} at byte {exc.start}")]
         ) from None
     reader = csv.DictReader(io.StringIO(text, newline=""), restkey="__extra__")
+    try:
+        cells = _read_cells(reader)
+    except csv.Error as exc:  # e.g. a field over csv.field_size_limit(), or a NUL byte
+        raise Unprocessable([_problem(["body", "row", reader.line_num], str(exc))]) from None
+    try:
+        check_cells(cells, label=lambda index: f"row {index + 2}")
+        return ReportIn(period=period or "", reason=reason, cells=cells)
+    except ValidationError as exc:
+        raise Unprocessable(
+            [_problem([_source(e["loc"]), *e["loc"]], e["msg"]) for e in exc.errors()]
+        ) from None
+    except ValueError as exc:
+        raise Unprocessable([_problem(["body"], str(exc))]) from None
+
+
+def _read_cells(reader: csv.DictReader[str]) -> list[Cell]:
     header = reader.fieldnames or []
     unknown = [h for h in header if h not in REQUIRED + OPTIONAL]
     missing = [h for h in REQUIRED if h not in header]
-    if unknown or missing or not header:
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if unknown or missing or repeated or not header:
         raise Unprocessable(
             [
                 _problem(
                     ["body", "row", 1],
-                    f"header must hold {', '.join(REQUIRED)} and optionally {', '.join(OPTIONAL)}; "
-                    f"missing {missing}, unknown {unknown}",
+                    f"header must hold {', '.join(REQUIRED)} and optionally {', '.join(OPTIONAL)}, "
+                    f"each once; missing {missing}, unknown {unknown}, repeated {repeated}",
                 )
             ]
         )
@@ -68,23 +87,17 @@ def parse_csv_report(body: bytes, period: str | None, reason: str | None) -> Rep
             )
     if problems:
         raise Unprocessable(problems)
-    try:
-        check_cells(cells, label=lambda index: f"row {index + 2}")
-        return ReportIn(period=period or "", reason=reason, cells=cells)
-    except ValidationError as exc:
-        raise Unprocessable(
-            [
-                _problem(["query", *e["loc"]] if e["loc"] else ["body"], e["msg"])
-                for e in exc.errors()
-            ]
-        ) from None
-    except ValueError as exc:
-        raise Unprocessable([_problem(["body"], str(exc))]) from None
+    return cells
+
+
+def _source(loc: tuple[Any, ...]) -> str:
+    """`period` and `reason` come from the query string, everything else from the body."""
+    return "query" if loc and loc[0] in ("period", "reason") else "body"
 
 
 def _cell_fields(row: dict[str, str]) -> dict[str, Any]:
     fields: dict[str, Any] = {k: (row.get(k) or "").strip() or None for k in REQUIRED + OPTIONAL}
     count = fields["count"]
-    if count is not None and count.lstrip("-").isdigit():
+    if count is not None and COUNT.fullmatch(count):
         fields["count"] = int(count)  # anything else stays text and fails the integer check
     return fields

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from services.milestone.queries import MilestoneQueries
 from services.runtime.auth import Caller
+from services.runtime.http import FORBIDDEN, PROBLEMS
 
 Status = Literal["pending", "at_risk", "overdue", "met", "met_late"]
 
@@ -15,7 +16,7 @@ Status = Literal["pending", "at_risk", "overdue", "met", "met_late"]
 def milestone_router(
     queries: MilestoneQueries, authenticate: Callable[[Request], Awaitable[Caller]]
 ) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["milestones"])
+    router = APIRouter(prefix="/v1", tags=["milestones"], responses=PROBLEMS | FORBIDDEN)
     CallerDep = Annotated[Caller, Depends(authenticate)]
 
     def scope(caller: Caller, project_id: UUID | None) -> UUID | None:

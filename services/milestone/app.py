@@ -12,6 +12,7 @@ from services.milestone import models
 from services.milestone.api import milestone_router
 from services.milestone.apply import make_apply
 from services.milestone.domain import Rules
+from services.milestone.metrics import lagging_families
 from services.milestone.queries import MilestoneQueries
 from services.milestone.ticker import Ticker
 from services.runtime.auth import authenticator
@@ -77,7 +78,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         )
         for sheet, n in sorted(overdue.items()):
             reports.add_metric([sheet], n)
-        states.families = [milestones, reports]
+        states.families = [milestones, reports, *await lagging_families(queries, clock)]
         await refresh_backlog()
 
     async def tick_forever() -> None:
@@ -91,6 +92,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
             broker, engine, settings.kafka_bootstrap, [relay.run, tick_forever]
         ),
         max_body_bytes=settings.max_body_bytes,
+        settings=settings,
         refresh_metrics=refresh_metrics,
         description="Milestone states and overdue reports of every funded project.",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import any_, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.milestone import models as m
@@ -49,7 +49,7 @@ class MilestoneQueries:
             if value is not None:
                 query = query.where(column == value)
         if region is not None:
-            query = query.where(p.regions.any(region))
+            query = query.where(region == any_(p.regions))
         async with self.engine.connect() as conn:
             return [row._asdict() for row in await conn.execute(query)]
 

@@ -78,6 +78,10 @@ class IdempotentConsumer:
     metrics: ConsumerMetrics
 
     def subscribe(self, broker: KafkaBroker) -> None:
+        for outcome in ("applied", "duplicate", "dead_lettered"):  # zeros: increase() sees the 1st
+            self.metrics.events.labels(self.name, outcome)
+        self.metrics.transient_failures.labels(self.name)
+
         @broker.subscriber(
             self.topic.name,
             group_id=self.name,

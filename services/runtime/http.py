@@ -1,57 +1,55 @@
-"""The HTTP shell every service shares: body size limit, `/healthz`, `/metrics`, 503 when the
+"""The HTTP shell every service shares: the admission limits of `limits.py` (rate 429,
+concurrency 503, content type 415, body size 413), `/healthz`, `/metrics`, and 503 when the
 database is away (never a 2xx we cannot keep)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.runtime.consumer import is_transient
 from services.runtime.errors import Conflict, NotFound, Unprocessable
+from services.runtime.limits import (
+    BodySizeLimit,
+    ConcurrencyLimit,
+    DeclaredContentTypes,
+    RateLimit,
+    TokenBuckets,
+    openapi_path_pattern,
+)
 from services.runtime.metrics import metrics_endpoint
+from services.runtime.settings import Settings
 
 
-class BodyTooLarge(Exception):
-    pass
+class Problem(BaseModel):
+    detail: str
 
 
-class BodySizeLimit:
-    """Refuses bodies over `limit` bytes with 413, by header or while streaming."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            return await _too_large(self.limit)(scope, receive, send)
-        seen = 0
-
-        async def counting_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise BodyTooLarge
-            return message
-
-        try:
-            await self.app(scope, counting_receive, send)
-        except BodyTooLarge:
-            await _too_large(self.limit)(scope, receive, send)
+def _problem(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description}
 
 
-def _too_large(limit: int) -> JSONResponse:
-    return JSONResponse({"detail": f"request body over {limit} bytes"}, status_code=413)
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: _problem("A body that cannot be decoded (not UTF-8, or not JSON)."),
+    401: _problem("Missing or unknown bearer token."),
+    413: _problem("Request body over `CMA_MAX_BODY_BYTES`."),
+    415: _problem("A body in a content type the operation does not take."),
+    429: _problem("Over this token's rate limit; retry after `Retry-After` seconds."),
+    503: _problem("Too many requests in flight, or storage away; see `Retry-After`."),
+}
+"""What the shell may answer on any `/v1` operation: each router passes it as `responses=`."""
+FORBIDDEN = {403: _problem("This token may not act on this project or resource.")}
+NOT_FOUND = {404: _problem("No such project or resource.")}
+CONFLICT = {409: _problem("The resource is not in a state that allows this.")}
 
 
 def build_app(
@@ -61,16 +59,51 @@ def build_app(
     registry: CollectorRegistry,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
     max_body_bytes: int,
+    settings: Settings | None = None,
     refresh_metrics: Callable[[], Awaitable[None]] | None = None,
     description: str = "",
 ) -> FastAPI:
+    """`settings` gives the rate and concurrency limits (their defaults when absent)."""
+    limits = settings or Settings.model_construct()
     app = FastAPI(title=f"CMA {service}", version="1", description=description, lifespan=lifespan)
+    throttled = Counter(
+        f"cma_{service}_http_throttled_total",
+        "Requests refused by a limit of this replica (`rate`: 429, `concurrency`: 503).",
+        ["limit"],
+        registry=registry,
+    )
+    # The last added runs first: rate, then concurrency, then content type, then size.
     app.add_middleware(BodySizeLimit, limit=max_body_bytes)
+    app.add_middleware(DeclaredContentTypes)
+    app.add_middleware(ConcurrencyLimit, limit=limits.max_concurrent_requests, refused=throttled)
+    buckets = TokenBuckets(limits.rate_limit_per_minute, limits.rate_limit_burst)
+    app.add_middleware(RateLimit, buckets=buckets, refused=throttled)
 
     @app.exception_handler(NotFound)
     @app.exception_handler(Conflict)
     async def refused(_: Request, exc: NotFound | Conflict) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        """Names the field and the rule, without echoing the input (a secret, a 2 MB body, or
+        a NaN that JSON cannot even encode)."""
+        details = [
+            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+        ]
+        return JSONResponse({"detail": details}, status_code=422)
+
+    @app.exception_handler(405)
+    async def not_allowed(request: Request, _: Exception) -> JSONResponse:
+        """Starlette lists only the methods of the first route on the path; list them all."""
+        allowed = sorted(
+            method.upper()
+            for path, operations in app.openapi()["paths"].items()
+            if openapi_path_pattern(path).fullmatch(request.url.path)
+            for method in operations
+        )
+        headers = {"Allow": ", ".join(allowed)}
+        return JSONResponse({"detail": "Method Not Allowed"}, status_code=405, headers=headers)
 
     @app.exception_handler(Unprocessable)
     async def unprocessable(_: Request, exc: Unprocessable) -> JSONResponse:

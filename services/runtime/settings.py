@@ -25,6 +25,15 @@ class Settings(BaseSettings):
     milestone_port: int = 8003
     alerting_port: int = 8004
     max_body_bytes: int = Field(default=2_000_000, description="Larger request bodies get 413.")
+    rate_limit_per_minute: int = Field(
+        default=600, ge=1, description="Requests per bearer token and minute, per replica (429)."
+    )
+    rate_limit_burst: int = Field(
+        default=120, ge=1, description="Requests a token may send at once before the rate applies."
+    )
+    max_concurrent_requests: int = Field(
+        default=64, ge=1, description="Requests in flight per replica; beyond, 503 at once."
+    )
     consumer_max_attempts: int = Field(default=5, ge=1, description="Tries before a dead letter.")
     consumer_retry_base_seconds: float = 0.2
     consumer_batch_records: int = 500

@@ -45,10 +45,14 @@ async def check_bookkeeping(database_url: str, bootstrap: str, poison: int = 0) 
             "select event_id from indicator.processed_events where consumer = 'indicator.reports'"
         )
         assert {r[0] for r in applied} == {r[0] for r in sent}, "applied ≠ accepted event ids"
-        for schema in ("intake", "indicator"):
-            backlog = await conn.fetchval(
-                f"select count(*) from {schema}.outbox where sent_at is null"
-            )
+        for schema in ("intake", "indicator"):  # the relays poll: give them a few seconds
+            for _ in range(60):
+                backlog = await conn.fetchval(
+                    f"select count(*) from {schema}.outbox where sent_at is null"
+                )
+                if backlog == 0:
+                    break
+                await asyncio.sleep(0.25)
             assert backlog == 0, f"{schema} outbox backlog {backlog}"
     finally:
         await conn.close()

@@ -46,6 +46,8 @@ class Stack:
             "CMA_KAFKA_IDEMPOTENCE": "false",
             "CMA_STAFF_TOKENS": STAFF_TOKEN,
             "CMA_CONSUMER_SESSION_TIMEOUT_MS": "3000",  # a killed member is replaced within 3 s
+            "CMA_RATE_LIMIT_PER_MINUTE": "100000",  # the driver is not what is under test
+            "CMA_RATE_LIMIT_BURST": "10000",
             port_variable(service.name.split("-")[0]): str(service.port),
         }
 

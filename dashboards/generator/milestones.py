@@ -1,0 +1,230 @@
+"""4. Milestones: lagging and overdue milestones, overdue semester reports, alerts firing."""
+
+from __future__ import annotations
+
+from dashboards.generator.catalog import (
+    MILESTONE_STATUS,
+    SHEET_NAMES,
+    SHEETS,
+    STATUS_NAMES,
+    sheet_legends,
+)
+from dashboards.generator.grafana import (
+    GREEN,
+    NONZERO_BAD,
+    NONZERO_WARN,
+    Json,
+    custom_variable,
+    dashboard,
+    override,
+    panel,
+    query,
+    row,
+    table_of,
+    thresholds,
+)
+
+SEL = 'sheet=~"$sheet"'
+LATE = thresholds(("orange", None), ("red", 0), ("dark-red", 90))
+ALERT_KINDS = {
+    "milestone_at_risk": "Jalon à risque",
+    "milestone_overdue": "Jalon en retard",
+    "report_overdue": "Rapport en retard",
+}
+
+
+def _count(status: str) -> str:
+    return (
+        f'sum(max by (sheet, status) (cma_milestone_milestones{{status="{status}", {SEL}}}))'
+        " or vector(0)"
+    )
+
+
+def _stat(title: str, description: str, expr: str, steps: Json = NONZERO_BAD) -> Json:
+    return panel(
+        "stat", title, description, [query(expr, instant=True)], w=4, decimals=0, steps=steps
+    )
+
+
+def milestones() -> Json:
+    lagging = {
+        "sheet": "Fiche",
+        "project": "Projet",
+        "milestone": "Jalon",
+        "title": "Intitulé",
+        "due_date": "Échéance",
+        "status": "Statut",
+        "Value": "Jours de retard",
+    }
+    reports = {
+        "sheet": "Fiche",
+        "project": "Projet",
+        "period": "Semestre",
+        "deadline": "Date limite",
+        "Value": "Jours de retard",
+    }
+    by_days = {"id": "sortBy", "options": {"sort": [{"field": "Jours de retard", "desc": True}]}}
+    panels = [
+        row("Jalons et rapports"),
+        _stat("Jalons en retard", "Échéance dépassée, jalon non atteint.", _count("overdue")),
+        _stat(
+            "Jalons à risque",
+            "Échéance proche (30 jours par défaut) et, pour un jalon chiffré, avancement sous "
+            "la trajectoire.",
+            _count("at_risk"),
+            NONZERO_WARN,
+        ),
+        _stat("Jalons atteints", "Atteints à l'échéance.", _count("met"), GREEN),
+        _stat(
+            "Jalons atteints en retard",
+            "Atteints après l'échéance.",
+            _count("met_late"),
+            GREEN,
+        ),
+        _stat(
+            "Rapports en retard",
+            "Semestres clos non déclarés après le délai de grâce (60 jours par défaut).",
+            f"sum(max by (sheet) (cma_milestone_overdue_reports{{{SEL}}})) or vector(0)",
+        ),
+        _stat(
+            "Alertes en cours",
+            "Alertes actives du service d'alerte (jalons et rapports), toutes fiches choisies.",
+            f"sum(max by (kind, sheet) (cma_alerting_alerts_firing{{{SEL}}})) or vector(0)",
+            NONZERO_WARN,
+        ),
+        panel(
+            "table",
+            "Jalons en retard ou à risque",
+            "Chaque jalon en retard ou à risque : projet, fiche, échéance et jours de retard "
+            "(négatif : jours restants avant l'échéance).",
+            [
+                query(
+                    "max by (sheet, project_id, project, milestone, title, due_date, status) "
+                    f"(cma_milestone_lagging_days{{{SEL}}})",
+                    table=True,
+                )
+            ],
+            w=24,
+            h=10,
+            unit="suffix: j",
+            decimals=0,
+            steps=LATE,
+            transformations=[*table_of(lagging, hide=("Time", "project_id")), by_days],
+            overrides=[
+                override("Fiche", ("mappings", [SHEET_NAMES])),
+                override(
+                    "Statut",
+                    ("mappings", [STATUS_NAMES]),
+                    ("custom.cellOptions", {"type": "color-text"}),
+                ),
+                override("Jours de retard", ("custom.cellOptions", {"type": "color-background"})),
+            ],
+        ),
+        panel(
+            "table",
+            "Rapports semestriels en retard",
+            "Chaque semestre clos non déclaré : projet, fiche, date limite (fin du semestre + "
+            "délai de grâce) et jours de retard.",
+            [
+                query(
+                    "max by (sheet, project_id, project, period, deadline) "
+                    f"(cma_milestone_overdue_report_days{{{SEL}}})",
+                    table=True,
+                )
+            ],
+            w=24,
+            h=10,
+            unit="suffix: j",
+            decimals=0,
+            steps=LATE,
+            transformations=[*table_of(reports, hide=("Time", "project_id")), by_days],
+            overrides=[override("Fiche", ("mappings", [SHEET_NAMES]))],
+        ),
+        row("Par fiche"),
+        panel(
+            "table",
+            "Jalons par fiche et statut",
+            "Nombre de jalons de chaque statut, fiche par fiche.",
+            [query(f"max by (sheet, status) (cma_milestone_milestones{{{SEL}}})", table=True)],
+            w=12,
+            h=9,
+            decimals=0,
+            transformations=[
+                {
+                    "id": "groupingToMatrix",
+                    "options": {
+                        "columnField": "status",
+                        "rowField": "sheet",
+                        "valueField": "Value",
+                    },
+                }
+            ],
+            overrides=[
+                override("sheet\\status", ("displayName", "Fiche"), ("mappings", [SHEET_NAMES])),
+                *[override(k, ("displayName", v)) for k, v in MILESTONE_STATUS.items()],
+            ],
+        ),
+        panel(
+            "timeseries",
+            "Jalons en retard, à risque et rapports en retard",
+            "Évolution dans le temps, fiches choisies.",
+            [
+                query(
+                    "sum by (status) (max by (sheet, status) "
+                    f'(cma_milestone_milestones{{status=~"overdue|at_risk", {SEL}}}))',
+                    "{{status}}",
+                ),
+                query(
+                    f"sum(max by (sheet) (cma_milestone_overdue_reports{{{SEL}}}))",
+                    "rapports en retard",
+                ),
+            ],
+            w=12,
+            h=9,
+            decimals=0,
+            overrides=[
+                override(k, ("displayName", MILESTONE_STATUS[k])) for k in ("overdue", "at_risk")
+            ],
+        ),
+        panel(
+            "bargauge",
+            "Alertes en cours par type et fiche",
+            "Alertes actives (service d'alerte), par type.",
+            [
+                query(
+                    f"sum by (kind) (max by (kind, sheet) (cma_alerting_alerts_firing{{{SEL}}}))",
+                    "{{kind}}",
+                    instant=True,
+                )
+            ],
+            w=12,
+            h=6,
+            decimals=0,
+            steps=NONZERO_WARN,
+            overrides=[override(k, ("displayName", v)) for k, v in ALERT_KINDS.items()],
+        ),
+        panel(
+            "bargauge",
+            "Rapports en retard par fiche",
+            "Semestres clos non déclarés, par fiche.",
+            [
+                query(
+                    f"max by (sheet) (cma_milestone_overdue_reports{{{SEL}}})",
+                    "{{sheet}}",
+                    instant=True,
+                )
+            ],
+            w=12,
+            h=6,
+            decimals=0,
+            steps=NONZERO_BAD,
+            overrides=sheet_legends(),
+        ),
+    ]
+    return dashboard(
+        "cma-milestones",
+        "CMA : jalons et rapports",
+        "Jalons en retard ou à risque et rapports semestriels en retard, projet par projet.",
+        panels,
+        variables=[custom_variable("sheet", "Fiche", SHEETS, multi=True)],
+    )

@@ -1,0 +1,218 @@
+"""1. Programme overview: the programme's totals, then one row per sheet with each quantified
+target's progress beside the value expected at today's date. The blocks are shared with the
+sheet drill-down."""
+
+from __future__ import annotations
+
+from dashboards.generator.catalog import SHEET_NAMES, SHEETS, TARGET_NAMES
+from dashboards.generator.grafana import (
+    NONZERO_WARN,
+    PROGRESS,
+    Json,
+    custom_variable,
+    dashboard,
+    override,
+    panel,
+    query,
+    row,
+    table_of,
+    thresholds,
+)
+
+GAP = thresholds(("red", None), ("orange", -0.1), ("green", 0))
+GAUGE_CELL = {"type": "gauge", "mode": "basic", "valueDisplayMode": "text"}
+TABLE = {"align": "auto", "cellOptions": {"type": "auto"}, "filterable": False}
+
+
+def percent_cell(column: str) -> Json:
+    return override(column, ("unit", "percentunit"), ("decimals", 1))
+
+
+def progress_cell(column: str) -> Json:
+    """A 0-100 % gauge inside a table cell, red below 25 %, green from 75 %."""
+    percent = percent_cell(column)
+    percent["properties"] += [
+        {"id": "min", "value": 0},
+        {"id": "max", "value": 1},
+        {"id": "thresholds", "value": PROGRESS},
+        {"id": "custom.cellOptions", "value": GAUGE_CELL},
+    ]
+    return percent
+
+
+def _stat(title: str, description: str, expr: str, unit: str = "short", **kw: object) -> Json:
+    decimals = 1 if unit == "percentunit" else 0
+    return panel(
+        "stat",
+        title,
+        description,
+        [query(expr, instant=True)],
+        w=3,
+        unit=unit,
+        decimals=decimals,
+        **kw,
+    )
+
+
+def figures(sel: str) -> list[Json]:
+    """The headline stats; `sel` restricts to one sheet (`sheet="$sheet"`) or is empty."""
+    s = f"{sel}, " if sel else ""
+    only = f"{{{sel}}}" if sel else ""
+    per = "sheet" if sel else "programme"
+    return [
+        _stat(
+            "Personnes formées",
+            "Formés ou certifiés déclarés dans les derniers rapports (dernières révisions).",
+            f'sum(cma:sheet_people:sum{{{s}kind="trained"}}) or vector(0)',
+        ),
+        _stat(
+            "Personnes sensibilisées",
+            "Sensibilisés ou acculturés déclarés.",
+            f'sum(cma:sheet_people:sum{{{s}kind="sensitised"}}) or vector(0)',
+        ),
+        _stat(
+            "dont en alternance",
+            "Formés en alternance (comptés parmi les formés).",
+            f'sum(cma:sheet_people:sum{{{s}kind="alternance"}}) or vector(0)',
+        ),
+        _stat(
+            "Part des femmes",
+            "Part des femmes parmi les formés dont le sexe est renseigné.",
+            f'cma:{per}_women_share:ratio{{{s}kind="trained"}}',
+            "percentunit",
+        ),
+        _stat(
+            "Part en alternance",
+            "Formés en alternance / formés.",
+            f"cma:{per}_alternance_share:ratio{only}",
+            "percentunit",
+        ),
+        _stat(
+            "Projets financés",
+            "Projets lauréats actifs.",
+            f"sum(cma:sheet_projects:count{only}) or vector(0)",
+        ),
+        _stat(
+            "Financement",
+            "Aide France 2030 des projets actifs.",
+            f"sum(cma:sheet_funding:euros{only}) or vector(0)",
+            "currencyEUR",
+        ),
+        _stat(
+            "Cibles sous la trajectoire",
+            "Cibles chiffrées dont l'avancement est inférieur "
+            "à la trajectoire linéaire de plus de la tolérance (10 % par défaut).",
+            f"sum(cma:sheet_targets_behind:count{only}) or vector(0)",
+            steps=NONZERO_WARN,
+        ),
+    ]
+
+
+def targets_table(sheet: str) -> Json:
+    """Each quantified target: a progress gauge beside the value expected at today's date."""
+    sel = f'{{sheet="{sheet}"}}'
+    names = {
+        "target": "Cible",
+        "Value #A": "Réalisé",
+        "Value #B": "Objectif",
+        "Value #C": "Attendu à date",
+        "Value #D": "Avancement",
+        "Value #E": "Attendu (part)",
+        "Value #F": "Écart à la trajectoire",
+    }
+    return panel(
+        "table",
+        "Cibles chiffrées : avancement et trajectoire attendue à date",
+        "Pour chaque cible de la fiche : personnes correspondant au sélecteur de la cible, "
+        "objectif, valeur attendue aujourd'hui sur la trajectoire linéaire (du début de la "
+        "cible à son horizon) et écart en points (négatif = en retard).",
+        [
+            query(f"max by (target) (cma:target_actual:people{sel})", table=True),
+            query(f"max by (target) (cma:target_value:people{sel})", table=True),
+            query(f"max by (target) (cma:target_expected:people{sel})", table=True),
+            query(f"max by (target) (cma:target_progress:ratio{sel})", table=True),
+            query(f"max by (target) (cma:target_expected:ratio{sel})", table=True),
+            query(f"max by (target) (cma:target_trajectory_gap:ratio{sel})", table=True),
+        ],
+        w=24,
+        h=7,
+        decimals=0,
+        custom=TABLE,
+        transformations=table_of(names),
+        overrides=[
+            override("Cible", ("mappings", [TARGET_NAMES]), ("custom.width", 420)),
+            progress_cell("Avancement"),
+            percent_cell("Attendu (part)"),
+            override(
+                "Écart à la trajectoire",
+                ("unit", "percentunit"),
+                ("decimals", 1),
+                ("thresholds", GAP),
+                ("custom.cellOptions", {"type": "color-text"}),
+            ),
+        ],
+    )
+
+
+def sheets_table() -> Json:
+    names = {
+        "sheet": "Fiche",
+        "Value #A": "Formés",
+        "Value #B": "Sensibilisés",
+        "Value #C": "dont alternance",
+        "Value #D": "Part des femmes",
+        "Value #E": "Part en alternance",
+        "Value #F": "Projets",
+        "Value #G": "Financement",
+        "Value #H": "Cibles en retard",
+    }
+    return panel(
+        "table",
+        "Synthèse par fiche",
+        "Une ligne par fiche thématique.",
+        [
+            query('sum by (sheet) (cma:sheet_people:sum{kind="trained"})', table=True),
+            query('sum by (sheet) (cma:sheet_people:sum{kind="sensitised"})', table=True),
+            query('sum by (sheet) (cma:sheet_people:sum{kind="alternance"})', table=True),
+            query('sum by (sheet) (cma:sheet_women_share:ratio{kind="trained"})', table=True),
+            query("max by (sheet) (cma:sheet_alternance_share:ratio)", table=True),
+            query("max by (sheet) (cma:sheet_projects:count)", table=True),
+            query("max by (sheet) (cma:sheet_funding:euros)", table=True),
+            query("max by (sheet) (cma:sheet_targets_behind:count)", table=True),
+        ],
+        w=24,
+        h=8,
+        decimals=0,
+        custom=TABLE,
+        transformations=table_of(names),
+        overrides=[
+            override("Fiche", ("mappings", [SHEET_NAMES])),
+            override("Part.*", ("unit", "percentunit"), ("decimals", 1), regex=True),
+            override("Financement", ("unit", "currencyEUR")),
+            override(
+                "Cibles en retard",
+                ("thresholds", NONZERO_WARN),
+                ("custom.cellOptions", {"type": "color-text"}),
+            ),
+        ],
+    )
+
+
+def overview() -> Json:
+    sheets = custom_variable("sheet", "Fiche", SHEETS, multi=True)
+    panels = [
+        row("Programme : toutes fiches"),
+        *figures(""),
+        sheets_table(),
+        row("Fiche : $sheet", repeat="sheet"),
+        *figures('sheet="$sheet"'),
+        targets_table("$sheet"),
+    ]
+    return dashboard(
+        "cma-overview",
+        "CMA : vue d'ensemble du programme",
+        "France 2030, AMI Compétences et métiers d'avenir : où en est chaque fiche vers ses "
+        "cibles chiffrées, et combien de personnes formées, sensibilisées, en alternance.",
+        panels,
+        variables=[sheets],
+    )

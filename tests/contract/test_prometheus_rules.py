@@ -1,0 +1,88 @@
+"""deploy/prometheus: the scrape configuration and the rules are valid for Prometheus, the rule
+unit tests pass, and every alert carries a runbook line and a runbook section that exists."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import require_tool
+
+ROOT = Path(__file__).resolve().parents[2]
+PROMETHEUS = ROOT / "deploy" / "prometheus"
+RULES = sorted((PROMETHEUS / "rules").glob("*.yml"))
+RULE_TESTS = sorted((PROMETHEUS / "tests").glob("*.yml"))
+SERVICES = {"intake": 8001, "indicator": 8002, "milestone": 8003, "alerting": 8004}
+
+
+def promtool(*args: str | Path, cwd: Path = PROMETHEUS) -> str:
+    done = subprocess.run(
+        [require_tool("promtool"), *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, f"promtool {' '.join(map(str, args))}:\n{done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def alerts() -> list[dict[str, object]]:
+    return [
+        rule
+        for path in RULES
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    ]
+
+
+def test_the_scrape_configuration_is_valid_and_scrapes_every_service_on_its_compose_name() -> None:
+    out = promtool("check", "config", "prometheus.yml")
+    assert f"{len(RULES)} rule files found" in out
+    config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
+    targets = {
+        job["job_name"]: [t for sc in job["static_configs"] for t in sc["targets"]]
+        for job in config["scrape_configs"]
+    }
+    assert targets == {name: [f"{name}:{port}"] for name, port in SERVICES.items()}
+
+
+def test_every_rule_file_is_valid() -> None:
+    promtool("check", "rules", *RULES)
+
+
+def test_the_rule_unit_tests_pass() -> None:
+    assert RULE_TESTS
+    promtool("test", "rules", *RULE_TESTS)
+
+
+def test_every_alert_has_a_severity_a_summary_and_a_runbook_section_that_exists() -> None:
+    doc = (ROOT / "docs" / "metrics.md").read_text()
+    anchors = {
+        re.sub(r"[^a-z0-9 -]", "", title.lower()).replace(" ", "-")
+        for title in re.findall(r"^#+ (.+)$", doc, re.M)
+    }
+    assert alerts()
+    for rule in alerts():
+        name, annotations = rule["alert"], rule["annotations"]
+        assert isinstance(annotations, dict)
+        assert rule["labels"]["severity"] in {"warning", "critical"}, name  # type: ignore[index]
+        assert annotations["summary"] and annotations["runbook"], name
+        assert "\n" not in annotations["runbook"], f"{name}: one runbook line"
+        assert annotations["runbook_url"] == f"docs/metrics.md#{str(name).lower()}", name
+        assert str(name).lower() in anchors, f"docs/metrics.md has no section {name}"
+
+
+def test_every_alert_is_proved_to_fire_by_a_rule_unit_test() -> None:
+    tested = {
+        case["alertname"]
+        for path in RULE_TESTS
+        for test in yaml.safe_load(path.read_text())["tests"]
+        for case in test.get("alert_rule_test", [])
+        if case["exp_alerts"]
+    }
+    assert {rule["alert"] for rule in alerts()} <= tested

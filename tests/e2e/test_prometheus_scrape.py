@@ -1,0 +1,165 @@
+"""A real Prometheus, with the project's scrape configuration and rules, scrapes the running
+platform (the four services, demo data posted through the API): every dashboard query returns
+data and every rule evaluates without error."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from dashboards.generator.grafana import expressions, substitute
+from services.alerting.app import create_app as alerting_app
+from services.runtime.demo import post_demo
+from services.runtime.embedded import free_port
+from tests.conftest import require_tool
+from tests.contract.test_dashboards import BOARDS, SAMPLES
+from tests.support.data import cell, project_body, report_body
+from tests.support.platform import STAFF_TOKEN, Platform, serve
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+PROMETHEUS = ROOT / "deploy" / "prometheus"
+# Queries that may rightly return nothing on a healthy platform, and why.
+MAY_BE_EMPTY = {
+    "sum by (destination) (rate(faststream_published_messages_exceptions_total[1m]))": (
+        "FastStream creates a series only when a publish fails"
+    ),
+}
+
+
+def prometheus_config(targets: dict[str, str]) -> dict[str, Any]:
+    """The project's configuration, with the test's ports, 1 s intervals and absolute rule
+    paths."""
+    config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
+    # Scrapes read the database: give them room on a loaded machine.
+    config["global"] |= {"scrape_interval": "2s", "scrape_timeout": "2s"}
+    config["global"]["evaluation_interval"] = "1s"
+    config["rule_files"] = [str(PROMETHEUS / f) for f in config["rule_files"]]
+    for job in config["scrape_configs"]:
+        job["static_configs"] = [{"targets": [targets[job["job_name"]]]}]
+    return config
+
+
+@contextlib.asynccontextmanager
+async def running_prometheus(targets: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
+    directory = Path(tempfile.mkdtemp(prefix="cma-prometheus-"))
+    (directory / "prometheus.yml").write_text(yaml.safe_dump(prometheus_config(targets)))
+    port = free_port()
+    log = (directory / "prometheus.log").open("wb")
+    process = await asyncio.create_subprocess_exec(
+        require_tool("prometheus"),
+        f"--config.file={directory / 'prometheus.yml'}",
+        f"--storage.tsdb.path={directory / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--log.level=warn",
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as api:
+            for _ in range(200):
+                assert process.returncode is None, (directory / "prometheus.log").read_text()
+                with contextlib.suppress(httpx.TransportError):
+                    if (await api.get("/-/ready")).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("Prometheus not ready after 20 s")
+            yield api
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), timeout=10)
+        log.close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+async def instant(api: httpx.AsyncClient, expr: str) -> list[dict[str, Any]]:
+    answer = (await api.get("/api/v1/query", params={"query": expr})).json()
+    assert answer["status"] == "success", f"{expr}: {answer}"
+    return list(answer["data"]["result"])
+
+
+async def eventually_data(api: httpx.AsyncClient, expr: str, within: float) -> bool:
+    deadline = asyncio.get_running_loop().time() + within
+    while not await instant(api, expr):
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.5)
+    return True
+
+
+async def post_data(platform: Platform) -> None:
+    """The demo laureates and their reports, plus a project late on everything (an overdue
+    milestone and overdue reports), then one milestone tick."""
+    platform.clock.now = datetime(2026, 6, 15, 12, tzinfo=UTC)
+    urls = str(platform.intake.base_url), str(platform.indicator.base_url)
+    state = Path(tempfile.mkdtemp(prefix="cma-demo-"))
+    await asyncio.to_thread(post_demo, *urls, STAFF_TOKEN, state)
+    shutil.rmtree(state)
+    created = await platform.intake.post(
+        "/v1/projects", headers=platform.staff, json=project_body()
+    )
+    assert created.status_code == 201, created.text
+    token = {"Authorization": f"Bearer {created.json()['api_token']}"}
+    report = report_body("2025-S1", cell(), cell(kind="sensitised", count=5, sex="F"))
+    answer = await platform.intake.post(
+        f"/v1/projects/{created.json()['project_id']}/reports", headers=token, json=report
+    )
+    assert answer.status_code == 201, answer.text
+
+    async def known() -> str:
+        return (await platform.milestone.get("/metrics")).text
+
+    await platform.eventually(known, lambda text: 'status="overdue"' in text, within=20)
+    await platform.ticker.tick()
+
+
+async def test_every_dashboard_query_returns_data_and_every_rule_evaluates(
+    platform: Platform,
+) -> None:
+    await post_data(platform)
+    async with serve(alerting_app(platform.settings, platform.clock)) as alerting:
+        targets = {
+            name: str(client.base_url).removeprefix("http://").rstrip("/")
+            for name, client in (
+                ("intake", platform.intake),
+                ("indicator", platform.indicator),
+                ("milestone", platform.milestone),
+            )
+        } | {"alerting": alerting.removeprefix("http://")}
+        async with running_prometheus(targets) as api:
+            assert await eventually_data(api, "count_over_time(up[1m]) >= 3", within=45)
+            assert {r["metric"]["job"] for r in await instant(api, "up == 1")} == set(targets)
+
+            queries = [
+                (w, substitute(e, SAMPLES)) for b in BOARDS.values() for w, e in expressions(b)
+            ]
+            empty = [
+                f"{where}: {expr}"
+                for where, expr in queries
+                if expr not in MAY_BE_EMPTY and not await eventually_data(api, expr, within=15)
+            ]
+            assert not empty, "panels without data:\n" + "\n".join(empty)
+
+            groups = (await api.get("/api/v1/rules")).json()["data"]["groups"]
+            broken = [
+                f"{g['name']} / {r['name']}: {r.get('lastError')}"
+                for g in groups
+                for r in g["rules"]
+                if r["health"] != "ok"
+            ]
+            assert not broken, "\n".join(broken)
+            files = [yaml.safe_load(f.read_text()) for f in (PROMETHEUS / "rules").glob("*.yml")]
+            assert {g["name"] for g in groups} == {g["name"] for f in files for g in f["groups"]}

@@ -1,0 +1,243 @@
+"""Object-level authorisation over every `/v1` operation of the four services: no token or an
+unknown one is 401; project A's token on project B's paths, on staff-only operations, or with
+a body or query naming B is 403 (or 404), and nothing is stored. The list of operations is
+checked against each service's OpenAPI, so a new operation fails here until it is listed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.security.conftest import STAFF, Stack
+from tests.support.data import project_body, report_body
+
+pytestmark = pytest.mark.integration
+
+Kwargs = Callable[[Stack], dict[str, Any]]
+
+
+def email_subscription(project_ids: list[str]) -> dict[str, Any]:
+    return {
+        "name": "Jalons",
+        "channel": {"type": "email", "address": "projet@example.org"},
+        "filters": {"projects": project_ids},
+    }
+
+
+@dataclass(frozen=True)
+class Operation:
+    service: str
+    method: str
+    template: str  # as in the OpenAPI
+    path: Callable[[Stack], str]
+    who: str  # "staff", or "project" (staff or that project)
+    request: Kwargs = lambda _: {}  # the body or query a legitimate caller sends
+    # Requests by project A that name project B (in the path, the body or the query).
+    trespass: list[Kwargs] = field(default_factory=list)
+    names_a_project: bool = True  # False: a listing scoped to the caller (tested below)
+
+    @property
+    def id(self) -> str:
+        return f"{self.service} {self.method} {self.template}"
+
+
+B_REPORTS = "/v1/projects/{project_id}/reports"
+OPERATIONS = [
+    Operation(
+        "intake",
+        "POST",
+        "/v1/projects",
+        lambda s: "/v1/projects",
+        "staff",
+        lambda s: {"json": project_body(name="Projet C")},
+    ),
+    Operation(
+        "intake",
+        "POST",
+        B_REPORTS,
+        lambda s: f"/v1/projects/{s.b.project_id}/reports",
+        "project",
+        lambda s: {"json": report_body("2025-S1")},
+        [
+            lambda s: {
+                "content": "kind,level,region,count\ntrained,bac+5,84,7\n",
+                "params": {"period": "2025-S1"},
+                "headers": {"Content-Type": "text/csv"},
+            }
+        ],
+    ),
+    Operation(
+        "intake", "GET", B_REPORTS, lambda s: f"/v1/projects/{s.b.project_id}/reports", "project"
+    ),
+    Operation(
+        "intake",
+        "POST",
+        "/v1/projects/{project_id}/milestones",
+        lambda s: f"/v1/projects/{s.b.project_id}/milestones",
+        "staff",
+        lambda s: {
+            "json": {"milestones": [{"milestone_id": "m9", "title": "T", "due_date": "2026-01-01"}]}
+        },
+    ),
+    Operation(
+        "intake",
+        "POST",
+        "/v1/projects/{project_id}/milestones/{milestone_id}/complete",
+        lambda s: f"/v1/projects/{s.b.project_id}/milestones/m1/complete",
+        "project",
+        lambda s: {"json": {"completed_on": "2025-08-01", "evidence": "PV du jury"}},
+    ),
+    Operation("indicator", "GET", "/v1/progress", lambda s: "/v1/progress", "staff"),
+    Operation(
+        "indicator",
+        "GET",
+        "/v1/projects/{project_id}/progress",
+        lambda s: f"/v1/projects/{s.b.project_id}/progress",
+        "project",
+    ),
+    Operation("indicator", "GET", "/v1/coverage", lambda s: "/v1/coverage", "staff"),
+    Operation(
+        "milestone",
+        "GET",
+        "/v1/milestones",
+        lambda s: "/v1/milestones",
+        "project",
+        lambda s: {"params": {"project_id": s.b.project_id}},
+    ),
+    Operation(
+        "milestone",
+        "GET",
+        "/v1/projects/{project_id}/milestones",
+        lambda s: f"/v1/projects/{s.b.project_id}/milestones",
+        "project",
+    ),
+    Operation(
+        "milestone",
+        "GET",
+        "/v1/overdue-reports",
+        lambda s: "/v1/overdue-reports",
+        "project",
+        lambda s: {"params": {"project_id": s.b.project_id}},
+    ),
+    Operation(
+        "alerting",
+        "POST",
+        "/v1/subscriptions",
+        lambda s: "/v1/subscriptions",
+        "project",
+        lambda s: {"json": email_subscription([s.b.project_id])},
+        [
+            lambda s: {"json": email_subscription([])},  # every project's alerts
+            lambda s: {"json": email_subscription([s.a.project_id, s.b.project_id])},
+        ],
+    ),
+    Operation(
+        "alerting",
+        "GET",
+        "/v1/subscriptions",
+        lambda s: "/v1/subscriptions",
+        "project",
+        names_a_project=False,
+    ),
+    Operation(
+        "alerting",
+        "GET",
+        "/v1/deliveries",
+        lambda s: "/v1/deliveries",
+        "project",
+        lambda s: {"params": {"subscription_id": s.b_subscription}},  # type: ignore[attr-defined]
+    ),
+]
+
+NO_TOKEN: list[dict[str, str]] = [
+    {},
+    {"Authorization": "Bearer"},
+    {"Authorization": "bearer"},
+    {"Authorization": f"Basic {STAFF['Authorization'].split()[1]}"},
+    {"Authorization": "Bearer cmap_not-a-real-token"},
+    {"Authorization": "Bearer " + STAFF["Authorization"].split()[1][:-1]},  # one char short
+]
+
+
+@pytest.fixture(scope="module")
+async def prepared(stack: Stack) -> Stack:
+    """B owns a subscription (for the deliveries operation); B's milestone m1 exists."""
+    r = await stack.alerting.post(
+        "/v1/subscriptions",
+        json=email_subscription([stack.b.project_id]),
+        headers=stack.b.headers,
+    )
+    assert r.status_code == 201, r.text
+    stack.b_subscription = r.json()["subscription_id"]  # type: ignore[attr-defined]
+    return stack
+
+
+async def call(
+    stack: Stack, op: Operation, kwargs: dict[str, Any], headers: dict[str, str]
+) -> httpx.Response:
+    merged = {**kwargs.get("headers", {}), **headers}
+    rest = {k: v for k, v in kwargs.items() if k != "headers"}
+    return await stack.clients[op.service].request(
+        op.method, op.path(stack), headers=merged, **rest
+    )
+
+
+async def test_every_operation_of_every_service_is_in_the_list(stack: Stack) -> None:
+    listed = {(op.service, op.method, op.template) for op in OPERATIONS}
+    served = set()
+    for service, client in stack.clients.items():
+        spec = (await client.get("/openapi.json")).json()
+        for path, methods in spec["paths"].items():
+            if path.startswith("/v1/"):
+                served |= {(service, method.upper(), path) for method in methods}
+    assert served == listed
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=[op.id for op in OPERATIONS])
+async def test_a_token_reaches_only_its_own_projects_and_a_refusal_stores_nothing(
+    prepared: Stack, op: Operation
+) -> None:
+    stack = prepared
+    before = await stack.rows()
+    legitimate = op.request(stack)
+    for headers in NO_TOKEN:
+        r = await call(stack, op, legitimate, headers)
+        assert r.status_code == 401, (headers, r.status_code, r.text)
+        assert r.headers.get("WWW-Authenticate") == "Bearer"
+    intruders = [stack.a.headers] if op.names_a_project or op.who == "staff" else []
+    intruders += [stack.b.headers] if op.who == "staff" else []
+    for headers in intruders:
+        for kwargs in [legitimate, *(t(stack) for t in op.trespass)]:
+            r = await call(stack, op, kwargs, headers)
+            assert r.status_code in (403, 404), (kwargs, r.status_code, r.text)
+    assert await stack.rows() == before
+
+    # The same request is accepted from whom it belongs to: the refusals were not accidents.
+    owner = STAFF if op.who == "staff" else stack.b.headers
+    r = await call(stack, op, legitimate, owner)
+    assert r.status_code < 300, r.text
+
+
+async def test_listings_without_a_project_filter_show_a_project_only_its_own(
+    prepared: Stack,
+) -> None:
+    stack = prepared
+    a = stack.a
+    mine = await stack.alerting.post(
+        "/v1/subscriptions", json=email_subscription([a.project_id]), headers=a.headers
+    )
+    assert mine.status_code == 201, mine.text
+    subscriptions = (await stack.alerting.get("/v1/subscriptions", headers=a.headers)).json()
+    assert {s["owner_project_id"] for s in subscriptions} == {a.project_id}
+    deliveries = (await stack.alerting.get("/v1/deliveries", headers=a.headers)).json()
+    assert {d["subscription_id"] for d in deliveries} <= {mine.json()["subscription_id"]}
+    milestone = stack.clients["milestone"]
+    for path, key in (("/v1/milestones", "milestones"), ("/v1/overdue-reports", "overdue_reports")):
+        seen = (await milestone.get(path, headers=a.headers)).json()[key]
+        assert {row["project_id"] for row in seen} <= {a.project_id}, seen
+        everyone = (await milestone.get(path, headers=STAFF)).json()[key]
+        assert {row["project_id"] for row in everyone} >= {row["project_id"] for row in seen}
