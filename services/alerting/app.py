@@ -15,7 +15,7 @@ from services.alerting.delivery import DeliveryLoop
 from services.alerting.metrics import DeliveryMetrics, alerting_families
 from services.alerting.service import AlertingService
 from services.alerting.store import AlertingQueries
-from services.runtime.auth import authenticator
+from services.runtime.auth import authenticator, token_lookup
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.consumer import IdempotentConsumer
@@ -70,7 +70,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         refresh_metrics=refresh_metrics,
         description="Subscriptions, alerts and their delivery by signed webhook and e-mail.",
     )
-    authenticate = authenticator(settings, queries.find_project_by_token)
+    authenticate = authenticator(settings, token_lookup(engine, models.projects))
     app.include_router(alerting_router(service, queries, engine, settings, authenticate))
     app.state.broker = broker
     return app

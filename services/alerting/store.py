@@ -105,11 +105,6 @@ class AlertingQueries:
         async with self.engine.connect() as conn:
             return [r._asdict() for r in await conn.execute(query)]
 
-    async def find_project_by_token(self, digest: str) -> UUID | None:
-        query = select(m.projects.c.project_id).where(m.projects.c.token_sha256 == digest)
-        async with self.engine.connect() as conn:
-            return (await conn.execute(query)).scalar_one_or_none()
-
     async def firing_by_kind_and_sheet(self) -> dict[tuple[str, str], int]:
         a = m.alerts.c
         query = (

@@ -13,7 +13,7 @@ from services.indicator.apply import make_apply
 from services.indicator.figures import Figures
 from services.indicator.metrics import business_families
 from services.indicator.queries import IndicatorQueries
-from services.runtime.auth import authenticator
+from services.runtime.auth import authenticator, token_lookup
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.consumer import IdempotentConsumer
@@ -66,7 +66,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         description="Exact totals, progress toward targets and commitments, regional coverage.",
     )
     app.include_router(
-        indicator_router(figures, authenticator(settings, queries.find_project_by_token))
+        indicator_router(figures, authenticator(settings, token_lookup(engine, models.projects)))
     )
     app.state.broker = broker
     return app

@@ -87,11 +87,6 @@ class IndicatorQueries:
             ).one_or_none()
         return None if row is None else row._asdict()
 
-    async def find_project_by_token(self, digest: str) -> UUID | None:
-        query = select(m.projects.c.project_id).where(m.projects.c.token_sha256 == digest)
-        async with self.engine.connect() as conn:
-            return (await conn.execute(query)).scalar_one_or_none()
-
 
 def commitments_of(project: dict[str, Any]) -> list[Target]:
     return [Target.model_validate(c) for c in project["commitments"]]

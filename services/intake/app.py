@@ -10,7 +10,7 @@ from services.intake import models
 from services.intake.api import intake_router
 from services.intake.projects import ProjectUseCases
 from services.intake.reports import ReportUseCases
-from services.runtime.auth import authenticator
+from services.runtime.auth import authenticator, token_lookup
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.db import make_engine
@@ -49,7 +49,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         intake_router(
             projects,
             ReportUseCases(engine, clock),
-            authenticator(settings, projects.find_project_by_token),
+            authenticator(settings, token_lookup(engine, models.projects)),
             accepted,
         )
     )

@@ -22,11 +22,6 @@ from services.runtime.outbox import enqueue
 
 
 class ProjectUseCases(UseCases):
-    async def find_project_by_token(self, digest: str) -> UUID | None:
-        async with self.engine.connect() as conn:
-            query = select(m.projects.c.project_id).where(m.projects.c.token_sha256 == digest)
-            return (await conn.execute(query)).scalar_one_or_none()
-
     async def register(self, body: ProjectIn) -> ProjectCreated:
         project_id, token, now = uuid.uuid4(), new_project_token(), self.clock()
         fields = body.model_dump(mode="json", exclude={"milestones"})

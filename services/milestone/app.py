@@ -15,7 +15,7 @@ from services.milestone.domain import Rules
 from services.milestone.metrics import lagging_families
 from services.milestone.queries import MilestoneQueries
 from services.milestone.ticker import Ticker
-from services.runtime.auth import authenticator
+from services.runtime.auth import authenticator, token_lookup
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.consumer import IdempotentConsumer
@@ -97,7 +97,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         description="Milestone states and overdue reports of every funded project.",
     )
     app.include_router(
-        milestone_router(queries, authenticator(settings, queries.find_project_by_token))
+        milestone_router(queries, authenticator(settings, token_lookup(engine, models.projects)))
     )
     app.state.broker, app.state.ticker = broker, ticker
     return app

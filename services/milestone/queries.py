@@ -15,11 +15,6 @@ class MilestoneQueries:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def find_project_by_token(self, digest: str) -> UUID | None:
-        query = select(m.projects.c.project_id).where(m.projects.c.token_sha256 == digest)
-        async with self.engine.connect() as conn:
-            return (await conn.execute(query)).scalar_one_or_none()
-
     async def milestones(
         self,
         *,

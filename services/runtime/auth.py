@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from fastapi import HTTPException, Request, status
+from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.runtime.settings import Settings
 
@@ -45,6 +47,17 @@ def new_project_token() -> str:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_lookup(engine: AsyncEngine, projects: Table) -> FindProject:
+    """Finds a project by its token's hash in a service's own copy of the projects."""
+
+    async def find(digest: str) -> UUID | None:
+        query = select(projects.c.project_id).where(projects.c.token_sha256 == digest)
+        async with engine.connect() as conn:
+            return (await conn.execute(query)).scalar_one_or_none()
+
+    return find
 
 
 def authenticator(
