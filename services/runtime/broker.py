@@ -24,6 +24,9 @@ def make_broker(settings: Settings, service: str, registry: CollectorRegistry) -
         acks="all",
         enable_idempotence=settings.kafka_idempotence,
         linger_ms=5,
+        # A send waits this long for a partition leader; failing sooner lets the relay notice
+        # a restarted broker (and recreate its topics) instead of waiting on it.
+        request_timeout_ms=10_000,
         allow_auto_create_topics=False,  # topics come from ensure_topics, with their partitions
         middlewares=[KafkaPrometheusMiddleware(registry=registry, app_name=service)],
         logger=log,

@@ -170,4 +170,5 @@ class OutboxRelay:
                 raise
             except Exception:  # broker or database away: keep the rows, try again shortly
                 log.exception("outbox relay: publish failed; retrying")
+                next_check = loop.time()  # a broker that comes back may be a new, empty one
                 await asyncio.sleep(1.0)
