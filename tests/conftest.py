@@ -51,17 +51,24 @@ async def database_url() -> AsyncIterator[str]:
         await admin.close()
 
 
+async def truncate_all(database_url: str) -> None:
+    """Empties every service's tables (not their migration history)."""
+    conn = await asyncpg.connect(plain_url(database_url))
+    try:
+        tables = await conn.fetch(
+            "select schemaname, tablename from pg_tables where schemaname = any($1::text[]) "
+            "and tablename <> 'alembic_version'",
+            list(MIGRATED_SERVICES),
+        )
+        if tables:
+            await conn.execute("truncate " + ", ".join(f'"{s}"."{t}"' for s, t in tables))
+    finally:
+        await conn.close()
+
+
 @pytest.fixture
 async def clean_database(database_url: str) -> str:
-    conn = await asyncpg.connect(plain_url(database_url))
-    tables = await conn.fetch(
-        "select schemaname, tablename from pg_tables where schemaname = any($1::text[]) "
-        "and tablename <> 'alembic_version'",
-        list(MIGRATED_SERVICES),
-    )
-    if tables:
-        await conn.execute("truncate " + ", ".join(f'"{s}"."{t}"' for s, t in tables))
-    await conn.close()
+    await truncate_all(database_url)
     return database_url
 
 

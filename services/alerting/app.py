@@ -18,11 +18,11 @@ from services.alerting.store import AlertingQueries
 from services.runtime.auth import authenticator, token_lookup
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
-from services.runtime.consumer import IdempotentConsumer
+from services.runtime.consumer import subscribe_consumers
 from services.runtime.db import make_engine
 from services.runtime.http import build_app
 from services.runtime.lifespan import service_lifespan
-from services.runtime.metrics import ConsumerMetrics, SnapshotCollector
+from services.runtime.metrics import SnapshotCollector
 from services.runtime.settings import Settings
 
 SERVICE = "alerting"
@@ -33,17 +33,16 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     engine = make_engine(settings.database_url)
     broker = make_broker(settings, SERVICE, registry)
     service = AlertingService(clock, settings.alert_group_wait_seconds)
-    consumer_metrics = ConsumerMetrics(registry, SERVICE)
-    for name, topic in (("projects", topics.PROJECTS), ("status", topics.STATUS)):
-        IdempotentConsumer(
-            f"{SERVICE}.{name}",
-            topic,
-            engine,
-            models.processed_events,
-            service.apply_events,
-            settings,
-            consumer_metrics,
-        ).subscribe(broker)
+    subscribe_consumers(
+        broker,
+        SERVICE,
+        (("projects", topics.PROJECTS), ("status", topics.STATUS)),
+        engine,
+        models.processed_events,
+        service.apply_events,
+        settings,
+        registry,
+    )
 
     queries = AlertingQueries(engine)
     delivery_metrics = DeliveryMetrics(registry)

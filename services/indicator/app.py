@@ -16,11 +16,11 @@ from services.indicator.queries import IndicatorQueries
 from services.runtime.auth import authenticator, token_lookup
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
-from services.runtime.consumer import IdempotentConsumer
+from services.runtime.consumer import subscribe_consumers
 from services.runtime.db import make_engine
 from services.runtime.http import build_app
 from services.runtime.lifespan import service_lifespan
-from services.runtime.metrics import ConsumerMetrics, SnapshotCollector
+from services.runtime.metrics import SnapshotCollector
 from services.runtime.outbox import OutboxRelay
 from services.runtime.settings import Settings
 
@@ -31,17 +31,16 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
     engine = make_engine(settings.database_url)
     broker = make_broker(settings, SERVICE, registry)
-    consumer_metrics = ConsumerMetrics(registry, SERVICE)
-    for name, topic in (("projects", topics.PROJECTS), ("reports", topics.REPORTS)):
-        IdempotentConsumer(
-            f"{SERVICE}.{name}",
-            topic,
-            engine,
-            models.processed_events,
-            make_apply(clock),
-            settings,
-            consumer_metrics,
-        ).subscribe(broker)
+    subscribe_consumers(
+        broker,
+        SERVICE,
+        (("projects", topics.PROJECTS), ("reports", topics.REPORTS)),
+        engine,
+        models.processed_events,
+        make_apply(clock),
+        settings,
+        registry,
+    )
 
     queries = IndicatorQueries(engine)
     figures = Figures(queries, load_catalog(), clock, settings.trajectory_tolerance)

@@ -18,11 +18,11 @@ from services.milestone.ticker import Ticker
 from services.runtime.auth import authenticator, token_lookup
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
-from services.runtime.consumer import IdempotentConsumer
+from services.runtime.consumer import subscribe_consumers
 from services.runtime.db import make_engine
 from services.runtime.http import build_app
 from services.runtime.lifespan import service_lifespan
-from services.runtime.metrics import ConsumerMetrics, SnapshotCollector
+from services.runtime.metrics import SnapshotCollector
 from services.runtime.outbox import OutboxRelay
 from services.runtime.settings import Settings
 
@@ -43,17 +43,16 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         settings.milestone_at_risk_days, settings.trajectory_tolerance, settings.report_grace_days
     )
     apply = make_apply(clock, rules)
-    consumer_metrics = ConsumerMetrics(registry, SERVICE)
-    for name, topic in CONSUMED:
-        IdempotentConsumer(
-            f"{SERVICE}.{name}",
-            topic,
-            engine,
-            models.processed_events,
-            apply,
-            settings,
-            consumer_metrics,
-        ).subscribe(broker)
+    subscribe_consumers(
+        broker,
+        SERVICE,
+        CONSUMED,
+        engine,
+        models.processed_events,
+        apply,
+        settings,
+        registry,
+    )
 
     queries = MilestoneQueries(engine)
     relay = OutboxRelay.from_settings(engine, models.outbox, broker, settings)

@@ -22,6 +22,7 @@ from uuid import UUID
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
+from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 from sqlalchemy import Table, literal_column
 from sqlalchemy.dialects.postgresql import insert
@@ -186,3 +187,22 @@ def _records(raw: Any) -> list[ConsumerRecord]:
 async def _raw_bodies(message: KafkaMessage) -> Any:
     """Skip FastStream's JSON decoding: `parse_event` validates the raw bytes itself."""
     return None
+
+
+def subscribe_consumers(
+    broker: KafkaBroker,
+    service: str,
+    consumed: Sequence[tuple[str, Topic]],
+    engine: AsyncEngine,
+    inbox: Table,
+    apply: Apply,
+    settings: Settings,
+    registry: CollectorRegistry,
+) -> None:
+    """One consumer group per handler, named `<service>.<handler>`, all applying through
+    `apply` with the service's inbox and sharing its processing metrics."""
+    metrics = ConsumerMetrics(registry, service)
+    for name, topic in consumed:
+        IdempotentConsumer(
+            f"{service}.{name}", topic, engine, inbox, apply, settings, metrics
+        ).subscribe(broker)

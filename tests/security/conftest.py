@@ -19,9 +19,8 @@ from services.indicator.app import create_app as indicator_app
 from services.intake.app import create_app as intake_app
 from services.milestone.app import create_app as milestone_app
 from services.runtime.embedded import EmbeddedKafka
-from services.runtime.migrate import SERVICES as MIGRATED_SERVICES
 from services.runtime.settings import Settings
-from tests.conftest import plain_url
+from tests.conftest import plain_url, truncate_all
 from tests.support.clock import FakeClock
 from tests.support.data import project_body
 from tests.support.platform import STAFF_TOKEN, serve, settings_for_tests
@@ -94,20 +93,6 @@ async def count_rows(database_url: str, tables: tuple[str, ...]) -> dict[str, in
     conn = await asyncpg.connect(plain_url(database_url))
     try:
         return {t: await conn.fetchval(f"select count(*) from {t}") for t in tables}
-    finally:
-        await conn.close()
-
-
-async def truncate_all(database_url: str) -> None:
-    conn = await asyncpg.connect(plain_url(database_url))
-    try:
-        tables = await conn.fetch(
-            "select schemaname, tablename from pg_tables where schemaname = any($1::text[]) "
-            "and tablename <> 'alembic_version'",
-            list(MIGRATED_SERVICES),
-        )
-        if tables:
-            await conn.execute("truncate " + ", ".join(f'"{s}"."{t}"' for s, t in tables))
     finally:
         await conn.close()
 
