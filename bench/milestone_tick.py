@@ -14,42 +14,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import statistics
-import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-import asyncpg
 from prometheus_client import CollectorRegistry
 from sqlalchemy import delete, insert, update
-from sqlalchemy.engine import make_url
 
+from bench.support import scratch_database, summary
 from services.milestone import models as m
 from services.milestone.domain import Rules
 from services.milestone.ticker import Ticker
 from services.runtime.db import make_engine
-from services.runtime.embedded import EmbeddedPostgres
-from services.runtime.migrate import upgrade_all_async
 
 NOW = datetime(2026, 1, 15, tzinfo=UTC)
 RULES = Rules(at_risk_days=30, tolerance=0.1, report_grace_days=60)
-
-
-async def scratch_database() -> tuple[str, EmbeddedPostgres | None]:
-    name = f"cma_bench_{uuid.uuid4().hex[:8]}"
-    server = os.environ.get("CMA_BENCH_DATABASE_URL")
-    if server:
-        conn = await asyncpg.connect(
-            make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
-        )
-        await conn.execute(f'create database "{name}"')
-        await conn.close()
-        return make_url(server).set(database=name).render_as_string(hide_password=False), None
-    embedded = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="cma-bench-pg-")))
-    return await embedded.create_database(name), embedded
 
 
 async def seed(url: str, projects: int) -> None:
@@ -105,9 +84,7 @@ async def reset(url: str) -> None:
 
 
 async def main(projects: int, runs: int) -> None:
-    url, embedded = await scratch_database()
-    try:
-        await upgrade_all_async(url)
+    async with scratch_database() as url:
         await seed(url, projects)
         engine = make_engine(url)
         ticker = Ticker(engine, lambda: NOW, RULES, CollectorRegistry())
@@ -122,12 +99,8 @@ async def main(projects: int, runs: int) -> None:
             quiet.append(time.perf_counter() - started)
         await engine.dispose()
         print(f"projects={projects} milestones={projects * 10} changed_per_busy_tick={changed}")
-        for name, runs_s in (("busy tick ", busy), ("quiet tick", quiet)):
-            rounded = [round(r, 2) for r in runs_s]
-            print(f"{name} median {statistics.median(runs_s):.2f} s  runs {rounded}")
-    finally:
-        if embedded is not None:
-            embedded.stop()
+        print(summary("busy tick ", busy))
+        print(summary("quiet tick", quiet))
 
 
 if __name__ == "__main__":
