@@ -1,0 +1,78 @@
+"""B7's formula (docs/metrics.md, "Series count"): what each service's `/metrics` may export,
+as an exact per-project part plus families bounded by the catalog, and the formula's
+variables counted in the database."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from contracts.catalog import load_catalog
+from contracts.indicators import CellKind, Sex
+from services.indicator import models as ind
+from services.milestone import models as ms
+
+PER_PROJECT_FAMILIES = {
+    "cma_indicator_project_people",
+    "cma_indicator_commitment_actual",
+    "cma_indicator_commitment_value",
+    "cma_indicator_commitment_progress_ratio",
+    "cma_indicator_commitment_expected_ratio",
+    "cma_milestone_lagging_days",
+    "cma_milestone_overdue_report_days",
+}
+
+
+def per_project(service: str, t: Mapping[str, int]) -> int:
+    """Exact: indicator 3 P + 4 K; milestone L + R; intake and alerting 0."""
+    return {
+        "indicator": len(CellKind) * t["active_projects"] + 4 * t["commitments"],
+        "milestone": t["lagging_milestones"] + t["overdue_reports"],
+    }.get(service, 0)
+
+
+def catalog_bounds(semesters: int) -> dict[str, int]:
+    """The most series each business family without a project label may have."""
+    c = load_catalog()
+    sheets, regions = len(c.sheets), len(c.regions)
+    targets = sum(len(s.targets) for s in c.sheets.values())
+    sk = sheets * len(CellKind)
+    indicator = (
+        {
+            "people": sk,
+            "people_by_level": sk * len(c.levels),
+            "people_by_region": sk * regions,
+            "people_by_sex": sk * (len(Sex) + 1),  # "" = not reported
+            "people_by_period": sk * semesters,
+            "region_covered": sheets * regions * 2,
+            "uncovered_population_share": (sheets + 1) * 2,
+            "projects": sheets,
+            "funding_euros": sheets,
+        }
+        | {f"target_{k}": targets for k in ("actual", "value", "progress_ratio")}
+        | {f"target_{k}": targets for k in ("expected_ratio", "behind")}
+    )
+    return {f"cma_indicator_{k}": v for k, v in indicator.items()} | {
+        "cma_milestone_milestones": sheets * 5,
+        "cma_milestone_overdue_reports": sheets,
+        "cma_alerting_alerts_firing": 3 * sheets,
+        "cma_alerting_deliveries": 3,
+    }
+
+
+async def terms(engine: AsyncEngine) -> dict[str, int]:
+    """P (active projects), K (their commitments), L (milestones at risk or overdue), R
+    (reports overdue), S (semesters reported)."""
+    p, m, o = ind.projects.c, ms.milestones.c, ms.overdue_reports.c
+    commitments = func.coalesce(func.sum(func.jsonb_array_length(p.commitments)), 0)
+    queries = {
+        "active_projects": select(func.count()).where(p.active),
+        "commitments": select(commitments).where(p.active),
+        "lagging_milestones": select(func.count()).where(m.status.in_(("at_risk", "overdue"))),
+        "overdue_reports": select(func.count()).where(o.cleared_at.is_(None)),
+        "semesters": select(func.count(ind.periods.c.period.distinct())),
+    }
+    async with engine.connect() as conn:
+        return {k: int((await conn.execute(q)).scalar_one()) for k, q in queries.items()}

@@ -1,0 +1,35 @@
+"""B7 runs in CI on a small scale, so it cannot rot; the figures come from the full run
+(docs/performance.md, B7)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.metrics_formula import catalog_bounds, per_project
+from bench.metrics_series import APPS, main, report
+
+
+async def test_the_metrics_series_benchmark_measures_what_the_documented_formula_says(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    measured = await main(projects=14, sizes=(7,), scrapes=1)
+    out = capsys.readouterr().out
+    assert "broken: nothing, the formula holds" in out
+    small, large = measured
+    assert (small.terms["active_projects"], large.terms["active_projects"]) == (7, 14)
+    assert large.terms["commitments"] == 28
+    for size in measured:
+        for service in APPS:
+            series = size.series[service]
+            per_project_part = series.get("cma_indicator_project_people", 0) + sum(
+                n for f, n in series.items() if "commitment_" in f or f.endswith("_days")
+            )
+            assert per_project_part == per_project(service, size.terms), (service, size)
+    bounds = catalog_bounds(large.terms["semesters"])
+    for family, bound in bounds.items():
+        service = family.split("_")[1]
+        assert large.series[service].get(family, 0) <= bound, family
+    # Doubling the projects adds exactly the per-project part to intake and alerting: nothing.
+    assert sum(small.series["intake"].values()) == sum(large.series["intake"].values()) == 1
+    assert sum(small.series["alerting"].values()) == sum(large.series["alerting"].values())
+    assert report(measured) == []
