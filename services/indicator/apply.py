@@ -1,5 +1,11 @@
 """Applying events, inside the consumer's transaction: registrations, and report revisions that
-replace a period's cells whole. Every change to a project's cells emits its new totals."""
+replace a period's cells whole. Every change to a project's cells emits its new totals.
+
+A batch is applied set-wise, with a fixed number of statements whatever its size (arrays
+bound through `unnest`, so no statement outgrows PostgreSQL's 32,767 parameters): one
+statement per event was the bound of the indicator's throughput (docs/performance.md, B3).
+The outcome is the one of applying the events one by one, in order.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -25,111 +31,141 @@ from services.runtime.outbox import derived_event_id, enqueue
 
 CONSUMER = "indicator.reports"
 
+# Only a revision above the one held replaces it; the rows returned are the periods replaced.
+_UPSERT_PERIODS = text(f"""
+    insert into {m.periods.fullname} (project_id, period, revision, report_id, submitted_at)
+    select * from unnest(cast(:project_id as uuid[]), cast(:period as text[]),
+        cast(:revision as int[]), cast(:report_id as uuid[]), cast(:submitted_at as timestamptz[]))
+    on conflict (project_id, period) do update
+        set revision = excluded.revision, report_id = excluded.report_id,
+            submitted_at = excluded.submitted_at
+        where {m.periods.fullname}.revision < excluded.revision
+    returning project_id, period""")
+_DELETE_CELLS = text(f"""
+    delete from {m.cells.fullname} c
+    using unnest(cast(:project_id as uuid[]), cast(:period as text[])) as t(project_id, period)
+    where c.project_id = t.project_id and c.period = t.period""")
+_INSERT_CELLS = text(f"""
+    insert into {m.cells.fullname} (project_id, period, kind, level, region, sex, audience, count)
+    select * from unnest(cast(:project_id as uuid[]), cast(:period as text[]),
+        cast(:kind as text[]), cast(:level as text[]), cast(:region as text[]),
+        cast(:sex as text[]), cast(:audience as text[]), cast(:count as bigint[]))""")
+_VERSIONS = text(f"""
+    select project_id, sum(revision) from {m.periods.fullname}
+    where project_id = any(cast(:ids as uuid[])) group by project_id""")
+_TOTALS = text(f"""
+    select project_id, kind, level, audience, sum(count) from {m.cells.fullname}
+    where project_id = any(cast(:ids as uuid[]))
+    group by project_id, kind, level, audience order by project_id, kind, level, audience""")
+
 
 def make_apply(clock: Clock) -> Callable[[AsyncConnection, list[Event]], Awaitable[None]]:
     async def apply_events(conn: AsyncConnection, events: list[Event]) -> None:
-        changed: dict[UUID, UUID] = {}  # project -> the last event that changed its cells
-        for event in events:
-            if isinstance(event, ProjectRegistered):
-                await _register(conn, event)
-            elif isinstance(event, IndicatorReportSubmitted) and await _replace_period(conn, event):
-                changed[event.project_id] = event.event_id
-        for project_id, cause in changed.items():
-            await _emit_totals(conn, project_id, cause, clock())
+        await _register(conn, [e for e in events if isinstance(e, ProjectRegistered)])
+        reports = [e for e in events if isinstance(e, IndicatorReportSubmitted)]
+        changed = await _replace_periods(conn, reports)
+        await _emit_totals(conn, changed, clock())
 
     return apply_events
 
 
-async def _emit_totals(conn: AsyncConnection, project_id: UUID, cause: UUID, now: datetime) -> None:
-    """One `project.totals_changed` per project per batch, with an id derived from its cause
-    (a replay emits the same event again, not a new one) and, as version, the sum of the
-    project's current revision numbers: it grows with every change that is applied, and a
-    rebuild by replay arrives at the same numbers, so consumers can keep the highest."""
-    version = (
-        await conn.execute(
-            select(func.sum(m.periods.c.revision)).where(m.periods.c.project_id == project_id)
-        )
-    ).scalar_one()
-    c = m.cells.c
-    rows = await conn.execute(
-        select(c.kind, c.level, c.audience, func.sum(c.count))
-        .where(c.project_id == project_id)
-        .group_by(c.kind, c.level, c.audience)
-        .order_by(c.kind, c.level, c.audience)
-    )
-    totals = [TotalsRow(kind=k, level=lv, audience=a or None, count=int(n)) for k, lv, a, n in rows]
-    event = ProjectTotalsChanged(
-        event_id=derived_event_id(CONSUMER, cause),
-        occurred_at=now,
-        producer="indicator",
-        project_id=project_id,
-        payload={"version": version, "totals": totals},
-    )
-    await enqueue(conn, m.outbox, topics.PROGRESS, [event])
+async def _register(conn: AsyncConnection, events: list[ProjectRegistered]) -> None:
+    if not events:
+        return
+    rows = [
+        {
+            "project_id": e.project_id,
+            "sheet": e.payload.sheet,
+            "wave": e.payload.wave,
+            "name": e.payload.name,
+            "lead": e.payload.lead,
+            "regions": list(e.payload.regions),
+            "start_date": e.payload.start_date,
+            "end_date": e.payload.end_date,
+            "funding_eur": e.payload.funding_eur,
+            "token_sha256": e.payload.api_token_sha256,
+            "commitments": [c.model_dump(mode="json") for c in e.payload.commitments],
+        }
+        for e in events
+    ]
+    await conn.execute(insert(m.projects).on_conflict_do_nothing(), rows)
 
 
-async def _register(conn: AsyncConnection, event: ProjectRegistered) -> None:
-    p = event.payload
-    await conn.execute(
-        insert(m.projects)
-        .values(
-            project_id=event.project_id,
-            sheet=p.sheet,
-            wave=p.wave,
-            name=p.name,
-            lead=p.lead,
-            regions=list(p.regions),
-            start_date=p.start_date,
-            end_date=p.end_date,
-            funding_eur=p.funding_eur,
-            token_sha256=p.api_token_sha256,
-            commitments=[c.model_dump(mode="json") for c in p.commitments],
-        )
-        .on_conflict_do_nothing()
-    )
-
-
-async def _replace_period(conn: AsyncConnection, event: IndicatorReportSubmitted) -> bool:
+async def _replace_periods(
+    conn: AsyncConnection, reports: list[IndicatorReportSubmitted]
+) -> dict[UUID, UUID]:
     """The newer revision of a period replaces its cells as a whole; an older one arriving
-    late changes nothing. Works whether or not the project's registration arrived first."""
-    p, project_id = event.payload, event.project_id
-    stmt = insert(m.periods).values(
-        project_id=project_id,
-        period=p.period,
-        revision=p.revision,
-        report_id=p.report_id,
-        submitted_at=p.submitted_at,
+    late changes nothing. Works whether or not the project's registration arrived first.
+    Returns, for each project whose cells changed, the last event (in batch order) that
+    changed them: the cause its totals event is derived from."""
+    # One after the other, only a period's highest revision in the batch would last (the
+    # first of equals, as a later equal one would not be above it): keep only those.
+    best: dict[tuple[UUID, str], tuple[int, IndicatorReportSubmitted]] = {}
+    for position, event in enumerate(reports):
+        key = (event.project_id, event.payload.period)
+        if key not in best or best[key][1].payload.revision < event.payload.revision:
+            best[key] = (position, event)
+    if not best:
+        return {}
+    winners = [e for _, e in best.values()]
+    replaced = await conn.execute(
+        _UPSERT_PERIODS,
+        {
+            "project_id": [e.project_id for e in winners],
+            "period": [e.payload.period for e in winners],
+            "revision": [e.payload.revision for e in winners],
+            "report_id": [e.payload.report_id for e in winners],
+            "submitted_at": [e.payload.submitted_at for e in winners],
+        },
     )
-    newer = await conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["project_id", "period"],
-            set_={
-                "revision": stmt.excluded.revision,
-                "report_id": stmt.excluded.report_id,
-                "submitted_at": stmt.excluded.submitted_at,
-            },
-            where=m.periods.c.revision < stmt.excluded.revision,
-        ).returning(m.periods.c.revision)
-    )
-    if newer.one_or_none() is None:
-        return False
+    applied = sorted((best[(p, period)] for p, period in replaced), key=lambda pe: pe[0])
+    if not applied:
+        return {}
     await conn.execute(
-        delete(m.cells).where(m.cells.c.project_id == project_id, m.cells.c.period == p.period)
+        _DELETE_CELLS,
+        {
+            "project_id": [e.project_id for _, e in applied],
+            "period": [e.payload.period for _, e in applied],
+        },
     )
+    cells = [(e.project_id, e.payload.period, c) for _, e in applied for c in e.payload.cells]
     await conn.execute(
-        insert(m.cells),
-        [
-            {
-                "project_id": project_id,
-                "period": p.period,
-                "kind": c.kind.value,
-                "level": c.level,
-                "region": c.region,
-                "sex": c.sex.value if c.sex else "",
-                "audience": c.audience or "",
-                "count": c.count,
-            }
-            for c in p.cells
-        ],
+        _INSERT_CELLS,
+        {
+            "project_id": [p for p, _, _ in cells],
+            "period": [period for _, period, _ in cells],
+            "kind": [c.kind.value for _, _, c in cells],
+            "level": [c.level for _, _, c in cells],
+            "region": [c.region for _, _, c in cells],
+            "sex": [c.sex.value if c.sex else "" for _, _, c in cells],
+            "audience": [c.audience or "" for _, _, c in cells],
+            "count": [c.count for _, _, c in cells],
+        },
     )
-    return True
+    # In batch order, so a project's last entry is its last change.
+    return {e.project_id: e.event_id for _, e in applied}
+
+
+async def _emit_totals(conn: AsyncConnection, changed: dict[UUID, UUID], now: datetime) -> None:
+    """One `project.totals_changed` per changed project per batch, with an id derived from
+    its cause (a replay emits the same event again, not a new one) and, as version, the sum of
+    the project's current revision numbers: it grows with every change that is applied, and a
+    rebuild by replay arrives at the same numbers, so consumers can keep the highest."""
+    if not changed:
+        return
+    ids = {"ids": list(changed)}
+    versions: dict[UUID, int] = {p: v for p, v in await conn.execute(_VERSIONS, ids)}
+    totals: dict[UUID, list[TotalsRow]] = {p: [] for p in changed}
+    for p, kind, level, audience, n in await conn.execute(_TOTALS, ids):
+        totals[p].append(TotalsRow(kind=kind, level=level, audience=audience or None, count=int(n)))
+    events = [
+        ProjectTotalsChanged(
+            event_id=derived_event_id(CONSUMER, cause),
+            occurred_at=now,
+            producer="indicator",
+            project_id=project_id,
+            payload={"version": versions[project_id], "totals": totals[project_id]},
+        )
+        for project_id, cause in changed.items()
+    ]
+    await enqueue(conn, m.outbox, topics.PROGRESS, events)
