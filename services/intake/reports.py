@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -27,6 +27,16 @@ from services.intake.usecases import UseCases
 from services.runtime.auth import Caller
 from services.runtime.errors import Unprocessable
 from services.runtime.outbox import enqueue
+
+_NEXT_REVISION = (
+    insert(m.periods)
+    .values(project_id=bindparam("project_id"), period=bindparam("period"), revision=1)
+    .on_conflict_do_update(
+        index_elements=["project_id", "period"], set_={"revision": m.periods.c.revision + 1}
+    )
+    .returning(m.periods.c.revision)
+)
+"""The period's next revision number; built once, as every report runs it."""
 
 
 @dataclass(frozen=True)
@@ -64,13 +74,7 @@ class ReportUseCases(UseCases):
                     raise Unprocessable([p.as_dict() for p in problems])
                 revision = (
                     await conn.execute(
-                        insert(m.periods)
-                        .values(project_id=project_id, period=report.period, revision=1)
-                        .on_conflict_do_update(
-                            index_elements=["project_id", "period"],
-                            set_={"revision": m.periods.c.revision + 1},
-                        )
-                        .returning(m.periods.c.revision)
+                        _NEXT_REVISION, {"project_id": project_id, "period": report.period}
                     )
                 ).scalar_one()
                 row = {
@@ -85,7 +89,7 @@ class ReportUseCases(UseCases):
                     "reason": report.reason,
                     "cells": [c.model_dump(mode="json") for c in report.cells],
                 }
-                await conn.execute(m.reports.insert().values(**row))
+                await conn.execute(m.reports.insert(), row)
                 await enqueue(
                     conn,
                     m.outbox,

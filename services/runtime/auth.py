@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from uuid import UUID
 
+from cachetools import TTLCache
 from fastapi import HTTPException, Request, status
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.runtime.settings import Settings
@@ -49,13 +50,22 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def token_lookup(engine: AsyncEngine, projects: Table) -> FindProject:
-    """Finds a project by its token's hash in a service's own copy of the projects."""
+def token_lookup(engine: AsyncEngine, projects: Table, *, seconds: float = 60.0) -> FindProject:
+    """Finds a project by its token's hash in a service's own copy of the projects. A token
+    never changes owner, so tokens found are remembered for `seconds` (one database round
+    trip less per request); unknown ones are asked again, as a project may just have
+    registered."""
+    query = select(projects.c.project_id).where(projects.c.token_sha256 == bindparam("digest"))
+    known: TTLCache[str, UUID] = TTLCache(maxsize=100_000, ttl=seconds)
 
     async def find(digest: str) -> UUID | None:
-        query = select(projects.c.project_id).where(projects.c.token_sha256 == digest)
+        if (project_id := known.get(digest)) is not None:
+            return project_id
         async with engine.connect() as conn:
-            return (await conn.execute(query)).scalar_one_or_none()
+            project_id = (await conn.execute(query, {"digest": digest})).scalar_one_or_none()
+        if project_id is not None:
+            known[digest] = project_id
+        return project_id
 
     return find
 
