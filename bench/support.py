@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
+import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
+import httpx
 from sqlalchemy.engine import make_url
 
-from services.runtime.embedded import EmbeddedPostgres
+from services.runtime.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
 from services.runtime.migrate import upgrade_all_async
 
 
@@ -47,3 +52,44 @@ def summary(name: str, runs: Sequence[float], unit: str = "s") -> str:
     """`name median X unit  runs [...]`: the median first, every run after it."""
     rounded = [round(r, 2) for r in runs]
     return f"{name} median {statistics.median(runs):.2f} {unit}  runs {rounded}"
+
+
+@contextlib.contextmanager
+def broker() -> Iterator[str]:
+    """CMA_KAFKA_BOOTSTRAP's broker, or an embedded one for the benchmark; yields its address."""
+    if bootstrap := os.environ.get("CMA_KAFKA_BOOTSTRAP"):
+        yield bootstrap
+        return
+    kafka = EmbeddedKafka()
+    kafka.start()
+    os.environ["CMA_KAFKA_IDEMPOTENCE"] = "false"  # the embedded broker has no InitProducerId
+    try:
+        yield kafka.bootstrap
+    finally:
+        kafka.stop()
+
+
+@contextlib.contextmanager
+def service(name: str, **settings: str) -> Iterator[tuple[int, str]]:
+    """`cma serve <name>` as its own process (as in production) with these CMA_* settings on
+    a free port, once healthy; yields its pid and base URL."""
+    port = free_port()
+    env = os.environ | {f"CMA_{k.upper()}": v for k, v in settings.items()}
+    env[f"CMA_{name.upper()}_PORT"] = str(port)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.runtime.cli", "serve", name], env=env
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not become healthy")
+            time.sleep(0.2)
+        yield process.pid, base
+    finally:
+        process.terminate()
+        process.wait(30)

@@ -8,11 +8,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote
 
+from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from services.runtime.settings import Settings
@@ -39,22 +41,38 @@ def migrate() -> int:
 
 
 def serve(service: str) -> int:
-    """One service under uvicorn, on its port from the settings. Never migrates."""
+    """One service under uvicorn, on its port from the settings, in `CMA_HTTP_WORKERS`
+    processes. Never migrates."""
     import uvicorn
 
+    settings = Settings()
+    os.environ[SERVED] = service
+    # No access log: a line per request cost intake 3 % of its CPU (docs/performance.md, B1);
+    # the request counters in /metrics say the same without the I/O.
+    uvicorn.run(
+        f"{__name__}:served_app",
+        factory=True,
+        workers=settings.http_workers,
+        host=settings.http_host,
+        port=service_port(settings, service),
+        access_log=False,
+    )
+    return 0
+
+
+SERVED = "CMA_SERVED_SERVICE"
+
+
+def served_app() -> FastAPI:
+    """uvicorn's factory, called in each worker process: the service `serve` named."""
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # Group joins and partition assignments are what an operator reads after an incident.
     logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.INFO)
-    settings = Settings()
-    app = importlib.import_module(f"services.{service}.app").create_app(settings)
-    # No access log: a line per request cost intake 3 % of its CPU (docs/performance.md, B1);
-    # the request counters in /metrics say the same without the I/O.
-    uvicorn.run(
-        app, host=settings.http_host, port=service_port(settings, service), access_log=False
-    )
-    return 0
+    module = importlib.import_module(f"services.{os.environ[SERVED]}.app")
+    app: FastAPI = module.create_app(Settings())
+    return app
 
 
 def describe_run(

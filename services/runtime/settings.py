@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     )
     staff_tokens: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     http_host: str = "127.0.0.1"
+    http_workers: int = Field(
+        default=1, ge=1, description="Processes per replica (`cma serve`), each a full service."
+    )
     intake_port: int = 8001
     indicator_port: int = 8002
     milestone_port: int = 8003
