@@ -88,6 +88,10 @@ class IdempotentConsumer:
             group_id=self.name,
             batch=True,
             max_records=self.settings.consumer_batch_records,
+            # Waits bound freshness: the embedded broker answers an empty fetch only when
+            # fetch_max_wait_ms ends, even if records arrive meanwhile (docs/performance.md, B4).
+            fetch_max_wait_ms=self.settings.consumer_wait_ms,
+            batch_timeout_ms=self.settings.consumer_wait_ms,
             auto_offset_reset="earliest",
             session_timeout_ms=self.settings.consumer_session_timeout_ms,
             heartbeat_interval_ms=self.settings.consumer_session_timeout_ms // 5,

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = Field(default=5, ge=1, description="Tries before a dead letter.")
     consumer_retry_base_seconds: float = 0.2
     consumer_batch_records: int = 500
+    consumer_wait_ms: int = Field(
+        default=20, ge=1, description="Longest wait on the broker for records, and for a batch."
+    )
     consumer_session_timeout_ms: int = Field(
         default=10_000, ge=1_000, description="Group session; a new member waits about half of it."
     )
