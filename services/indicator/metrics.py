@@ -27,10 +27,10 @@ async def business_families(figures: Figures) -> list[Metric]:
     tallies = await figures.queries.tallies()
     funded = await figures.queries.funded_regions()
     projects = await figures.queries.sheet_projects()
-    delivered = {
-        s: {r for (s2, r), n in totals_by(tallies, "sheet", "region").items() if s2 == s and n > 0}
-        for s in catalog.sheets
-    }
+    delivered: dict[str, set[str]] = {s: set() for s in catalog.sheets}
+    for (sheet, region), n in totals_by(tallies, "sheet", "region").items():
+        if n > 0:
+            delivered.setdefault(sheet, set()).add(region)
 
     targets: dict[str, dict[tuple[str, ...], float]] = {
         k: {} for k in ("actual", "target", "progress", "expected", "behind")
