@@ -93,12 +93,16 @@ async def platform(
         yield p
 
 
+DEBIAN_PACKAGES = {"promtool": "prometheus", "prometheus": "prometheus", "wrk": "wrk"}
+
+
 def require_tool(name: str) -> str:
     """The path of a command-line tool a test needs. Missing: skip, saying so — except in CI
     (`CI=true`), where `.ci/run` installs it and a skip would hide a broken set-up."""
     path = shutil.which(name)
     if path is None:
-        message = f"{name} is not installed (Debian package: prometheus; .ci/run installs it)"
+        package = DEBIAN_PACKAGES[name]
+        message = f"{name} is not installed (Debian package: {package}; .ci/run installs it)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
