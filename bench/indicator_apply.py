@@ -76,7 +76,7 @@ def registrations(ids: Sequence[uuid.UUID]) -> list[bytes]:
     ]
 
 
-def reports(ids: Sequence[uuid.UUID], count: int) -> Iterator[tuple[uuid.UUID, bytes]]:
+def report_events(ids: Sequence[uuid.UUID], count: int) -> Iterator[tuple[uuid.UUID, bytes]]:
     """`count` reports, round-robin over the projects; each project cycles through the
     periods, so later reports are new revisions that replace earlier cells."""
     for i in range(count):
@@ -123,7 +123,7 @@ async def empty(conn_url: str) -> None:
     await engine.dispose()
 
 
-async def main(projects: int, reports_count: int, baseline_reports: int, runs: int) -> None:
+async def main(projects: int, reports: int, baseline_reports: int, runs: int) -> None:
     settings = Settings()
     broker = KafkaBroker("unused:9092")  # only a dead letter would use it: none here
     async with scratch_database() as url:
@@ -141,7 +141,7 @@ async def main(projects: int, reports_count: int, baseline_reports: int, runs: i
         for batch in batches(records(PROJECTS, keyed), settings.consumer_batch_records):
             await consumer("indicator.projects", PROJECTS).handle_records(broker, batch)
         reports_consumer = consumer("indicator.reports", REPORTS)
-        fed = records(REPORTS, list(reports(ids, reports_count)))
+        fed = records(REPORTS, list(report_events(ids, reports)))
         naive = fed[:baseline_reports]
         cells = len(COORDINATES)
 
@@ -163,7 +163,7 @@ async def main(projects: int, reports_count: int, baseline_reports: int, runs: i
         await engine.dispose()
     b, d, n = (statistics.median(x) for x in (batched, duplicates, per_event))
     print(
-        f"projects={projects} reports={reports_count} cells={reports_count * cells} "
+        f"projects={projects} reports={reports} cells={reports * cells} "
         f"batch={settings.consumer_batch_records} baseline_reports={baseline_reports} "
         f"cells_stored_after_baseline={stored}"
     )

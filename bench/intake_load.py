@@ -21,6 +21,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import secrets
 import shutil
 import statistics
@@ -35,7 +36,14 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from bench.support import broker, scratch_database, service, summary
+from bench.support import (
+    broker,
+    cpu_by_program,
+    machine_busy_seconds,
+    scratch_database,
+    service,
+    summary,
+)
 from contracts.catalog import load_catalog
 from services.intake import models as m
 from services.runtime.db import make_engine
@@ -120,32 +128,35 @@ async def settle(database_url: str) -> tuple[int, float]:
     return int(stored or 0), drained
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its children (uvicorn's workers) so far: per
-    request, it is what the service costs whatever else the shared machine runs."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return own + sum(cpu_seconds(int(child)) for child in children)
-
-
 def loaded(
     pid: int, url: str, targets: Path, seconds: float, connections: int, **env: str
 ) -> dict[str, Any]:
-    """wrk's results, with the service's CPU milliseconds per answer."""
-    before = cpu_seconds(pid)
+    """wrk's results, with what each program spent in CPU per answer (ms) and how busy the
+    machine was."""
+    before, (busy, total) = cpu_by_program(pid, "intake"), machine_busy_seconds()
+    load_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = wrk(url, targets, seconds, connections, **env)
-    result["cpu_ms"] = (cpu_seconds(pid) - before) * 1000 / max(1, result["requests"])
+    spent = cpu_by_program(pid, "intake") - before
+    load_after = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, which has ended
+    spent["wrk"] = sum(
+        getattr(load_after, f) - getattr(load_before, f) for f in ("ru_utime", "ru_stime")
+    )
+    busy_after, total_after = machine_busy_seconds()
+    answers = max(1, result["requests"])
+    result["cpu_ms"] = {name: s * 1000 / answers for name, s in spent.most_common(5)}
+    result["machine_busy"] = (busy_after - busy) / (total_after - total)
     return result
 
 
 def describe(name: str, r: dict[str, Any]) -> str:
     return (
-        f"{name} {r['rate']:.0f}/s  CPU {r['cpu_ms']:.2f} ms each  p50 {r['p50_ms']:.1f} ms  "
+        f"{name} {r['rate']:.0f}/s  p50 {r['p50_ms']:.1f} ms  "
         f"p90 {r['p90_ms']:.1f} ms  "
         f"p99 {r['p99_ms']:.1f} ms  max {r['max_ms']:.0f} ms  statuses {r['statuses']}  "
         f"socket errors {r['socket_errors']}  refused without Retry-After "
-        f"{r['refused_without_retry_after']}"
+        f"{r['refused_without_retry_after']}\n    CPU ms per answer "
+        + ", ".join(f"{name} {ms:.2f}" for name, ms in r["cpu_ms"].items())
+        + f"; machine busy {r['machine_busy']:.0%}"
     )
 
 
@@ -232,7 +243,8 @@ async def measure(
 
     print(summary("B1 reports/s", [r["rate"] for r in b1], "/s"))
     print(summary("B1 p99", [r["p99_ms"] for r in b1], "ms"))
-    print(summary("B1 intake CPU per report", [r["cpu_ms"] for r in b1], "ms"))
+    print(summary("B1 intake CPU per report", [r["cpu_ms"].get("intake", 0) for r in b1], "ms"))
+    print(summary("B1 machine busy", [100 * r["machine_busy"] for r in b1], "%"))
     print(summary("baseline GET /healthz/s", [r["rate"] for r in baseline], "/s"))
     ratio = statistics.median(r["rate"] / h["rate"] for r, h in zip(b1, baseline, strict=True))
     print(f"B1 ÷ baseline median {ratio:.2f}")

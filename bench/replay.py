@@ -26,7 +26,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.engine import make_url
 
-from bench.indicator_apply import COORDINATES, project_ids, registrations, reports
+from bench.indicator_apply import COORDINATES, project_ids, registrations, report_events
 from bench.support import scratch_database, summary
 from contracts import topics
 from services.indicator.app import create_app
@@ -60,7 +60,7 @@ async def publish(bootstrap: str, projects: int, count: int) -> None:
             await producer.send(topics.PROJECTS.name, value, key=str(p).encode())
             for p, value in zip(ids, registrations(ids), strict=True)
         ]
-        for p, value in reports(ids, count):
+        for p, value in report_events(ids, count):
             sent.append(await producer.send(topics.REPORTS.name, value, key=str(p).encode()))
         await asyncio.gather(*sent)
     finally:
@@ -69,13 +69,14 @@ async def publish(bootstrap: str, projects: int, count: int) -> None:
 
 async def consume(
     settings: Settings, projects: int, count: int, *, within: float | None = None
-) -> tuple[float, int]:
+) -> tuple[float, int, float]:
     """Runs the indicator until it applied every event, or for `within` seconds after it
     applied its first report; returns the rate in reports per second from that first report
-    (whose batch commits at once, so a replay that fits in one batch has no rate: 0), and how
-    many reports were applied."""
+    (whose batch commits at once, so a replay that fits in one batch has no rate: 0), how
+    many reports were applied, and the seconds before the first was (joining the groups)."""
     db = await asyncpg.connect(_plain(settings.database_url))
     app = create_app(settings)
+    started = time.perf_counter()
     try:
         async with app.router.lifespan_context(app):
             first: tuple[float, int] | None = None
@@ -92,9 +93,10 @@ async def consume(
                 await asyncio.sleep(0.05)
     finally:
         await db.close()
-    if first is None or now == first[0]:
-        return 0.0, done
-    return (done - first[1]) / (now - first[0]), done
+    if first is None:
+        return 0.0, done, now - started
+    rate = (done - first[1]) / (now - first[0]) if now > first[0] else 0.0
+    return rate, done, first[0] - started
 
 
 async def hashes(url: str) -> dict[str, str]:
@@ -125,21 +127,22 @@ async def main(projects: int, count: int, runs: int, baseline_seconds: float) ->
             await consume(settings, projects, count)
             live = time.perf_counter() - started
             expected = await hashes(url)
-            totals, rebuilds, rates = [], [], []
+            totals, rebuilds, joins, rates = [], [], [], []
             for _ in range(runs):
                 started = time.perf_counter()
                 await rebuild(settings, "indicator")
                 rebuilt = time.perf_counter()
-                rate, _ = await consume(settings, projects, count)
+                rate, _, joined = await consume(settings, projects, count)
                 totals.append(time.perf_counter() - started)
                 rebuilds.append(rebuilt - started)
+                joins.append(joined)
                 rates.append(rate * cells)
                 got = await hashes(url)
                 if got != expected:
                     raise SystemExit(f"replay differs from the live state: {got} != {expected}")
             naive = settings.model_copy(update={"consumer_batch_records": 1})
             await rebuild(naive, "indicator")
-            baseline, applied = await consume(naive, projects, count, within=baseline_seconds)
+            baseline, applied, _ = await consume(naive, projects, count, within=baseline_seconds)
     finally:
         if embedded is not None:
             embedded.stop()
@@ -147,9 +150,10 @@ async def main(projects: int, count: int, runs: int, baseline_seconds: float) ->
         f"projects={projects} reports={count} cells={count * cells} "
         f"published_in={published:.1f}s live_apply={live:.1f}s hashes_equal=yes {_short(expected)}"
     )
-    print(summary("replay total  ", totals))
-    print(summary("rewind+migrate", rebuilds))
-    print(summary("replay rate   ", rates, "cells/s"))
+    print(summary("replay total   ", totals))
+    print(summary("rewind+migrate ", rebuilds))
+    print(summary("until 1st batch", joins))
+    print(summary("replay rate    ", rates, "cells/s"))
     print(
         f"per-event baseline {baseline * cells:.0f} cells/s ({applied} reports in "
         f"{baseline_seconds:.0f}s)  ratio batched/per-event "
@@ -172,4 +176,6 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--baseline-seconds", type=float, default=20.0)
     args = parser.parse_args()
-    asyncio.run(main(args.projects, args.reports, args.runs, args.baseline_seconds))
+    asyncio.run(
+        main(args.projects, args.reports, args.runs, args.baseline_seconds, args.session_timeout_ms)
+    )

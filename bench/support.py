@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -93,3 +94,39 @@ def service(name: str, **settings: str) -> Iterator[tuple[int, str]]:
     finally:
         process.terminate()
         process.wait(30)
+
+
+def _cpu(pid: str) -> tuple[str, float]:
+    """A process's program name and user + system CPU seconds so far."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    name, _, rest = stat.partition(" (")[2].rpartition(")")
+    fields = rest.split()
+    return name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree(pid: int) -> set[str]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return {str(pid)}.union(*(_tree(int(child)) for child in children))
+
+
+def cpu_by_program(service_pid: int, service_name: str) -> Counter[str]:
+    """CPU seconds so far of every process on the machine: the service's process tree (its
+    uvicorn workers) under its name, the others by program (postgres, wrk, python…). Two
+    snapshots around a load say what each part costs per request, and what else ran."""
+    service = _tree(service_pid)
+    seconds: Counter[str] = Counter()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):  # a process that ended meanwhile
+                name, cpu = _cpu(entry.name)
+                seconds[service_name if entry.name in service else name] += cpu
+    return seconds
+
+
+def machine_busy_seconds() -> tuple[float, float]:
+    """All cores' busy and total seconds so far, from /proc/stat."""
+    user, nice, system, idle, iowait, irq, softirq, steal = map(
+        int, Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    busy = user + nice + system + irq + softirq + steal
+    return busy / os.sysconf("SC_CLK_TCK"), (busy + idle + iowait) / os.sysconf("SC_CLK_TCK")
