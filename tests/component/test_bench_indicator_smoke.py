@@ -1,0 +1,35 @@
+"""The indicator's benchmarks (B3 apply, B5 replay) run in CI on a tiny scale, so they cannot
+rot; the figures come from full runs (docs/performance.md)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bench.indicator_apply import main as indicator_apply
+from bench.replay import main as replay
+
+
+async def test_the_apply_benchmark_runs_both_paths_and_keeps_the_latest_revisions(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await indicator_apply(projects=5, reports=40, baseline_reports=10, runs=1)
+    out = capsys.readouterr().out
+    # 10 reports one by one, over 5 projects: 2 periods each, of 40 cells.
+    assert "cells=1600 batch=500 baseline_reports=10 cells_stored_after_baseline=400" in out
+    for path in ("batched   ", "duplicates", "per event "):
+        assert re.search(rf"{path} median [0-9.]+ cells/s", out), out
+    assert "ratio batched/per-event" in out
+
+
+@pytest.mark.integration  # a real broker: ~45 s, nearly all the embedded broker's 5 s group joins
+async def test_the_replay_benchmark_rebuilds_the_same_state_as_the_live_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await replay(projects=3, count=30, runs=1, baseline_seconds=0)  # its rebuild: 20 s more
+    out = capsys.readouterr().out
+    assert "projects=3 reports=30 cells=1200" in out
+    assert "hashes_equal=yes" in out  # a difference raises SystemExit instead
+    assert "replay total    median" in out
+    assert "per-event baseline skipped" in out
