@@ -183,6 +183,4 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--baseline-seconds", type=float, default=20.0)
     args = parser.parse_args()
-    asyncio.run(
-        main(args.projects, args.reports, args.runs, args.baseline_seconds, args.session_timeout_ms)
-    )
+    asyncio.run(main(args.projects, args.reports, args.runs, args.baseline_seconds))
