@@ -40,6 +40,12 @@ async def indicator(settings: Settings, clock: FakeClock) -> AsyncIterator[httpx
         yield client
 
 
+def polled_settings(database_url: str, bootstrap: str) -> Settings:
+    """These tests poll a dozen reads at a time with the staff token until figures settle:
+    the per-token rate limit (tested in tests/security) would answer them 429 instead."""
+    return settings_for_tests(database_url, bootstrap, rate_limit_per_minute=60_000)
+
+
 async def eventually(read: Callable[[], Awaitable[Any]], expect: Any, within: float = 30) -> Any:
     deadline = asyncio.get_running_loop().time() + within
     while (value := await read()) != expect:
@@ -132,7 +138,7 @@ async def run_history_then(
 async def test_a_rebuilt_indicator_serves_the_same_figures_as_before(
     clean_database: str, kafka: EmbeddedKafka, clock: FakeClock
 ) -> None:
-    settings = settings_for_tests(clean_database, kafka.bootstrap)
+    settings = polled_settings(clean_database, kafka.bootstrap)
 
     async def rebuild_indicator() -> None:
         groups = await rebuild(settings, "indicator")
@@ -153,7 +159,7 @@ async def test_rewinding_only_delivers_every_event_again_and_changes_nothing(
     clean_database: str, kafka: EmbeddedKafka, clock: FakeClock
 ) -> None:
     """What follows a database restore: the groups start over, the inbox drops the known."""
-    settings = settings_for_tests(clean_database, kafka.bootstrap)
+    settings = polled_settings(clean_database, kafka.bootstrap)
     duplicates = 'cma_indicator_events_total{consumer="indicator.reports",outcome="duplicate"} 5.0'
     await run_history_then(
         lambda: rebuild(settings, "indicator", rewind_only=True), settings, clock, duplicates
@@ -164,7 +170,7 @@ async def test_rewinding_only_delivers_every_event_again_and_changes_nothing(
 async def test_rewinding_a_group_whose_service_still_runs_is_refused(
     clean_database: str, kafka: EmbeddedKafka, clock: FakeClock
 ) -> None:
-    settings = settings_for_tests(clean_database, kafka.bootstrap)
+    settings = polled_settings(clean_database, kafka.bootstrap)
     async with indicator(settings, clock):
         await eventually(lambda: _members(kafka.bootstrap, "indicator.reports"), 1)
         with pytest.raises(ReplayRefused, match="is the service stopped"):
