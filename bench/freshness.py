@@ -109,6 +109,7 @@ async def main(rate: float, seconds: float, projects: int, runs: int) -> None:
     with broker() as bootstrap, tempfile.TemporaryDirectory() as tmp:
         async with scratch_database() as url:
             settings = {"database_url": url, "kafka_bootstrap": bootstrap, "staff_tokens": staff}
+            settings["rate_limit_per_minute"] = "60000"  # the staff registrations and reads
             with (
                 service("intake", **settings) as (_, intake),
                 service("indicator", **settings) as (_, indicator),

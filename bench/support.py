@@ -109,18 +109,28 @@ def _tree(pid: int) -> set[str]:
     return {str(pid)}.union(*(_tree(int(child)) for child in children))
 
 
-def cpu_by_program(service_pid: int, service_name: str) -> Counter[str]:
-    """CPU seconds so far of every process on the machine: the service's process tree (its
-    uvicorn workers) under its name, the others by program (postgres, wrk, python…). Two
-    snapshots around a load say what each part costs per request, and what else ran."""
-    service = _tree(service_pid)
-    seconds: Counter[str] = Counter()
+def cpu_snapshot() -> dict[str, tuple[str, float]]:
+    """Every process's program name and CPU seconds so far, by pid."""
+    snapshot = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):  # a process that ended meanwhile
-                name, cpu = _cpu(entry.name)
-                seconds[service_name if entry.name in service else name] += cpu
-    return seconds
+                snapshot[entry.name] = _cpu(entry.name)
+    return snapshot
+
+
+def cpu_spent(
+    before: dict[str, tuple[str, float]], service_pid: int, service_name: str
+) -> Counter[str]:
+    """CPU seconds each program spent since `before`: the service's process tree (its uvicorn
+    workers) under its name, the others by program (postgres, python…). Counted per process,
+    so processes that ended or began meanwhile (pooled connections) do not skew the sums;
+    what an ended process spent after `before` is lost."""
+    service, spent = _tree(service_pid), Counter[str]()
+    for pid, (name, seconds) in cpu_snapshot().items():
+        earlier = before.get(pid, (name, 0.0))[1]
+        spent[service_name if pid in service else name] += seconds - earlier
+    return spent
 
 
 def machine_busy_seconds() -> tuple[float, float]:
