@@ -30,7 +30,7 @@ SERVICE = "alerting"
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     broker = make_broker(settings, SERVICE, registry)
     service = AlertingService(clock, settings.alert_group_wait_seconds)
     subscribe_consumers(

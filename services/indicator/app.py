@@ -29,7 +29,7 @@ SERVICE = "indicator"
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     broker = make_broker(settings, SERVICE, registry)
     subscribe_consumers(
         broker,

@@ -24,7 +24,7 @@ SERVICE = "intake"
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     broker = make_broker(settings, SERVICE, registry)
     relay = OutboxRelay.from_settings(engine, models.outbox, broker, settings)
     projects = ProjectUseCases(engine, clock)

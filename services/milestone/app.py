@@ -37,7 +37,7 @@ CONSUMED = (
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     broker = make_broker(settings, SERVICE, registry)
     rules = Rules(
         settings.milestone_at_risk_days, settings.trajectory_tolerance, settings.report_grace_days

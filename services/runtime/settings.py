@@ -13,6 +13,9 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/cma"
+    database_pool_size: int = Field(
+        default=20, ge=1, description="Database connections per process, opened as needed."
+    )
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_idempotence: bool = Field(
         default=True,
