@@ -4,9 +4,10 @@
 
 Starts intake and indicator as `cma serve` processes on a scratch database and the embedded
 broker (or CMA_KAFKA_BOOTSTRAP), registers `--projects` projects and one probe project. A
-probe posts a report whose count it changes each time, then polls, every 10 ms, the probe's
-`GET /v1/projects/{id}/progress` and, apart, indicator's `/metrics`, until each shows the new
-count; freshness is the time from the 201 to the first answer that shows it. Each run probes
+probe posts a report whose count it changes each time, then polls, every 10 ms, either the
+probe's `GET /v1/projects/{id}/progress` or indicator's `/metrics` (one probe each in turn)
+until it shows the new count; freshness is the time from the 201 to the first answer that
+shows it. Each run probes
 the idle platform first (the baseline), then with `wrk` posting reports at `--rate` per
 second (half the B1 rate) for `--seconds`.
 """
@@ -15,9 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
-import secrets
-import shutil
 import statistics
 import subprocess
 import tempfile
@@ -29,7 +29,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.intake_load import SCRIPT, project_body, register
-from bench.support import broker, scratch_database, service
+from bench.support import platform_settings, service
 
 POLL_SECONDS = 0.01
 
@@ -65,31 +65,28 @@ class Probe:
                         return sample.value
         return -1
 
-    async def once(self) -> tuple[float, float]:
-        """Seconds from the 201 to the new count in the read API, and in /metrics."""
+    async def once(self, read: Callable[[], Awaitable[float]]) -> float:
+        """Seconds from the 201 of a new count to the first `read` that shows it."""
         self.count += 1
         cell = {"kind": "trained", "level": "bac+5", "region": "84", "count": self.count}
         body = {"period": "2025-S1", "cells": [cell]}
         answer = await self.post.post(f"/v1/projects/{self.project_id}/reports", json=body)
         answer.raise_for_status()
         accepted = time.perf_counter()
-
-        async def seen(read: Callable[[], Awaitable[float]]) -> float:
-            while await read() != self.count:  # noqa: ASYNC110 (polling is what is measured)
-                await asyncio.sleep(POLL_SECONDS)
-            return time.perf_counter() - accepted
-
-        api, metrics = await asyncio.gather(seen(self.api_count), seen(self.metrics_count))
-        return api, metrics
+        while await read() != self.count:  # noqa: ASYNC110 (polling is what is measured)
+            await asyncio.sleep(POLL_SECONDS)
+        return time.perf_counter() - accepted
 
     async def series(self, seconds: float) -> tuple[list[float], list[float]]:
+        """Probes that alternate between the read API and /metrics: polling a scrape of
+        thousands of series every 10 ms would slow the very service whose API is timed."""
         api: list[float] = []
         metrics: list[float] = []
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            a, m = await asyncio.wait_for(self.once(), timeout=60)
-            api.append(a)
-            metrics.append(m)
+            api.append(await asyncio.wait_for(self.once(self.api_count), timeout=60))
+            await asyncio.sleep(0.2)
+            metrics.append(await asyncio.wait_for(self.once(self.metrics_count), timeout=60))
             await asyncio.sleep(0.2)
         return api, metrics
 
@@ -103,36 +100,34 @@ def describe(name: str, api: list[float], metrics: list[float]) -> str:
 
 
 async def main(rate: float, seconds: float, projects: int, runs: int) -> None:
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk not found: apt-get install wrk")
-    staff = secrets.token_urlsafe(24)
-    with broker() as bootstrap, tempfile.TemporaryDirectory() as tmp:
-        async with scratch_database() as url:
-            settings = {"database_url": url, "kafka_bootstrap": bootstrap, "staff_tokens": staff}
-            settings["rate_limit_per_minute"] = "60000"  # the staff registrations and reads
-            with (
-                service("intake", **settings) as (_, intake),
-                service("indicator", **settings) as (_, indicator),
-            ):
-                targets = Path(tmp) / "targets.tsv"
-                await register(intake, staff, projects, targets)
-                async with httpx.AsyncClient(base_url=intake) as client:
-                    answer = await client.post(
-                        "/v1/projects",
-                        json=project_body(projects) | {"regions": ["84"]},
-                        headers={"Authorization": f"Bearer {staff}"},
-                    )
-                probe = Probe(intake, indicator, staff, answer.raise_for_status().json())
-                await probe.series(2)  # the probe project reaches indicator: not measured
-                await measure(probe, intake, targets, rate, seconds, runs)
+    async with platform_settings() as settings:
+        staff = settings["staff_tokens"]
+        with (
+            service("intake", **settings) as (_, intake),
+            service("indicator", **settings) as (_, indicator),
+            tempfile.TemporaryDirectory() as tmp,
+        ):
+            targets = Path(tmp) / "targets.tsv"
+            await register(intake, staff, projects, targets)
+            async with httpx.AsyncClient(base_url=intake) as client:
+                answer = await client.post(
+                    "/v1/projects",
+                    json=project_body(projects) | {"regions": ["84"]},
+                    headers={"Authorization": f"Bearer {staff}"},
+                )
+            probe = Probe(intake, indicator, staff, answer.raise_for_status().json())
+            await probe.series(2)  # the probe project reaches indicator: not measured
+            await measure(probe, intake, targets, rate, seconds, runs)
 
 
 async def measure(
     probe: Probe, intake: str, targets: Path, rate: float, seconds: float, runs: int
 ) -> None:
     idle_p50, loaded_api, loaded_metrics, ratios = [], [], [], []
-    connections = 16
-    delay = str(max(1, round(connections * 1000 / rate)))
+    # wrk paces each connection by a pause after each answer: its cycle is the pause plus the
+    # answer's time (about 70 ms at this load, B1), so the pause leaves that out.
+    connections = 64
+    delay = str(max(1, round(connections * 1000 / rate - 70)))
     for run in range(1, runs + 1):
         api, metrics = await probe.series(seconds / 4)
         print(describe(f"run {run} idle (baseline)", api, metrics), flush=True)
@@ -146,7 +141,10 @@ async def measure(
         await asyncio.sleep(2)  # the load reaches its rate first
         api, metrics = await probe.series(seconds - 4)
         out, _ = await load.communicate()
-        print(f"run {run} load: {out.decode().strip().splitlines()[-1]}")
+        offered = json.loads(out.decode().strip().splitlines()[-1])
+        print(
+            f"run {run} load: {offered['requests'] / offered['seconds']:.0f} reports/s, {offered}"
+        )
         print(describe(f"run {run} at {rate:.0f} reports/s", api, metrics), flush=True)
         loaded_api.append(api)
         loaded_metrics.append(metrics)

@@ -22,8 +22,6 @@ import json
 import os
 import random
 import resource
-import secrets
-import shutil
 import statistics
 import subprocess
 import sys
@@ -37,11 +35,10 @@ import httpx
 from sqlalchemy import func, select
 
 from bench.support import (
-    broker,
     cpu_snapshot,
     cpu_spent,
     machine_busy_seconds,
-    scratch_database,
+    platform_settings,
     service,
     summary,
 )
@@ -164,20 +161,14 @@ def describe(name: str, r: dict[str, Any]) -> str:
 async def main(
     projects: int, seconds: float, connections: int, runs: int, profile: Path | None = None
 ) -> None:
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk not found: apt-get install wrk")
-    staff = secrets.token_urlsafe(24)
-    with broker() as bootstrap, tempfile.TemporaryDirectory() as tmp:
-        async with scratch_database() as url:
-            settings = {"database_url": url, "kafka_bootstrap": bootstrap, "staff_tokens": staff}
-            # The staff token registers every project in a burst; no project's token comes
-            # near the default limit (10/s each) in these loads, so raising it changes nothing
-            # else.
-            settings["rate_limit_per_minute"] = "60000"
-            with service("intake", **settings) as (pid, base):
-                targets = Path(tmp) / "targets.tsv"
-                await register(base, staff, projects, targets)
-                await measure(url, base, pid, targets, seconds, connections, runs, profile)
+    async with platform_settings() as settings:
+        staff = settings["staff_tokens"]
+        with service("intake", **settings) as (pid, base), tempfile.TemporaryDirectory() as tmp:
+            targets = Path(tmp) / "targets.tsv"
+            await register(base, staff, projects, targets)
+            await measure(
+                settings["database_url"], base, pid, targets, seconds, connections, runs, profile
+            )
 
 
 @dataclass

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -68,6 +70,24 @@ def broker() -> Iterator[str]:
         yield kafka.bootstrap
     finally:
         kafka.stop()
+
+
+@asynccontextmanager
+async def platform_settings() -> AsyncIterator[dict[str, str]]:
+    """A scratch database, a broker and a staff token, as the settings `service()` takes.
+    Needs wrk: the benchmarks that start services load them with it."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk not found: apt-get install wrk")
+    with broker() as bootstrap:
+        async with scratch_database() as url:
+            yield {
+                "database_url": url,
+                "kafka_bootstrap": bootstrap,
+                "staff_tokens": secrets.token_urlsafe(24),
+                # The staff token registers every project in a burst; no project's token
+                # comes near the default limit (10/s each) in these loads.
+                "rate_limit_per_minute": "60000",
+            }
 
 
 @contextlib.contextmanager
