@@ -27,17 +27,15 @@ from services.runtime.migrate import upgrade_all_async
 
 @asynccontextmanager
 async def scratch_database(*, migrated: bool = True) -> AsyncIterator[str]:
-    """A new database on CMA_BENCH_DATABASE_URL's server (a PostgreSQL server URL), or on an
-    embedded PostgreSQL started for the benchmark and stopped after it; yields its URL."""
+    """A new database on CMA_BENCH_DATABASE_URL's server (a PostgreSQL server URL), dropped
+    afterwards, or on an embedded PostgreSQL started for the benchmark and stopped after it;
+    yields its URL."""
     name = f"cma_bench_{uuid.uuid4().hex[:8]}"
     server = os.environ.get("CMA_BENCH_DATABASE_URL")
     embedded: EmbeddedPostgres | None = None
     if server:
-        conn = await asyncpg.connect(
-            make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
-        )
-        await conn.execute(f'create database "{name}"')
-        await conn.close()
+        admin = make_url(server).set(drivername="postgresql").render_as_string(False)
+        await _on_server(admin, f'create database "{name}"')
         url = make_url(server).set(database=name).render_as_string(hide_password=False)
     else:
         embedded = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="cma-bench-pg-")))
@@ -49,6 +47,16 @@ async def scratch_database(*, migrated: bool = True) -> AsyncIterator[str]:
     finally:
         if embedded is not None:
             embedded.stop()
+        else:
+            await _on_server(admin, f'drop database "{name}" with (force)')
+
+
+async def _on_server(url: str, statement: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
 
 
 def summary(name: str, runs: Sequence[float], unit: str = "s") -> str:
