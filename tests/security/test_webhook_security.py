@@ -10,7 +10,7 @@ import re
 import types
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +23,6 @@ from contracts import topics
 from contracts.events import (
     MilestoneStatus,
     MilestoneStatusChanged,
-    MilestoneStatusChangedPayload,
-    ProjectContext,
 )
 from services.alerting.app import create_app as alerting_app
 from services.alerting.channels import Channels, DeliveryFailed, check_webhook_url
@@ -38,6 +36,7 @@ from services.runtime.settings import Settings
 from tests.conftest import plain_url
 from tests.security.conftest import STAFF, Stack
 from tests.support.clock import FakeClock
+from tests.support.events import milestone_changed
 from tests.support.kafka import publish
 from tests.support.platform import serve, settings_for_tests
 
@@ -200,19 +199,8 @@ class Receiver:
 
 
 def overdue(project_id: uuid.UUID, milestone_id: str) -> MilestoneStatusChanged:
-    now = FakeClock()()
-    payload = MilestoneStatusChangedPayload(
-        milestone_id=milestone_id,
-        title="Ouverture",
-        due_date=date(2025, 8, 31),
-        quantitative=False,
-        previous=MilestoneStatus.PENDING,
-        status=MilestoneStatus.OVERDUE,
-        changed_at=now,
-        project=ProjectContext(name="Nuage", sheet="cloud", regions=("84",)),
-    )
-    return MilestoneStatusChanged(
-        event_id=uuid.uuid4(), occurred_at=now, producer="t", project_id=project_id, payload=payload
+    return milestone_changed(
+        MilestoneStatus.OVERDUE, project_id, FakeClock()(), milestone_id=milestone_id
     )
 
 

@@ -13,7 +13,6 @@ import pytest
 from contracts.events import (
     MilestoneStatus,
     MilestoneStatusChanged,
-    MilestoneStatusChangedPayload,
     ProjectContext,
     ReportOverdue,
     ReportOverdueCleared,
@@ -34,6 +33,7 @@ from services.alerting.domain import (
 )
 from services.alerting.signing import sign, signature_valid
 from services.runtime.settings import Settings
+from tests.support.events import milestone_changed
 
 NOW = datetime(2025, 9, 1, 12, tzinfo=UTC)
 PROJECT = uuid.UUID("00000000-0000-0000-0000-0000000000aa")
@@ -42,18 +42,8 @@ FIRING, RESOLVED = AlertState.FIRING, AlertState.RESOLVED
 
 
 def milestone(status: MilestoneStatus, milestone_id: str = "m1") -> MilestoneStatusChanged:
-    payload = MilestoneStatusChangedPayload(
-        milestone_id=milestone_id,
-        title="Ouverture",
-        due_date=date(2025, 8, 31),
-        quantitative=False,
-        previous=MilestoneStatus.PENDING,
-        status=status,
-        changed_at=NOW,
-        project=CONTEXT,
-    )
-    return MilestoneStatusChanged(
-        event_id=uuid.uuid4(), occurred_at=NOW, producer="t", project_id=PROJECT, payload=payload
+    return milestone_changed(
+        status, PROJECT, NOW, milestone_id=milestone_id, regions=CONTEXT.regions
     )
 
 
