@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from bench.intake_load import report_body
 from bench.support import scratch_database, summary
 from services.intake import models as m
-from services.intake.reports import _NEXT_REVISION
+from services.intake.reports import NEXT_REVISION
 from services.runtime.db import make_engine
 
 PERIOD = "2025-S1"
@@ -74,7 +74,7 @@ async def main(reports: int, runs: int) -> None:
         async def through_sqlalchemy() -> None:
             async with engine.begin() as conn:
                 revision = (
-                    await conn.execute(_NEXT_REVISION, {"project_id": project_id, "period": PERIOD})
+                    await conn.execute(NEXT_REVISION, {"project_id": project_id, "period": PERIOD})
                 ).scalar_one()
                 await conn.execute(m.reports.insert(), report_row(project_id, revision, cells))
                 await conn.execute(

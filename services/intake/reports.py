@@ -28,7 +28,7 @@ from services.runtime.auth import Caller
 from services.runtime.errors import Unprocessable
 from services.runtime.outbox import enqueue
 
-_NEXT_REVISION = (
+NEXT_REVISION = (
     insert(m.periods)
     .values(project_id=bindparam("project_id"), period=bindparam("period"), revision=1)
     .on_conflict_do_update(
@@ -74,7 +74,7 @@ class ReportUseCases(UseCases):
                     raise Unprocessable([p.as_dict() for p in problems])
                 revision = (
                     await conn.execute(
-                        _NEXT_REVISION, {"project_id": project_id, "period": report.period}
+                        NEXT_REVISION, {"project_id": project_id, "period": report.period}
                     )
                 ).scalar_one()
                 row = {
