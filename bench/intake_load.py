@@ -178,11 +178,9 @@ class Ledger:
     of connections; a 201 without its report, or a report stored twice, is never allowed."""
 
     url: str
-    answered: int = 0
     stored: int = 0
 
     async def check(self, name: str, result: dict[str, Any], connections: int) -> None:
-        self.answered += result["statuses"].get("201", 0)
         stored, drained = await settle(self.url)
         unseen = stored - self.stored - result["statuses"].get("201", 0)
         self.stored = stored

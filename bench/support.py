@@ -26,7 +26,7 @@ from services.runtime.migrate import upgrade_all_async
 
 
 @asynccontextmanager
-async def scratch_database(*, migrated: bool = True) -> AsyncIterator[str]:
+async def scratch_database() -> AsyncIterator[str]:
     """A new database on CMA_BENCH_DATABASE_URL's server (a PostgreSQL server URL), dropped
     afterwards, or on an embedded PostgreSQL started for the benchmark and stopped after it;
     yields its URL."""
@@ -41,8 +41,7 @@ async def scratch_database(*, migrated: bool = True) -> AsyncIterator[str]:
         embedded = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="cma-bench-pg-")))
         url = await embedded.create_database(name)
     try:
-        if migrated:
-            await upgrade_all_async(url)
+        await upgrade_all_async(url)
         yield url
     finally:
         if embedded is not None:
