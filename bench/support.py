@@ -27,9 +27,9 @@ from services.runtime.migrate import upgrade_all_async
 
 @asynccontextmanager
 async def scratch_database() -> AsyncIterator[str]:
-    """A new database on CMA_BENCH_DATABASE_URL's server (a PostgreSQL server URL), dropped
-    afterwards, or on an embedded PostgreSQL started for the benchmark and stopped after it;
-    yields its URL."""
+    """A new, migrated database on CMA_BENCH_DATABASE_URL's server (a PostgreSQL server URL),
+    dropped afterwards, or on an embedded PostgreSQL started for the benchmark and stopped
+    after it; yields its URL."""
     name = f"cma_bench_{uuid.uuid4().hex[:8]}"
     server = os.environ.get("CMA_BENCH_DATABASE_URL")
     embedded: EmbeddedPostgres | None = None
