@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.alerting.channels import check_webhook_url
@@ -19,7 +19,7 @@ from services.alerting.schemas import (
 from services.alerting.service import AlertingService
 from services.alerting.store import AlertingQueries
 from services.runtime.auth import Caller
-from services.runtime.errors import Unprocessable
+from services.runtime.errors import FieldError, Forbidden, NotFound, Unprocessable
 from services.runtime.http import FORBIDDEN, NOT_FOUND, PROBLEMS
 from services.runtime.settings import Settings
 
@@ -51,8 +51,7 @@ def alerting_router(
     )
     async def subscribe(body: SubscriptionIn, caller: CallerDep) -> SubscriptionCreated:
         if not caller.staff and body.filters.projects != [caller.project_id]:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
+            raise Forbidden(
                 f"a project token subscribes only to its own project: "
                 f'set filters.projects to ["{caller.project_id}"]',
             )
@@ -60,8 +59,8 @@ def alerting_router(
             try:
                 await check_webhook_url(body.channel.url, settings)
             except ValueError as exc:
-                loc = ["body", "channel", "webhook", "url"]  # as pydantic names it
-                raise Unprocessable([{"loc": loc, "msg": str(exc), "type": "value_error"}]) from exc
+                loc = ("body", "channel", "webhook", "url")  # as pydantic names it
+                raise Unprocessable([FieldError(loc, str(exc))]) from exc
         sub = body.subscription(None if caller.staff else caller.project_id, service.clock())
         async with engine.begin() as conn:
             await service.subscribe(conn, sub)
@@ -88,9 +87,9 @@ def alerting_router(
         if subscription_id is not None:
             sub = await queries.subscription(subscription_id)
             if sub is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, "no such subscription")
+                raise NotFound("no such subscription")
             if not caller.staff and sub.owner_project_id != caller.project_id:
-                raise HTTPException(status.HTTP_403_FORBIDDEN, "not your subscription")
+                raise Forbidden("not your subscription")
             ids: list[UUID] | None = [subscription_id]
         elif caller.staff:
             ids = None

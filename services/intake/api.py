@@ -8,7 +8,6 @@ from fastapi import (
     APIRouter,
     Depends,
     Header,
-    HTTPException,
     Path,
     Query,
     Request,
@@ -26,8 +25,8 @@ from services.intake.csv_reports import csv_row_loc, parse_csv_report
 from services.intake.projects import ProjectUseCases
 from services.intake.reports import ReportUseCases
 from services.runtime.auth import Caller
-from services.runtime.errors import Unprocessable
-from services.runtime.http import CONFLICT, FORBIDDEN, NOT_FOUND, PROBLEMS
+from services.runtime.errors import Unprocessable, UnsupportedMediaType, pydantic_errors
+from services.runtime.http import CONFLICT, FORBIDDEN, NOT_FOUND, PROBLEMS, inline_schema
 
 REPORT_DOC = """Post one period's report for this project, as JSON (`ReportIn`) or as `text/csv`
 (header `kind,level,region,sex,audience,count`, one cell per row; `period` and `reason` as query
@@ -43,24 +42,11 @@ January-June, `YYYY-S2` = July-December) must have begun and overlap the project
 """
 
 
-def _inlined(schema: Any, defs: dict[str, Any]) -> Any:
-    """The JSON Schema with its `$defs` references replaced by their content, since the route
-    reads its body itself and FastAPI then publishes no component for it."""
-    if isinstance(schema, dict):
-        if "$ref" in schema:
-            return _inlined(defs[schema["$ref"].rsplit("/", 1)[1]], defs)
-        return {k: _inlined(v, defs) for k, v in schema.items() if k != "$defs"}
-    if isinstance(schema, list):
-        return [_inlined(v, defs) for v in schema]
-    return schema
-
-
-_report_schema = ReportIn.model_json_schema()
 _report_body: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": _inlined(_report_schema, _report_schema["$defs"])},
+            "application/json": {"schema": inline_schema(ReportIn)},
             "text/csv": {"schema": {"type": "string"}},
         },
     }
@@ -116,7 +102,7 @@ def intake_router(
                 project_id, _json_report(body), caller, idempotency_key
             )
         else:
-            raise HTTPException(415, "send application/json or text/csv")
+            raise UnsupportedMediaType("send application/json or text/csv")
         if accepted.replayed:
             response.headers["Idempotent-Replayed"] = "true"
         accepted_reports.labels(content_type.split("/")[1], str(accepted.replayed).lower()).inc()
@@ -163,6 +149,4 @@ def _json_report(body: bytes) -> ReportIn:
     try:
         return ReportIn.model_validate_json(body)
     except ValidationError as exc:
-        raise Unprocessable(
-            [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-        ) from None
+        raise Unprocessable(pydantic_errors(exc.errors(), prefix=["body"])) from None

@@ -17,15 +17,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from contracts.reports import MAX_CELLS, Cell, ReportIn, check_cells
-from services.runtime.errors import Unprocessable
+from services.runtime.errors import FieldError, Unprocessable
 
 REQUIRED = ("kind", "level", "region", "count")
 OPTIONAL = ("sex", "audience")
 COUNT = re.compile(r"-?[0-9]{1,12}")  # ASCII digits only: `int()` also takes "١٢" and "1_0"
-
-
-def _problem(loc: list[Any], msg: str) -> dict[str, Any]:
-    return {"loc": loc, "msg": msg, "type": "value_error"}
 
 
 def csv_row_loc(index: int) -> tuple[str | int, ...]:
@@ -37,22 +33,33 @@ def parse_csv_report(body: bytes, period: str | None, reason: str | None) -> Rep
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise Unprocessable(
-            [_problem(["body"], f"not UTF-8: {exc.reason} at byte {exc.start}")]
+            [FieldError(("body",), f"not UTF-8: {exc.reason} at byte {exc.start}")]
         ) from None
     reader = csv.DictReader(io.StringIO(text, newline=""), restkey="__extra__")
     try:
         cells = _read_cells(reader)
     except csv.Error as exc:  # e.g. a field over csv.field_size_limit(), or a NUL byte
-        raise Unprocessable([_problem(["body", "row", reader.line_num], str(exc))]) from None
+        raise Unprocessable(
+            [
+                FieldError(
+                    (
+                        "body",
+                        "row",
+                        reader.line_num,
+                    ),
+                    str(exc),
+                )
+            ]
+        ) from None
     try:
         check_cells(cells, label=lambda index: f"row {index + 2}")
         return ReportIn(period=period or "", reason=reason, cells=cells)
     except ValidationError as exc:
         raise Unprocessable(
-            [_problem([_source(e["loc"]), *e["loc"]], e["msg"]) for e in exc.errors()]
+            [FieldError((_source(e["loc"]), *e["loc"]), e["msg"]) for e in exc.errors()]
         ) from None
     except ValueError as exc:
-        raise Unprocessable([_problem(["body"], str(exc))]) from None
+        raise Unprocessable([FieldError(("body",), str(exc))]) from None
 
 
 def _read_cells(reader: csv.DictReader[str]) -> list[Cell]:
@@ -63,8 +70,8 @@ def _read_cells(reader: csv.DictReader[str]) -> list[Cell]:
     if unknown or missing or repeated or not header:
         raise Unprocessable(
             [
-                _problem(
-                    ["body", "row", 1],
+                FieldError(
+                    ("body", "row", 1),
                     f"header must hold {', '.join(REQUIRED)} and optionally {', '.join(OPTIONAL)}, "
                     f"each once; missing {missing}, unknown {unknown}, repeated {repeated}",
                 )
@@ -74,16 +81,43 @@ def _read_cells(reader: csv.DictReader[str]) -> list[Cell]:
     problems: list[dict[str, Any]] = []
     for row_number, row in enumerate(reader, start=2):
         if "__extra__" in row or None in row.values():
-            problems.append(_problem(["body", "row", row_number], "wrong number of columns"))
+            problems.append(
+                FieldError(
+                    (
+                        "body",
+                        "row",
+                        row_number,
+                    ),
+                    "wrong number of columns",
+                )
+            )
             continue
         if len(cells) + len(problems) >= MAX_CELLS:
-            problems.append(_problem(["body", "row", row_number], f"more than {MAX_CELLS} rows"))
+            problems.append(
+                FieldError(
+                    (
+                        "body",
+                        "row",
+                        row_number,
+                    ),
+                    f"more than {MAX_CELLS} rows",
+                )
+            )
             break
         try:
             cells.append(Cell.model_validate(_cell_fields(row)))
         except ValidationError as exc:
             problems.extend(
-                _problem(["body", "row", row_number, *e["loc"]], e["msg"]) for e in exc.errors()
+                FieldError(
+                    (
+                        "body",
+                        "row",
+                        row_number,
+                        *e["loc"],
+                    ),
+                    e["msg"],
+                )
+                for e in exc.errors()
             )
     if problems:
         raise Unprocessable(problems)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from contracts.reports import ReportIn, period_bounds
+from services.runtime.errors import FieldError
 
 PRODUCER = "intake"
 CellLoc = Callable[[int], tuple[str | int, ...]]
@@ -20,17 +20,6 @@ def json_cell_loc(index: int) -> tuple[str | int, ...]:
     return ("body", "cells", index)
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One reason a request is refused, shaped like a pydantic error for the 422 body."""
-
-    loc: tuple[str | int, ...]
-    msg: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"loc": list(self.loc), "msg": self.msg, "type": "value_error"}
-
-
 def report_problems(
     report: ReportIn,
     *,
@@ -39,16 +28,16 @@ def report_problems(
     end: date,
     today: date,
     cell_loc: CellLoc,
-) -> list[Problem]:
+) -> list[FieldError]:
     """A report may only cover a period that has begun and overlaps the project's run, and
     only in regions the project declared (a cell's region is where the training took place)."""
-    problems: list[Problem] = []
+    problems: list[FieldError] = []
     first, last = period_bounds(report.period)
     if first > today:
-        problems.append(Problem(("body", "period"), f"period {report.period} has not begun"))
+        problems.append(FieldError(("body", "period"), f"period {report.period} has not begun"))
     if last < start or first > end:
         problems.append(
-            Problem(
+            FieldError(
                 ("body", "period"),
                 f"period {report.period} is outside the project's run {start}..{end}",
             )
@@ -57,7 +46,7 @@ def report_problems(
     for index, cell in enumerate(report.cells):
         if cell.region not in declared:
             problems.append(
-                Problem(
+                FieldError(
                     (*cell_loc(index), "region"),
                     f"region {cell.region} is not one of the project's regions {sorted(declared)}",
                 )

@@ -17,7 +17,7 @@ from services.intake import models as m
 from services.intake.domain import envelope
 from services.intake.usecases import UseCases
 from services.runtime.auth import Caller, hash_token, new_project_token
-from services.runtime.errors import Conflict, NotFound, Unprocessable
+from services.runtime.errors import Conflict, FieldError, NotFound, Unprocessable
 from services.runtime.outbox import enqueue
 
 
@@ -78,12 +78,11 @@ class ProjectUseCases(UseCases):
             if known is not None and not reason:
                 raise Unprocessable(
                     [
-                        {
-                            "loc": ["body", "reason"],
-                            "type": "missing",
-                            "msg": f"milestones[{index}] reschedules {spec.milestone_id}: "
-                            "give a reason",
-                        }
+                        FieldError(
+                            ("body", "reason"),
+                            f"milestones[{index}] reschedules {spec.milestone_id}: give a reason",
+                            "missing",
+                        )
                     ]
                 )
             spec_json = spec.model_dump(mode="json")
@@ -109,13 +108,7 @@ class ProjectUseCases(UseCases):
         now = self.clock()
         if body.completed_on > now.date():
             raise Unprocessable(
-                [
-                    {
-                        "loc": ["body", "completed_on"],
-                        "type": "value_error",
-                        "msg": "completed_on is in the future",
-                    }
-                ]
+                [FieldError(("body", "completed_on"), "completed_on is in the future")]
             )
         t = m.milestones.c
         async with self.engine.begin() as conn:

@@ -25,7 +25,7 @@ from services.intake.domain import (
 )
 from services.intake.usecases import UseCases
 from services.runtime.auth import Caller
-from services.runtime.errors import Unprocessable
+from services.runtime.errors import FieldError, Unprocessable
 from services.runtime.outbox import enqueue
 
 NEXT_REVISION = (
@@ -71,7 +71,7 @@ class ReportUseCases(UseCases):
                     cell_loc=cell_loc,
                 )
                 if problems:
-                    raise Unprocessable([p.as_dict() for p in problems])
+                    raise Unprocessable(problems)
                 revision = (
                     await conn.execute(
                         NEXT_REVISION, {"project_id": project_id, "period": report.period}
@@ -129,11 +129,11 @@ class ReportUseCases(UseCases):
         if earlier.request_sha256 != fingerprint:
             raise Unprocessable(
                 [
-                    {
-                        "loc": ["header", "Idempotency-Key"],
-                        "type": "idempotency_key_reused",
-                        "msg": "this Idempotency-Key was used for a different report",
-                    }
+                    FieldError(
+                        ("header", "Idempotency-Key"),
+                        "this Idempotency-Key was used for a different report",
+                        "idempotency_key_reused",
+                    )
                 ]
             )
         summary = _report_summary(earlier._asdict())

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from cachetools import TTLCache
-from fastapi import HTTPException, Request, status
+from fastapi import Request
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.runtime.errors import Forbidden, Unauthorized
 from services.runtime.settings import Settings
 
 FindProject = Callable[[str], Awaitable[UUID | None]]  # token sha256 -> project id
@@ -34,12 +35,12 @@ class Caller:
 
     def require_staff(self) -> None:
         if not self.staff:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "programme-staff token required")
+            raise Forbidden("programme-staff token required")
 
     def require_project(self, project_id: UUID) -> None:
         """Object-level authorisation: staff, or the project itself."""
         if not self.staff and self.project_id != project_id:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "this token is for another project")
+            raise Forbidden("this token is for another project")
 
 
 def new_project_token() -> str:
@@ -78,21 +79,13 @@ def authenticator(
     async def authenticate(request: Request) -> Caller:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                "missing bearer token",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+            raise Unauthorized("missing bearer token")
         digest = hash_token(token.strip())
         if any(hmac.compare_digest(digest, h) for h in staff_hashes):
             return Caller(staff=True)
         project_id = await find_project(digest)
         if project_id is None:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                "unknown token",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+            raise Unauthorized("unknown token")
         return Caller(staff=False, project_id=project_id)
 
     return authenticate

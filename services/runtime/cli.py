@@ -28,7 +28,7 @@ def port_variable(service: str) -> str:
 
 
 def service_port(settings: Settings, service: str) -> int:
-    return int(getattr(settings, f"{service}_port"))
+    return settings.port(service)
 
 
 def migrate() -> int:

@@ -15,9 +15,17 @@ from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.exceptions import HTTPException
 
 from services.runtime.consumer import is_transient
-from services.runtime.errors import Conflict, NotFound, Unprocessable
+from services.runtime.errors import (
+    PROBLEM_JSON,
+    DomainError,
+    Problem,
+    Unprocessable,
+    problem,
+    pydantic_errors,
+)
 from services.runtime.limits import (
     BodySizeLimit,
     ConcurrencyLimit,
@@ -30,12 +38,29 @@ from services.runtime.metrics import metrics_endpoint
 from services.runtime.settings import Settings
 
 
-class Problem(BaseModel):
-    detail: str
+def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON Schema with its `$defs` references replaced by their content, for
+    OpenAPI entries FastAPI does not build itself (a body read by hand, an error media type)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inlined(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inlined(defs[node["$ref"].rsplit("/", 1)[1]])
+            return {k: inlined(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inlined(v) for v in node]
+        return node
+
+    return dict(inlined(schema))
+
+
+_PROBLEM_SCHEMA = inline_schema(Problem)
 
 
 def _problem(description: str) -> dict[str, Any]:
-    return {"model": Problem, "description": description}
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}}}
 
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -44,6 +69,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     413: _problem("Request body over `CMA_MAX_BODY_BYTES`."),
     415: _problem("A body in a content type the operation does not take."),
     429: _problem("Over this token's rate limit; retry after `Retry-After` seconds."),
+    422: _problem("Invalid input: `errors` names every field (or CSV row) and the rule."),
     503: _problem("Too many requests in flight, or storage away; see `Retry-After`."),
 }
 """What the shell may answer on any `/v1` operation: each router passes it as `responses=`."""
@@ -79,44 +105,32 @@ def build_app(
     buckets = TokenBuckets(limits.rate_limit_per_minute, limits.rate_limit_burst)
     app.add_middleware(RateLimit, buckets=buckets, refused=throttled)
 
-    @app.exception_handler(NotFound)
-    @app.exception_handler(Conflict)
-    async def refused(_: Request, exc: NotFound | Conflict) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+    @app.exception_handler(DomainError)
+    async def refused(_: Request, exc: DomainError) -> JSONResponse:
+        return exc.response()
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        """Names the field and the rule, without echoing the input (a secret, a 2 MB body, or
-        a NaN that JSON cannot even encode)."""
-        details = [
-            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
-        ]
-        return JSONResponse({"detail": details}, status_code=422)
+        return Unprocessable(pydantic_errors(exc.errors())).response()
 
-    @app.exception_handler(405)
-    async def not_allowed(request: Request, _: Exception) -> JSONResponse:
-        """Starlette lists only the methods of the first route on the path; list them all."""
-        allowed = sorted(
-            method.upper()
-            for path, operations in app.openapi()["paths"].items()
-            if openapi_path_pattern(path).fullmatch(request.url.path)
-            for method in operations
-        )
-        headers = {"Allow": ", ".join(allowed)}
-        return JSONResponse({"detail": "Method Not Allowed"}, status_code=405, headers=headers)
-
-    @app.exception_handler(Unprocessable)
-    async def unprocessable(_: Request, exc: Unprocessable) -> JSONResponse:
-        return JSONResponse({"detail": exc.details}, status_code=422)
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette lists the methods of the path's first route only
+            headers["Allow"] = ", ".join(
+                sorted(
+                    method.upper()
+                    for path, operations in app.openapi()["paths"].items()
+                    if openapi_path_pattern(path).fullmatch(request.url.path)
+                    for method in operations
+                )
+            )
+        return problem(exc.status_code, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def unavailable(_: Request, exc: Exception) -> JSONResponse:
         if is_transient(exc):
-            return JSONResponse(
-                {"detail": "storage unavailable, retry later"},
-                status_code=503,
-                headers={"Retry-After": "5"},
-            )
+            return problem(503, "storage unavailable, retry later", headers={"Retry-After": "5"})
         raise exc
 
     @app.get("/healthz", tags=["operations"])

@@ -22,6 +22,7 @@ from prometheus_client import Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.runtime.auth import hash_token
+from services.runtime.errors import problem
 
 EXEMPT = frozenset({"/healthz", "/metrics"})
 
@@ -80,9 +81,9 @@ class RateLimit:
             wait = self.buckets.take(caller_key(scope))
             if wait > 0:
                 self.refused.labels("rate").inc()
-                response = JSONResponse(
-                    {"detail": "too many requests for this token, retry later"},
-                    status_code=429,
+                response = problem(
+                    429,
+                    "too many requests for this token, retry later",
                     headers={"Retry-After": str(max(1, math.ceil(wait)))},
                 )
                 return await response(scope, receive, send)
@@ -104,10 +105,8 @@ class ConcurrencyLimit:
             return await self.app(scope, receive, send)
         if self.in_flight >= self.limit:
             self.refused.labels("concurrency").inc()
-            response = JSONResponse(
-                {"detail": "too many requests in flight, retry later"},
-                status_code=503,
-                headers={"Retry-After": "1"},
+            response = problem(
+                503, "too many requests in flight, retry later", headers={"Retry-After": "1"}
             )
             return await response(scope, receive, send)
         self.in_flight += 1
@@ -154,7 +153,7 @@ class BodySizeLimit:
 
 
 def _too_large(limit: int) -> JSONResponse:
-    return JSONResponse({"detail": f"request body over {limit} bytes"}, status_code=413)
+    return problem(413, f"request body over {limit} bytes")
 
 
 class DeclaredContentTypes:
@@ -180,7 +179,7 @@ class DeclaredContentTypes:
             given = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
             if accepted and given.split(";")[0].strip().lower() not in accepted:
                 detail = f"send the body as {' or '.join(sorted(accepted))}"
-                return await JSONResponse({"detail": detail}, 415)(scope, receive, send)
+                return await problem(415, detail)(scope, receive, send)
         await self.app(scope, receive, send)
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from services.runtime.registry import SERVICES
 
 
 class Settings(BaseSettings):
@@ -26,10 +29,10 @@ class Settings(BaseSettings):
     http_workers: int = Field(
         default=1, ge=1, description="Processes per replica (`cma serve`), each a full service."
     )
-    intake_port: int = 8001
-    indicator_port: int = 8002
-    milestone_port: int = 8003
-    alerting_port: int = 8004
+    ports: dict[str, int] = Field(
+        default_factory=dict,
+        description="Each registered service's HTTP port, from `CMA_<SERVICE>_PORT`.",
+    )
     max_body_bytes: int = Field(default=2_000_000, description="Larger request bodies get 413.")
     rate_limit_per_minute: int = Field(
         default=600, ge=1, description="Requests per bearer token and minute, per replica (429)."
@@ -82,6 +85,22 @@ class Settings(BaseSettings):
         if isinstance(raw, str):
             data["staff_tokens"] = tuple(t.strip() for t in raw.split(",") if t.strip())
         return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _service_ports(cls, data: dict[str, object]) -> dict[str, object]:
+        """`CMA_<SERVICE>_PORT` (or `<service>_port=` given directly) for each service of the
+        registry, else its default port."""
+        raw = data.get("ports")
+        given: dict[str, object] = dict(raw) if isinstance(raw, dict) else {}
+        for spec in SERVICES:
+            value = data.pop(f"{spec.name}_port", None) or os.environ.get(spec.port_variable)
+            given.setdefault(spec.name, value if value is not None else spec.default_port)
+        data["ports"] = given
+        return data
+
+    def port(self, service: str) -> int:
+        return self.ports[service]
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:

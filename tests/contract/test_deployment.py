@@ -19,6 +19,7 @@ import yaml
 from pydantic import SecretStr
 
 from contracts.topics import ALL, DEAD_LETTERS
+from services.runtime import registry
 from services.runtime.cli import SERVICES, parser
 from services.runtime.settings import Settings
 
@@ -213,7 +214,7 @@ def test_published_ports_do_not_collide_and_match_the_settings() -> None:
             assert host not in published, f"{name} and {published[host]} both publish {host}"
             published[host] = name
     for name in SERVICES:
-        port = Settings.model_fields[f"{name}_port"].default
+        port = registry.service(name).default_port
         assert compose_services()[name]["ports"] == [f"{port}:{port}"]
         assert f"{port}/healthz" in " ".join(compose_services()[name]["healthcheck"]["test"])
 
@@ -426,7 +427,7 @@ def test_every_deployment_probes_healthz_on_its_port() -> None:
     for name, deployment in deployments.items():
         [container] = deployment["spec"]["template"]["spec"]["containers"]
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-        assert ports == {"http": Settings.model_fields[f"{name}_port"].default}
+        assert ports == {"http": registry.service(name).default_port}
         for probe in ("readinessProbe", "livenessProbe"):
             assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}, name
         service = k8s_kind("Service")[name]
@@ -482,11 +483,15 @@ def test_pods_wait_for_the_topic_and_migration_jobs_of_their_release() -> None:
 
 def test_the_settings_table_lists_every_setting_with_its_default() -> None:
     table = settings_table()
-    fields = {f"CMA_{name.upper()}": f for name, f in Settings.model_fields.items()}
-    assert set(table) == set(fields), (
-        f"missing from docs/operations.md: {sorted(set(fields) - set(table))}; "
-        f"not settings: {sorted(set(table) - set(fields))}"
+    defaults = {
+        f"CMA_{name.upper()}": field.default
+        for name, field in Settings.model_fields.items()
+        if name != "ports"  # one variable per service, below
+    } | {spec.port_variable: spec.default_port for spec in registry.SERVICES}
+    assert set(table) == set(defaults), (
+        f"missing from docs/operations.md: {sorted(set(defaults) - set(table))}; "
+        f"not settings: {sorted(set(table) - set(defaults))}"
     )
     for variable, (default, production) in table.items():
-        assert default == shown(fields[variable].default), variable
+        assert default == shown(defaults[variable]), variable
         assert production in ("", "set"), variable

@@ -104,7 +104,7 @@ async def test_a_bad_json_report_is_refused_with_the_field_and_stores_nothing(
     project_id, token = project
     r = await platform.intake.post(f"/v1/projects/{project_id}/reports", json=body, headers=token)
     assert r.status_code == 422, r.text
-    details = r.json()["detail"]
+    details = r.json()["errors"]
     assert any(d["loc"] == loc and message in d["msg"] for d in details), details
     assert await stored_reports(platform) == (0, 0)
 
@@ -141,7 +141,7 @@ async def test_a_bad_csv_report_is_refused_naming_the_row(
         headers={**token, "Content-Type": "text/csv"},
     )
     assert r.status_code == 422, r.text
-    assert r.json()["detail"][0]["loc"] == loc
+    assert r.json()["errors"][0]["loc"] == loc
     assert await stored_reports(platform) == (0, 0)
 
 
@@ -161,8 +161,8 @@ async def test_csv_that_is_not_utf8_or_has_no_period_is_refused(
         url, headers=headers, content="kind,level,region,count\ntrained,bac+5,84,1\n"
     )
     assert (bad_bytes.status_code, no_period.status_code) == (422, 422)
-    assert "not UTF-8" in bad_bytes.json()["detail"][0]["msg"]
-    assert no_period.json()["detail"][0]["loc"][:2] == ["query", "period"]
+    assert "not UTF-8" in bad_bytes.json()["errors"][0]["msg"]
+    assert no_period.json()["errors"][0]["loc"][:2] == ["query", "period"]
 
 
 async def test_malformed_bodies_and_content_types_get_a_4xx_never_a_500(
@@ -233,4 +233,4 @@ async def test_registration_refuses_unknown_sheets_regions_and_inverted_dates(
             "/v1/projects", json=project_body(**overrides), headers=platform.staff
         )
         assert r.status_code == 422, r.text
-        assert r.json()["detail"][0]["loc"] == loc
+        assert r.json()["errors"][0]["loc"] == loc

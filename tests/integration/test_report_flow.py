@@ -79,7 +79,7 @@ async def test_an_identical_retry_returns_the_first_answer_and_changes_nothing(
         json=report_body("2025-S1", cell(count=41)),
     )
     assert other.status_code == 422
-    assert other.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert other.json()["errors"][0]["loc"] == ["header", "Idempotency-Key"]
 
     history = (
         await platform.intake.get(f"/v1/projects/{project_id}/reports", headers=token)

@@ -492,10 +492,10 @@ async def test_a_bad_value_is_refused_with_422_naming_the_field_and_nothing_is_s
     r = await post(stack, case, fill(case.body, stack), "application/json")
     assert r.status_code == 422, r.text
     if case.loc is not None:
-        locs = [d["loc"] for d in r.json()["detail"]]
+        locs = [d["loc"] for d in r.json()["errors"]]
         assert case.loc in locs, locs
     else:
-        assert r.json()["detail"][0]["loc"][0] == "body"
+        assert r.json()["errors"][0]["loc"][0] == "body"
     assert await stack.rows() == before
 
 
@@ -578,7 +578,7 @@ async def test_a_csv_reason_with_a_control_character_names_the_query_parameter(
         headers={**stack.a.headers, "Content-Type": "text/csv"},
     )
     assert r.status_code == 422, r.text
-    assert ["query", "reason"] in [d["loc"] for d in r.json()["detail"]]
+    assert ["query", "reason"] in [d["loc"] for d in r.json()["errors"]]
 
 
 async def chunks(total: int, size: int, sent: list[int]) -> AsyncIterator[bytes]:

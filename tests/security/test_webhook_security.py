@@ -124,7 +124,7 @@ async def test_a_private_target_is_refused_at_registration_and_nothing_is_stored
     body = {"name": "x", "channel": {"type": "webhook", "url": url}}
     r = await stack.alerting.post("/v1/subscriptions", json=body, headers=STAFF)
     assert r.status_code == 422, r.text
-    assert r.json()["detail"][0]["loc"] == ["body", "channel", "webhook", "url"]
+    assert r.json()["errors"][0]["loc"] == ["body", "channel", "webhook", "url"]
     assert await stack.rows(("alerting.subscriptions",)) == before
 
 
