@@ -32,6 +32,7 @@ lint: install
 	$(BIN)/python -m contracts.generate --check
 	$(BIN)/python -m services.asyncapi --check
 	$(BIN)/python -m dashboards.generator --check
+	$(BIN)/mypy
 
 unit contract component integration e2e: install
 	$(BIN)/python -m pytest tests/$@
