@@ -1,0 +1,96 @@
+"""Every service publishes a typed answer for every operation: a schema for each 2xx answer
+that says what the object holds (a generated client gets types, Schemathesis' response
+conformance check has something to check), and the problem shape for errors. A route added
+without a response model fails here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from services.runtime import registry
+from services.runtime.errors import PROBLEM_JSON
+from services.runtime.settings import Settings
+
+SETTINGS = Settings(
+    database_url="postgresql+asyncpg://cma@placeholder:5432/cma", kafka_bootstrap="placeholder:9092"
+)
+
+
+def openapi(service: str) -> dict[str, Any]:
+    spec: dict[str, Any] = registry.service(service).create_app(SETTINGS).openapi()
+    return spec
+
+
+def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method.upper(), path, operation)
+        for path, methods in spec["paths"].items()
+        if path.startswith("/v1/")
+        for method, operation in methods.items()
+    ]
+
+
+def open_parts(schema: dict[str, Any], spec: dict[str, Any], where: str = "") -> list[str]:
+    """Where `schema` says nothing of its content: an object with no properties, or `{}`."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        return open_parts(spec["components"]["schemas"][name], spec, f"{where}<{name}>")
+    for union in ("anyOf", "oneOf", "allOf"):
+        if union in schema:
+            return [p for s in schema[union] for p in open_parts(s, spec, where)]
+    kind = schema.get("type")
+    if kind == "array":
+        return open_parts(schema.get("items", {}), spec, f"{where}[]")
+    if kind == "object" or kind is None and "const" not in schema and "enum" not in schema:
+        properties = schema.get("properties")
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict) and extra:
+            return open_parts(extra, spec, f"{where}{{}}")
+        if not properties:
+            return [where or "(top)"]
+        return [p for k, s in properties.items() for p in open_parts(s, spec, f"{where}.{k}")]
+    return []
+
+
+@pytest.mark.parametrize("service", registry.NAMES)
+def test_every_2xx_answer_has_a_schema_that_says_what_it_holds(service: str) -> None:
+    spec = openapi(service)
+    found = operations(spec)
+    assert found, f"{service} publishes no /v1 operation"
+    for method, path, operation in found:
+        answers = {c: r for c, r in operation["responses"].items() if c.startswith("2")}
+        assert answers, f"{method} {path}: no 2xx answer declared"
+        for code, answer in answers.items():
+            content = answer.get("content", {})
+            assert content, f"{method} {path} {code}: no content declared"
+            for media, body in content.items():
+                schema = body.get("schema")
+                assert schema, f"{method} {path} {code} {media}: no schema"
+                assert not open_parts(schema, spec), (
+                    f"{method} {path} {code} {media}: open at {open_parts(schema, spec)}"
+                )
+
+
+@pytest.mark.parametrize("service", registry.NAMES)
+def test_every_error_answer_is_declared_as_problem_details(service: str) -> None:
+    spec = openapi(service)
+    for method, path, operation in operations(spec):
+        errors = {c: r for c, r in operation["responses"].items() if c[0] in "45"}
+        assert {"401", "422", "429", "503"} <= set(errors), f"{method} {path}: {sorted(errors)}"
+        for code, answer in errors.items():
+            assert set(answer.get("content", {})) == {PROBLEM_JSON}, f"{method} {path} {code}"
+            schema = answer["content"][PROBLEM_JSON]["schema"]
+            assert {"type", "title", "status", "detail"} <= set(schema["properties"]), code
+
+
+def test_open_parts_finds_an_open_object_and_passes_a_closed_one() -> None:
+    spec: dict[str, Any] = {"components": {"schemas": {"A": {"type": "object"}}}}
+    assert open_parts({"type": "object", "additionalProperties": True}, spec) == ["(top)"]
+    assert open_parts({"type": "array", "items": {"$ref": "#/components/schemas/A"}}, spec) == [
+        "[]<A>"
+    ]
+    closed = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    assert open_parts(closed, spec) == []
+    assert open_parts({"type": "object", "additionalProperties": {"type": "integer"}}, spec) == []
