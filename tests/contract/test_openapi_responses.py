@@ -43,7 +43,7 @@ def open_parts(schema: dict[str, Any], spec: dict[str, Any], where: str = "") ->
     kind = schema.get("type")
     if kind == "array":
         return open_parts(schema.get("items", {}), spec, f"{where}[]")
-    if kind == "object" or kind is None and "const" not in schema and "enum" not in schema:
+    if kind == "object" or (kind is None and "const" not in schema and "enum" not in schema):
         properties = schema.get("properties")
         extra = schema.get("additionalProperties")
         if isinstance(extra, dict) and extra:
