@@ -3,15 +3,21 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run demo migrate test lint unit contract component integration e2e battery schemas up down
+.PHONY: install lock run demo migrate test lint unit contract component integration e2e battery schemas up down
 
-$(BIN)/.installed: pyproject.toml
+# Every version comes from requirements.lock (the image installs from it too); `make lock`
+# resolves it again after pyproject.toml's dependencies change.
+$(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,local]"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev,local]"
 	touch $@
 
 install: $(BIN)/.installed
+
+lock: install  ## resolve requirements.lock again from pyproject.toml (dev and local extras included)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra local --python-version 3.11 \
+	  --quiet -o requirements.lock
 
 run: install  ## the platform on embedded PostgreSQL and broker (or CMA_DATABASE_URL / CMA_KAFKA_BOOTSTRAP)
 	$(BIN)/cma run

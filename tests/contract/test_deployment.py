@@ -351,6 +351,33 @@ def test_the_image_installs_this_project_from_its_own_wheel() -> None:
     assert "[dev]" not in installs[0] and "-e" not in words
 
 
+def locked() -> dict[str, str]:
+    lines = (ROOT / "requirements.lock").read_text().splitlines()
+    pins = (line.split("==") for line in lines if "==" in line and not line.startswith(" "))
+    return {canonical(name): version for name, version in pins}
+
+
+def canonical(requirement: str) -> str:
+    name = re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_the_lock_pins_every_dependency_pyproject_names() -> None:
+    project = PYPROJECT["project"]
+    named = [
+        *project["dependencies"],
+        *(d for ds in project["optional-dependencies"].values() for d in ds),
+    ]
+    assert {canonical(d) for d in named} <= set(locked()), "run make lock"
+
+
+def test_the_image_and_make_install_from_the_lock() -> None:
+    builds = [rest for word, rest in dockerfile() if word == "RUN" and "pip wheel" in rest]
+    assert "--constraint requirements.lock" in builds[0]
+    makefile = (ROOT / "Makefile").read_text()
+    assert '-c requirements.lock -e ".[dev,local]"' in makefile
+
+
 def test_the_image_runs_as_a_non_root_user() -> None:
     users = [rest for word, rest in final_stage() if word == "USER"]
     assert users, "no USER: the image would run as root"
