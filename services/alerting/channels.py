@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 
 from services.alerting import render
+from services.alerting.queries import Subscription
 from services.alerting.signing import sign
-from services.alerting.store import Subscription
 from services.runtime.settings import Settings
 
 

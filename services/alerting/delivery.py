@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.alerting import models as m
 from services.alerting.channels import Channels, DeliveryFailed
 from services.alerting.metrics import DeliveryMetrics
-from services.alerting.service import AlertingService
-from services.alerting.store import Subscription
+from services.alerting.queries import Subscription
+from services.alerting.usecases import AlertingUseCases
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 def backoff_seconds(failed_attempts: int, base: float, jitter: float, cap: float = 3600) -> float:
     """Exponential with "equal jitter" (`jitter` in [0, 1)): half fixed, half random, so the
     retries of many deliveries to one receiver spread out."""
-    delay = min(base * 2 ** (failed_attempts - 1), cap)
+    delay = min(base * 2.0 ** (failed_attempts - 1), cap)
     return delay / 2 + delay / 2 * jitter
 
 
@@ -40,7 +40,7 @@ class DeliveryLoop:
     def __init__(
         self,
         engine: AsyncEngine,
-        service: AlertingService,
+        usecases: AlertingUseCases,
         channels: Channels,
         settings: Settings,
         metrics: DeliveryMetrics,
@@ -50,7 +50,7 @@ class DeliveryLoop:
         batch: int = 20,
         jitter: Callable[[], float] = random.random,
     ) -> None:
-        self.engine, self.service, self.channels = engine, service, channels
+        self.engine, self.usecases, self.channels = engine, usecases, channels
         self.settings, self.metrics, self.jitter = settings, metrics, jitter
         self.poll, self.repeat_every, self.batch = poll_seconds, repeat_every_seconds, batch
 
@@ -60,7 +60,7 @@ class DeliveryLoop:
         while True:
             try:
                 if loop.time() >= next_repeat:
-                    await self.service.repeat_firing(self.engine)
+                    await self.usecases.repeat_firing()
                     next_repeat = loop.time() + self.repeat_every
                 if await self.deliver_due() == 0:
                     await asyncio.sleep(self.poll)

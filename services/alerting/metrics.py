@@ -10,7 +10,7 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from contracts.catalog import load_catalog
 from services.alerting.domain import AlertKind
-from services.alerting.store import AlertingQueries
+from services.alerting.queries import AlertingQueries
 
 P = "cma_alerting_"
 

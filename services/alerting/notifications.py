@@ -15,9 +15,27 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.alerting import models as m
 from services.alerting.domain import AlertState, should_notify
-from services.alerting.store import Subscription
+from services.alerting.queries import Subscription
+from services.alerting.render import alert_item
 
 Pending = dict[UUID, list[dict[str, Any]]]  # subscription -> alert items to deliver
+
+# Alert transitions take this advisory lock shared, subscription creation exclusive: a new
+# subscription either sees an alert already firing or is seen by the transaction firing it.
+SUBSCRIPTIONS_LOCK = 0x0A1E27
+
+
+async def lock_subscriptions(conn: AsyncConnection, *, exclusive: bool) -> None:
+    lock = func.pg_advisory_xact_lock if exclusive else func.pg_advisory_xact_lock_shared
+    await conn.execute(select(lock(SUBSCRIPTIONS_LOCK)))
+
+
+async def tell(
+    conn: AsyncConnection, pending: Pending, sub: Subscription, alert: Row[Any], now: datetime
+) -> None:
+    """Adds the alert to what `sub` is sent, when it wants it and should be told now."""
+    if sub.wants(alert) and await record_told(conn, sub, alert, now):
+        pending[sub.subscription_id].append(alert_item(alert))
 
 
 async def record_told(

@@ -14,7 +14,7 @@ from contracts.projects import SheetId
 from contracts.reports import RegionCode
 from contracts.text import Text
 from services.alerting.domain import AlertKind, Filters, Severity
-from services.alerting.store import Subscription
+from services.alerting.queries import Subscription
 
 _PLAIN = r"[^@\s<>,;\x00-\x1f\x7f-\x9f]+"
 EMAIL = rf"^{_PLAIN}@{_PLAIN}\.{_PLAIN}$"  # one plain address: no header injection
@@ -115,6 +115,10 @@ class SubscriptionOut(BaseModel):
 
 class SubscriptionCreated(SubscriptionOut):
     secret: str | None = Field(description="The webhook's HMAC key, shown only in this answer.")
+
+    @classmethod
+    def of(cls, sub: Subscription) -> SubscriptionCreated:
+        return cls(**dict(SubscriptionOut.of(sub)), secret=sub.secret)
 
 
 class DeliveryOut(BaseModel):

@@ -27,8 +27,8 @@ from contracts.events import (
 from services.alerting.app import create_app as alerting_app
 from services.alerting.channels import Channels, DeliveryFailed, check_webhook_url
 from services.alerting.domain import Filters, Severity
+from services.alerting.queries import Subscription
 from services.alerting.signing import sign
-from services.alerting.store import Subscription
 from services.runtime.broker import ensure_topics
 from services.runtime.embedded import EmbeddedKafka
 from services.runtime.migrate import upgrade_all_async

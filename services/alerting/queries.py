@@ -1,4 +1,5 @@
-"""Reading alerting's tables: subscriptions as domain objects, the delivery log, the token copy."""
+"""Reading alerting's tables: subscriptions as domain objects, the delivery log, the figures
+its metrics export."""
 
 from __future__ import annotations
 
