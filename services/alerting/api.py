@@ -2,11 +2,12 @@
 a project's token subscribes only to its own project and sees only what it created."""
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from services.alerting.domain import DeliveryStatus
 from services.alerting.queries import AlertingQueries
 from services.alerting.schemas import (
     DeliveryOut,
@@ -62,9 +63,7 @@ def alerting_router(
     async def deliveries(
         caller: CallerDep,
         subscription_id: UUID | None = None,
-        status_: Annotated[
-            Literal["pending", "delivered", "dead"] | None, Query(alias="status")
-        ] = None,
+        status_: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[DeliveryOut]:
         """The delivery log, newest first: each notification with its status (`pending`,

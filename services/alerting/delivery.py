@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.alerting import models as m
 from services.alerting.channels import Channels, DeliveryFailed
+from services.alerting.domain import Channel, DeliveryStatus
 from services.alerting.metrics import DeliveryMetrics
 from services.alerting.queries import Subscription
 from services.alerting.usecases import AlertingUseCases
@@ -76,7 +77,7 @@ class DeliveryLoop:
         query = (
             select(d.delivery_id, d.alerts, d.attempts, m.subscriptions)
             .join(m.subscriptions, m.subscriptions.c.subscription_id == d.subscription_id)
-            .where(d.status == "pending", d.due_at <= func.now())
+            .where(d.status == DeliveryStatus.PENDING, d.due_at <= func.now())
             .order_by(d.due_at)
             .limit(self.batch)
             .with_for_update(of=m.deliveries, skip_locked=True)
@@ -86,7 +87,7 @@ class DeliveryLoop:
             failures = await asyncio.gather(*(self._attempt(row) for row in rows))
             outcomes = [await self._record(conn, r, f) for r, f in zip(rows, failures, strict=True)]
         for row, (outcome, latency) in zip(rows, outcomes, strict=True):  # once committed
-            self._count(row.channel, outcome, latency)
+            self._count(Channel(row.channel), outcome, latency)
         return len(rows)
 
     async def _attempt(self, row: Row[Any]) -> DeliveryFailed | None:
@@ -101,31 +102,32 @@ class DeliveryLoop:
 
     async def _record(
         self, conn: AsyncConnection, row: Row[Any], failure: DeliveryFailed | None
-    ) -> tuple[str, float]:
-        """Returns the outcome (delivered, retry or dead) and, when delivered, the latency."""
+    ) -> tuple[DeliveryStatus, float]:
+        """Returns the delivery's status after the attempt (still pending: a retry) and, when
+        delivered, the latency."""
         d, attempts = m.deliveries.c, row.attempts + 1
         now = func.clock_timestamp()  # not now(): the transaction began before the sending
         stmt = update(m.deliveries).where(d.delivery_id == row.delivery_id)
         stmt = stmt.values(attempts=attempts, updated_at=now)
         if failure is None:
             latency = func.extract("epoch", now - d.created_at)
-            done = stmt.values(status="delivered", delivered_at=now).returning(latency)
-            return "delivered", float((await conn.execute(done)).one()[0])
+            done = stmt.values(status=DeliveryStatus.DELIVERED, delivered_at=now).returning(latency)
+            return DeliveryStatus.DELIVERED, float((await conn.execute(done)).one()[0])
         error = str(failure)[:500]
         if failure.retryable and attempts < self.settings.delivery_max_attempts:
             base = self.settings.delivery_backoff_base_seconds
             wait = timedelta(seconds=backoff_seconds(attempts, base, self.jitter()))
             await conn.execute(stmt.values(last_error=error, due_at=now + wait))
-            return "retry", 0.0
+            return DeliveryStatus.PENDING, 0.0
         log.warning("alerting: delivery %s dead after %d attempts", row.delivery_id, attempts)
-        await conn.execute(stmt.values(status="dead", last_error=error))
-        return "dead", 0.0
+        await conn.execute(stmt.values(status=DeliveryStatus.DEAD, last_error=error))
+        return DeliveryStatus.DEAD, 0.0
 
-    def _count(self, channel: str, outcome: str, latency: float) -> None:
-        if outcome == "delivered":
+    def _count(self, channel: Channel, outcome: DeliveryStatus, latency: float) -> None:
+        if outcome is DeliveryStatus.DELIVERED:
             self.metrics.sent.labels(channel).inc()
             self.metrics.latency.labels(channel).observe(latency)
             return
         self.metrics.failed.labels(channel).inc()
-        if outcome == "dead":
+        if outcome is DeliveryStatus.DEAD:
             self.metrics.dead.labels(channel).inc()

@@ -14,11 +14,11 @@ from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.alerting import models as m
-from services.alerting.domain import AlertState, should_notify
+from services.alerting.domain import AlertState, DeliveryStatus, should_notify
 from services.alerting.queries import Subscription
-from services.alerting.render import alert_item
+from services.alerting.render import AlertItem, alert_item
 
-Pending = dict[UUID, list[dict[str, Any]]]  # subscription -> alert items to deliver
+Pending = dict[UUID, list[AlertItem]]  # subscription -> alert items to deliver
 
 # Alert transitions take this advisory lock shared, subscription creation exclusive: a new
 # subscription either sees an alert already firing or is seen by the transaction firing it.
@@ -72,7 +72,7 @@ async def enqueue(conn: AsyncConnection, pending: Pending, group_wait: timedelta
             continue
         still_open = await conn.execute(
             select(d.delivery_id)
-            .where(d.subscription_id == subscription_id, d.status == "pending")
+            .where(d.subscription_id == subscription_id, d.status == DeliveryStatus.PENDING)
             .where(d.attempts == 0, d.due_at > func.now())
             .limit(1)
             .with_for_update(skip_locked=True)
@@ -89,6 +89,6 @@ async def enqueue(conn: AsyncConnection, pending: Pending, group_wait: timedelta
         new = {"delivery_id": uuid.uuid4(), "subscription_id": subscription_id}
         await conn.execute(
             insert(m.deliveries).values(
-                **new, status="pending", alerts=items, due_at=func.now() + group_wait
+                **new, status=DeliveryStatus.PENDING, alerts=items, due_at=func.now() + group_wait
             )
         )

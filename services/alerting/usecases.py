@@ -3,8 +3,10 @@ and repeat what still fires. Both write pending deliveries; the delivery loop se
 
 from __future__ import annotations
 
+import secrets
+import uuid
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import insert, literal_column, select, update
@@ -12,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.alerting import models as m
 from services.alerting.channels import check_webhook_url
-from services.alerting.domain import AlertState
+from services.alerting.domain import AlertState, Channel, Filters
 from services.alerting.notifications import Pending, enqueue, lock_subscriptions, tell
 from services.alerting.queries import Subscription
 from services.alerting.render import alert_item
@@ -36,7 +38,7 @@ class AlertingUseCases:
             except ValueError as exc:
                 loc = ("body", "channel", "webhook", "url")  # as pydantic names it
                 raise Unprocessable([FieldError(loc, str(exc))]) from exc
-        sub = body.subscription(owner, self.clock())
+        sub = _new_subscription(body, owner, self.clock())
         firing = select(m.alerts).where(m.alerts.c.state == AlertState.FIRING.value)
         pending: Pending = defaultdict(list)
         async with self.engine.begin() as conn:
@@ -57,7 +59,8 @@ class AlertingUseCases:
             select(log.subscription_id, m.alerts)
             .join(m.alerts, a.fingerprint == log.fingerprint)
             .join(m.subscriptions, m.subscriptions.c.subscription_id == log.subscription_id)
-            .where(a.state == "firing", log.state == "firing", log.notified_at + repeat <= now)
+            .where(a.state == AlertState.FIRING, log.state == AlertState.FIRING)
+            .where(log.notified_at + repeat <= now)
             .with_for_update(of=m.notification_log, skip_locked=True)
         )
         pending: Pending = defaultdict(list)
@@ -72,3 +75,30 @@ class AlertingUseCases:
                 )
             await enqueue(conn, pending, self.group_wait)
         return sum(len(items) for items in pending.values())
+
+
+def _new_subscription(body: SubscriptionIn, owner: UUID | None, now: datetime) -> Subscription:
+    """A new id; a webhook given no secret gets one (the answer shows it, once)."""
+    f = body.filters
+    filters = Filters(
+        frozenset(f.sheets),
+        frozenset(f.projects),
+        frozenset(f.regions),
+        frozenset(k.value for k in f.kinds),
+        f.min_severity,
+    )
+    if isinstance(body.channel, WebhookIn):
+        target, secret = body.channel.url, body.channel.secret or secrets.token_urlsafe(32)
+    else:
+        target, secret = body.channel.address, None
+    return Subscription(
+        uuid.uuid4(),
+        body.name,
+        owner,
+        Channel(body.channel.type),
+        target,
+        secret,
+        filters,
+        timedelta(seconds=body.repeat_interval_seconds),
+        now,
+    )
