@@ -24,7 +24,7 @@ from contracts.catalog import load_catalog
 from contracts.events import Event, parse_event
 from contracts.projects import ProjectIn
 from contracts.reports import ReportIn
-from services.alerting.service import AlertingService
+from services.alerting.handlers import AlertingHandlers
 from services.indicator import models as indicator_models
 from services.indicator.apply import make_apply as indicator_apply
 from services.intake import models as intake_models
@@ -123,5 +123,5 @@ async def seed(engine: AsyncEngine, first: int, last: int) -> None:
     await _apply(engine, milestone_apply(clock, RULES), intake_events + totals)
     await Ticker(engine, clock, RULES, CollectorRegistry()).tick()
     statuses = await _drain(engine, milestone_models.outbox)
-    alerting = AlertingService(clock, group_wait_seconds=30)
+    alerting = AlertingHandlers(clock, group_wait_seconds=30)
     await _apply(engine, alerting.apply_events, intake_events + statuses)
