@@ -7,7 +7,6 @@ import httpx
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from contracts import topics
 from services.alerting import models
 from services.alerting.api import alerting_router
 from services.alerting.channels import Channels
@@ -15,6 +14,7 @@ from services.alerting.delivery import DeliveryLoop
 from services.alerting.metrics import DeliveryMetrics, alerting_families
 from services.alerting.service import AlertingService
 from services.alerting.store import AlertingQueries
+from services.runtime import registry as service_registry
 from services.runtime.auth import authenticator, token_lookup
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
@@ -25,7 +25,8 @@ from services.runtime.lifespan import service_lifespan
 from services.runtime.metrics import SnapshotCollector
 from services.runtime.settings import Settings
 
-SERVICE = "alerting"
+SPEC = service_registry.service("alerting")
+SERVICE = SPEC.name
 
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
@@ -36,7 +37,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     subscribe_consumers(
         broker,
         SERVICE,
-        (("projects", topics.PROJECTS), ("status", topics.STATUS)),
+        SPEC.consumes,
         engine,
         models.processed_events,
         service.apply_events,
@@ -67,7 +68,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         settings=settings,
         refresh_metrics=refresh_metrics,
-        description="Subscriptions, alerts and their delivery by signed webhook and e-mail.",
+        description=SPEC.summary,
     )
     authenticate = authenticator(settings, token_lookup(engine, models.projects))
     app.include_router(alerting_router(service, queries, engine, settings, authenticate))
