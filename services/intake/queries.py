@@ -1,10 +1,11 @@
-"""Intake's reads: a project's run (cached), an earlier report by its Idempotency-Key, and a
-project's report history. Statements are built once: a report request (the hot path) runs
-the first two."""
+"""Intake's reads: a project's run (cached), an earlier report by its Idempotency-Key, a
+project's report history and its milestones. Statements are built once: a report request
+(the hot path) runs the first two."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -32,6 +33,9 @@ _PROJECT = select(m.projects.c.regions, m.projects.c.start_date, m.projects.c.en
 )
 _BY_KEY = select(_r.request_sha256, *_REVISION).where(
     _r.project_id == bindparam("project_id"), _r.idempotency_key == bindparam("key")
+)
+_MILESTONES = select(m.milestones.c.milestone_id, m.milestones.c.completed_on).where(
+    m.milestones.c.project_id == bindparam("project_id")
 )
 _HISTORY = (
     select(*_REVISION)
@@ -81,6 +85,12 @@ class ProjectRuns:
 async def earlier_report(conn: AsyncConnection, project_id: UUID, key: str) -> EarlierReport | None:
     row = (await conn.execute(_BY_KEY, {"project_id": project_id, "key": key})).one_or_none()
     return None if row is None else EarlierReport(row.request_sha256, _revision(row))
+
+
+async def declared_milestones(conn: AsyncConnection, project_id: UUID) -> dict[str, date | None]:
+    """A project's milestones, each with the day it was completed (None: not yet)."""
+    rows = await conn.execute(_MILESTONES, {"project_id": project_id})
+    return {row.milestone_id: row.completed_on for row in rows}
 
 
 class ReportQueries:

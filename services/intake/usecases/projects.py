@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -23,6 +23,7 @@ from contracts.events import (
 from contracts.projects import MilestoneCompletionIn, MilestonesIn, ProjectCreated, ProjectIn
 from services.intake import models as m
 from services.intake.domain import envelope
+from services.intake.queries import declared_milestones
 from services.intake.schemas import MilestoneCompletionOut, MilestonesDeclared
 from services.intake.usecases.base import UseCases
 from services.runtime.auth import Caller, hash_token, new_project_token
@@ -77,20 +78,13 @@ class ProjectUseCases(UseCases):
         specs: Sequence[MilestoneSpec],
         reason: str | None,
     ) -> list[str]:
-        existing = {
-            row.milestone_id: row
-            for row in (
-                await conn.execute(
-                    select(m.milestones).where(m.milestones.c.project_id == project_id)
-                )
-            ).all()
-        }
+        existing = await declared_milestones(conn, project_id)
         events: list[MilestoneDeclared] = []
         for index, spec in enumerate(specs):
-            known = existing.get(spec.milestone_id)
-            if known is not None and known.completed_on is not None:
+            known = spec.milestone_id in existing
+            if known and existing[spec.milestone_id] is not None:
                 raise Conflict(f"milestone {spec.milestone_id} is already completed")
-            if known is not None and not reason:
+            if known and not reason:
                 raise Unprocessable(
                     [
                         FieldError(
@@ -112,7 +106,7 @@ class ProjectUseCases(UseCases):
                 MilestoneDeclared(
                     **envelope(project_id, self.clock()),
                     payload=MilestoneDeclaredPayload(
-                        milestone=spec, reason=reason if known is not None else None
+                        milestone=spec, reason=reason if known else None
                     ),
                 )
             )
@@ -140,12 +134,7 @@ class ProjectUseCases(UseCases):
                 .values(completed_on=body.completed_on, evidence=body.evidence)
             )
             if done.rowcount == 0:
-                exists = await conn.execute(
-                    select(t.milestone_id).where(
-                        t.project_id == project_id, t.milestone_id == milestone_id
-                    )
-                )
-                if exists.one_or_none() is None:
+                if milestone_id not in await declared_milestones(conn, project_id):
                     raise NotFound(f"milestone {milestone_id} not found")
                 raise Conflict(f"milestone {milestone_id} is already completed")
             await enqueue(
