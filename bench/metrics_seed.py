@@ -28,8 +28,8 @@ from services.alerting.handlers import AlertingHandlers
 from services.indicator import models as indicator_models
 from services.indicator.apply import make_apply as indicator_apply
 from services.intake import models as intake_models
-from services.intake.projects import ProjectUseCases
-from services.intake.reports import ReportUseCases
+from services.intake.usecases.projects import ProjectUseCases
+from services.intake.usecases.reports import ReportUseCases
 from services.milestone import models as milestone_models
 from services.milestone.apply import make_apply as milestone_apply
 from services.milestone.domain import Rules
