@@ -31,8 +31,8 @@ from services.intake import models as intake_models
 from services.intake.projects import ProjectUseCases
 from services.intake.reports import ReportUseCases
 from services.milestone import models as milestone_models
-from services.milestone.apply import make_apply as milestone_apply
 from services.milestone.domain import Rules
+from services.milestone.handlers import make_apply as milestone_apply
 from services.milestone.ticker import Ticker
 from services.runtime.auth import Caller
 

@@ -10,8 +10,8 @@ from prometheus_client.metrics_core import GaugeMetricFamily
 from contracts import topics
 from services.milestone import models
 from services.milestone.api import milestone_router
-from services.milestone.apply import make_apply
 from services.milestone.domain import Rules
+from services.milestone.handlers import make_apply
 from services.milestone.metrics import lagging_families
 from services.milestone.queries import MilestoneQueries
 from services.milestone.ticker import Ticker

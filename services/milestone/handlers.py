@@ -20,7 +20,7 @@ from contracts.events import (
 )
 from services.milestone import models as m
 from services.milestone.domain import Rules
-from services.milestone.evaluation import clear_overdue, evaluate_milestones
+from services.milestone.transitions import clear_overdue, evaluate_milestones
 from services.runtime.clock import Clock
 
 Apply = Callable[[AsyncConnection, list[Event]], Awaitable[None]]
