@@ -11,7 +11,7 @@ from contracts import topics
 from services.milestone import models
 from services.milestone.api import milestone_router
 from services.milestone.domain import Rules
-from services.milestone.handlers import make_apply
+from services.milestone.handlers import make_handler
 from services.milestone.metrics import lagging_families
 from services.milestone.queries import MilestoneQueries
 from services.milestone.ticker import Ticker
@@ -42,7 +42,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     rules = Rules(
         settings.milestone_at_risk_days, settings.trajectory_tolerance, settings.report_grace_days
     )
-    apply = make_apply(clock, rules)
+    apply = make_handler(clock, rules)
     subscribe_consumers(
         broker,
         SERVICE,
