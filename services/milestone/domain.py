@@ -89,30 +89,19 @@ def closed_periods(start: date, end: date, today: date, grace_days: int) -> list
     return periods
 
 
-@dataclass(frozen=True)
-class OpenMilestone:
-    """A milestone not met yet, of a known project, with what its status depends on."""
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """A milestone whose status at a date is not the one stored: what its event says."""
 
     project_id: uuid.UUID
     milestone_id: str
     title: str
     due_date: date
-    criterion: Target | None
-    completed_on: date | None
-    status: MilestoneStatus
-    transitions: int  # status changes so far: the next one is number `transitions + 1`
+    quantitative: bool
     project: ProjectContext
-    progress: Progress | None
-
-    def status_at(self, today: date, rules: Rules) -> MilestoneStatus:
-        return status_at(
-            today,
-            due=self.due_date,
-            completed_on=self.completed_on,
-            criterion=self.criterion,
-            progress=self.progress,
-            rules=rules,
-        )
+    previous: MilestoneStatus
+    status: MilestoneStatus
+    transitions: int  # changes before this one: this one is number `transitions + 1`
 
 
 class Envelope(TypedDict):
@@ -132,21 +121,19 @@ def envelope(project_id: uuid.UUID, key: str, now: datetime) -> Envelope:
     )
 
 
-def status_changed(
-    milestone: OpenMilestone, new: MilestoneStatus, now: datetime
-) -> MilestoneStatusChanged:
-    seq = milestone.transitions + 1
+def status_changed(change: StatusChange, now: datetime) -> MilestoneStatusChanged:
+    seq = change.transitions + 1
     return MilestoneStatusChanged(
-        **envelope(milestone.project_id, f"milestone/{milestone.milestone_id}/{seq}", now),
+        **envelope(change.project_id, f"milestone/{change.milestone_id}/{seq}", now),
         payload=MilestoneStatusChangedPayload(
-            milestone_id=milestone.milestone_id,
-            title=milestone.title,
-            due_date=milestone.due_date,
-            quantitative=milestone.criterion is not None,
-            previous=milestone.status,
-            status=new,
+            milestone_id=change.milestone_id,
+            title=change.title,
+            due_date=change.due_date,
+            quantitative=change.quantitative,
+            previous=change.previous,
+            status=change.status,
             changed_at=now,
-            project=milestone.project,
+            project=change.project,
         ),
     )
 

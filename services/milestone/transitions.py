@@ -21,7 +21,14 @@ from contracts import topics
 from contracts.events import MilestoneStatus, ProjectContext, TotalsRow
 from contracts.indicators import Target
 from services.milestone import models as m
-from services.milestone.domain import OPEN, OpenMilestone, Progress, Rules, status_changed
+from services.milestone.domain import (
+    OPEN,
+    Progress,
+    Rules,
+    StatusChange,
+    status_at,
+    status_changed,
+)
 from services.runtime.outbox import enqueue
 
 CHUNK = 5_000  # status changes per statement
@@ -36,8 +43,6 @@ COMPARE_AND_SET = text("""
       AND m.status = w.old AND m.transitions = w.seq
     RETURNING m.project_id, m.milestone_id
 """)
-
-Change = tuple[OpenMilestone, MilestoneStatus]
 
 
 async def evaluate_milestones(
@@ -76,69 +81,76 @@ async def evaluate_milestones(
     if due_by is not None:  # the date alone can move only pending and at-risk milestones
         query = query.where(ms.due_date <= due_by, ms.status != MilestoneStatus.OVERDUE.value)
     changes = []
-    for row in await conn.execute(query):
-        milestone = _open_milestone(row)
-        new = milestone.status_at(now.date(), rules)
-        if new != milestone.status:
-            changes.append((milestone, new))
+    for row in await conn.execute(query):  # a quiet tick reads many rows and changes few
+        criterion = Target.model_validate(row.criterion) if row.criterion else None
+        progress = (
+            None
+            if row.totals is None
+            else Progress(
+                tuple(TotalsRow.model_validate(r) for r in row.totals), row.observed_at.date()
+            )
+        )
+        new = status_at(
+            now.date(),
+            due=row.due_date,
+            completed_on=row.completed_on,
+            criterion=criterion,
+            progress=progress,
+            rules=rules,
+        )
+        if new != row.status:
+            changes.append(_change(row, criterion is not None, new))
     moved = 0
     for start in range(0, len(changes), CHUNK):
         moved += await _move(conn, changes[start : start + CHUNK], now)
     return moved
 
 
-def _open_milestone(row: Row[*tuple[Any, ...]]) -> OpenMilestone:
-    return OpenMilestone(
+def _change(row: Row[*tuple[Any, ...]], quantitative: bool, new: MilestoneStatus) -> StatusChange:
+    return StatusChange(
         project_id=row.project_id,
         milestone_id=row.milestone_id,
         title=row.title,
         due_date=row.due_date,
-        criterion=Target.model_validate(row.criterion) if row.criterion else None,
-        completed_on=row.completed_on,
-        status=MilestoneStatus(row.status),
-        transitions=row.transitions,
+        quantitative=quantitative,
         project=ProjectContext(name=row.name, sheet=row.sheet, regions=tuple(row.regions)),
-        progress=None
-        if row.totals is None
-        else Progress(
-            tuple(TotalsRow.model_validate(r) for r in row.totals), row.observed_at.date()
-        ),
+        previous=MilestoneStatus(row.status),
+        status=new,
+        transitions=row.transitions,
     )
 
 
-async def _move(conn: AsyncConnection, changes: list[Change], now: datetime) -> int:
+async def _move(conn: AsyncConnection, changes: list[StatusChange], now: datetime) -> int:
     """Moves every milestone whose status is still the one evaluated (compare-and-set, in one
     statement), then writes the winners' transitions and events; returns how many moved."""
     won = set(
         await conn.execute(
             COMPARE_AND_SET,
             {
-                "project_ids": [ms.project_id for ms, _ in changes],
-                "milestone_ids": [ms.milestone_id for ms, _ in changes],
-                "olds": [ms.status.value for ms, _ in changes],
-                "seqs": [ms.transitions for ms, _ in changes],
-                "news": [new.value for _, new in changes],
+                "project_ids": [c.project_id for c in changes],
+                "milestone_ids": [c.milestone_id for c in changes],
+                "olds": [c.previous.value for c in changes],
+                "seqs": [c.transitions for c in changes],
+                "news": [c.status.value for c in changes],
             },
         )
     )  # a milestone another evaluator moved first is not returned: it emits nothing here
-    moved = [(ms, new) for ms, new in changes if (ms.project_id, ms.milestone_id) in won]
+    moved = [c for c in changes if (c.project_id, c.milestone_id) in won]
     if not moved:
         return 0
     await conn.execute(
         insert(m.transitions),
         [
             {
-                "project_id": ms.project_id,
-                "milestone_id": ms.milestone_id,
-                "seq": ms.transitions + 1,
-                "previous": ms.status.value,
-                "status": new.value,
+                "project_id": c.project_id,
+                "milestone_id": c.milestone_id,
+                "seq": c.transitions + 1,
+                "previous": c.previous.value,
+                "status": c.status.value,
                 "changed_at": now,
             }
-            for ms, new in moved
+            for c in moved
         ],
     )
-    await enqueue(
-        conn, m.outbox, topics.STATUS, [status_changed(ms, new, now) for ms, new in moved]
-    )
+    await enqueue(conn, m.outbox, topics.STATUS, [status_changed(c, now) for c in moved])
     return len(moved)

@@ -12,9 +12,9 @@ from contracts.events import MilestoneStatus as S
 from contracts.events import ProjectContext, TotalsRow
 from contracts.indicators import Selector, Target
 from services.milestone.domain import (
-    OpenMilestone,
     Progress,
     Rules,
+    StatusChange,
     closed_periods,
     report_overdue,
     report_overdue_cleared,
@@ -122,10 +122,10 @@ def test_each_change_has_an_event_id_derived_from_it_that_releases_never_change(
         datetime(2026, 2, 10, tzinfo=UTC),
     )
     project = ProjectContext(name="P", sheet="cloud", regions=("84",))
-    moitie = OpenMilestone(
-        project_id, "moitie", "100 formés", DUE, HALF, None, S.AT_RISK, 1, project, None
+    moitie = StatusChange(
+        project_id, "moitie", "100 formés", DUE, True, project, S.AT_RISK, S.OVERDUE, 1
     )
-    changed = status_changed(moitie, S.OVERDUE, now)
+    changed = status_changed(moitie, now)
     assert changed.event_id == UUID("41fb5f97-3fab-52ba-b0b9-105b7373c952")  # transition 2
     assert (changed.payload.previous, changed.payload.status) == (S.AT_RISK, S.OVERDUE)
     assert changed.payload.quantitative
