@@ -80,7 +80,8 @@ class MilestoneQueries:
                 ms.due_date,
                 ms.status,
                 ms.completed_on,
-                (ms.criterion.is_not(None)).label("quantitative"),
+                # A deliverable's criterion is stored as JSON null, not SQL NULL.
+                (func.jsonb_typeof(ms.criterion) == "object").label("quantitative"),
             )
             .join(m.projects, p.project_id == ms.project_id)
             .order_by(ms.due_date, ms.project_id, ms.milestone_id)

@@ -135,6 +135,7 @@ async def test_a_quantitative_milestone_goes_at_risk_overdue_then_met_late_in_th
     ).json()
     assert [t["status"] for t in timeline["transitions"]] == ["at_risk", "overdue", "met_late"]
     assert timeline["milestones"][0]["status"] == "met_late"
+    assert timeline["milestones"][0]["quantitative"] is True
 
 
 async def test_a_deliverable_completed_on_time_emits_one_met(
@@ -156,6 +157,9 @@ async def test_a_deliverable_completed_on_time_emits_one_met(
     assert await platform.eventually(met, lambda m: len(m) >= 1) == [("pending", "met")]
     await platform.ticker.tick()
     assert moves(await emitted(platform)) == [("pending", "met")]
+    r = await platform.milestone.get(f"/v1/projects/{project_id}/milestones", headers=token)
+    [listed] = r.json()["milestones"]
+    assert listed["quantitative"] is False  # a deliverable: no criterion
 
 
 async def test_restarts_duplicates_and_concurrent_ticks_emit_each_transition_once(
