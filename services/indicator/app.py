@@ -9,8 +9,8 @@ from contracts import topics
 from contracts.catalog import load_catalog
 from services.indicator import models
 from services.indicator.api import indicator_router
-from services.indicator.apply import make_apply
 from services.indicator.figures import Figures
+from services.indicator.handlers import make_handler
 from services.indicator.metrics import business_families
 from services.indicator.queries import IndicatorQueries
 from services.runtime.auth import authenticator, token_lookup
@@ -37,7 +37,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         (("projects", topics.PROJECTS), ("reports", topics.REPORTS)),
         engine,
         models.processed_events,
-        make_apply(clock),
+        make_handler(clock),
         settings,
         registry,
     )

@@ -1,5 +1,6 @@
-"""Applying events, inside the consumer's transaction: registrations, and report revisions that
-replace a period's cells whole. Every change to a project's cells emits its new totals.
+"""The indicator's event handlers, run inside the consumer's transaction: registrations, and
+report revisions that replace a period's cells whole. Every change to a project's cells emits
+its new totals.
 
 A batch is applied set-wise, with a fixed number of statements whatever its size (arrays
 bound through `unnest`, so no statement outgrows PostgreSQL's 32,767 parameters, and cells
@@ -10,7 +11,6 @@ The outcome is the one of applying the events one by one, in order.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from uuid import UUID
 
@@ -30,6 +30,7 @@ from contracts.events import (
 )
 from services.indicator import models as m
 from services.runtime.clock import Clock
+from services.runtime.consumer import Apply
 from services.runtime.outbox import derived_event_id, enqueue
 
 CONSUMER = "indicator.reports"
@@ -58,14 +59,16 @@ _TOTALS = text(f"""
     group by project_id, kind, level, audience order by project_id, kind, level, audience""")
 
 
-def make_apply(clock: Clock) -> Callable[[AsyncConnection, list[Event]], Awaitable[None]]:
-    async def apply_events(conn: AsyncConnection, events: list[Event]) -> None:
+def make_handler(clock: Clock) -> Apply:
+    """What both consumer groups (projects, reports) run on each batch."""
+
+    async def handle_events(conn: AsyncConnection, events: list[Event]) -> None:
         await _register(conn, [e for e in events if isinstance(e, ProjectRegistered)])
         reports = [e for e in events if isinstance(e, IndicatorReportSubmitted)]
         changed = await _replace_periods(conn, reports)
         await _emit_totals(conn, changed, clock())
 
-    return apply_events
+    return handle_events
 
 
 async def _register(conn: AsyncConnection, events: list[ProjectRegistered]) -> None:
