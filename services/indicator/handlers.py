@@ -11,7 +11,6 @@ The outcome is the one of applying the events one by one, in order.
 
 from __future__ import annotations
 
-from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -20,20 +19,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts import topics
-from contracts.events import (
-    Event,
-    IndicatorReportSubmitted,
-    ProjectRegistered,
-    ProjectTotalsChanged,
-    TotalsRow,
-)
+from contracts.events import Event, IndicatorReportSubmitted, ProjectRegistered
 from services.indicator import models as m
+from services.indicator.totals_changed import emit_totals
 from services.runtime.clock import Clock
 from services.runtime.consumer import Apply
-from services.runtime.outbox import derived_event_id, enqueue
-
-CONSUMER = "indicator.reports"
 
 # Only a revision above the one held replaces it; the rows returned are the periods replaced.
 _UPSERT_PERIODS = text(f"""
@@ -50,13 +40,6 @@ _DELETE_CELLS = text(f"""
     using unnest(cast(:project_id as uuid[]), cast(:period as text[])) as t(project_id, period)
     where c.project_id = t.project_id and c.period = t.period""")
 _CELL_COLUMNS = ["project_id", "period", "kind", "level", "region", "sex", "audience", "count"]
-_VERSIONS = text(f"""
-    select project_id, sum(revision) from {m.periods.fullname}
-    where project_id = any(cast(:ids as uuid[])) group by project_id""")
-_TOTALS = text(f"""
-    select project_id, kind, level, audience, sum(count) from {m.cells.fullname}
-    where project_id = any(cast(:ids as uuid[]))
-    group by project_id, kind, level, audience order by project_id, kind, level, audience""")
 
 
 def make_handler(clock: Clock) -> Apply:
@@ -66,7 +49,7 @@ def make_handler(clock: Clock) -> Apply:
         await _register(conn, [e for e in events if isinstance(e, ProjectRegistered)])
         reports = [e for e in events if isinstance(e, IndicatorReportSubmitted)]
         changed = await _replace_periods(conn, reports)
-        await _emit_totals(conn, changed, clock())
+        await emit_totals(conn, changed, clock())
 
     return handle_events
 
@@ -165,28 +148,3 @@ async def _copy_cells(conn: AsyncConnection, rows: list[tuple[object, ...]]) -> 
         raise DBAPIError(
             f"COPY {m.cells.fullname}", None, exc, connection_invalidated=lost
         ) from exc
-
-
-async def _emit_totals(conn: AsyncConnection, changed: dict[UUID, UUID], now: datetime) -> None:
-    """One `project.totals_changed` per changed project per batch, with an id derived from
-    its cause (a replay emits the same event again, not a new one) and, as version, the sum of
-    the project's current revision numbers: it grows with every change that is applied, and a
-    rebuild by replay arrives at the same numbers, so consumers can keep the highest."""
-    if not changed:
-        return
-    ids = {"ids": list(changed)}
-    versions: dict[UUID, int] = {p: v for p, v in await conn.execute(_VERSIONS, ids)}
-    totals: dict[UUID, list[TotalsRow]] = {p: [] for p in changed}
-    for p, kind, level, audience, n in await conn.execute(_TOTALS, ids):
-        totals[p].append(TotalsRow(kind=kind, level=level, audience=audience or None, count=int(n)))
-    events = [
-        ProjectTotalsChanged(
-            event_id=derived_event_id(CONSUMER, cause),
-            occurred_at=now,
-            producer="indicator",
-            project_id=project_id,
-            payload={"version": versions[project_id], "totals": totals[project_id]},
-        )
-        for project_id, cause in changed.items()
-    ]
-    await enqueue(conn, m.outbox, topics.PROGRESS, events)
