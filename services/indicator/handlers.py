@@ -140,6 +140,7 @@ async def _copy_cells(conn: AsyncConnection, rows: list[tuple[object, ...]]) -> 
     SQLAlchemy wraps the others, so the consumer still tells transient faults apart."""
     raw = await conn.get_raw_connection()
     try:
+        # The ignore: `driver_connection` is typed Optional; under asyncpg it is always set.
         await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
             m.cells.name, schema_name=m.cells.schema, columns=_CELL_COLUMNS, records=rows
         )
