@@ -26,7 +26,7 @@ from contracts.projects import ProjectIn
 from contracts.reports import ReportIn
 from services.alerting.handlers import AlertingHandlers
 from services.indicator import models as indicator_models
-from services.indicator.apply import make_apply as indicator_apply
+from services.indicator.handlers import make_handler as indicator_handler
 from services.intake import models as intake_models
 from services.intake.usecases.projects import ProjectUseCases
 from services.intake.usecases.reports import ReportUseCases
@@ -118,7 +118,7 @@ async def seed(engine: AsyncEngine, first: int, last: int) -> None:
             report = report_body(i, period, body.regions)
             await reports.submit_report(created.project_id, report, Caller(staff=True), None)
     intake_events = await _drain(engine, intake_models.outbox)
-    await _apply(engine, indicator_apply(clock), intake_events)
+    await _apply(engine, indicator_handler(clock), intake_events)
     totals = await _drain(engine, indicator_models.outbox)
     await _apply(engine, milestone_handler(clock, RULES), intake_events + totals)
     await Ticker(engine, clock, RULES, CollectorRegistry()).tick()
