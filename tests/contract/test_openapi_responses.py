@@ -169,3 +169,27 @@ def test_open_parts_finds_an_open_object_and_passes_a_closed_one() -> None:
     closed = {"type": "object", "properties": {"n": {"type": "integer"}}}
     assert open_parts(closed, spec) == []
     assert open_parts({"type": "object", "additionalProperties": {"type": "integer"}}, spec) == []
+
+
+def test_the_indicator_answers_carry_the_field_names_of_the_api_contract() -> None:
+    """The names docs/architecture's API v1 table promises clients."""
+    spec = openapi("indicator")
+    schemas = spec["components"]["schemas"]
+
+    def answer(path: str) -> dict[str, Any]:
+        schema: dict[str, Any] = spec["paths"][path]["get"]["responses"]["200"]["content"][
+            "application/json"
+        ]["schema"]
+        return schema
+
+    one_or_all = {s["$ref"].rsplit("/", 1)[1] for s in answer("/v1/progress")["anyOf"]}
+    assert one_or_all == {"SheetProgress", "AllSheetsProgress"}
+    assert {"actual", "target", "progress", "expected"} <= set(
+        schemas["TargetProgress"]["properties"]
+    )
+    project = schemas[answer("/v1/projects/{project_id}/progress")["$ref"].rsplit("/", 1)[1]]
+    assert {"totals", "commitments"} <= set(project["properties"])
+    coverage = schemas[answer("/v1/coverage")["$ref"].rsplit("/", 1)[1]]
+    readings = {"covered", "uncovered", "uncovered_population_share"}
+    assert readings | {"funded", "delivered"} <= set(coverage["properties"])
+    assert readings == set(schemas["RegionsCovered"]["properties"])
