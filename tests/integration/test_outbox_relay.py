@@ -14,7 +14,7 @@ from services.runtime.broker import make_broker, start_when_reachable
 from services.runtime.db import make_engine
 from services.runtime.embedded import EmbeddedKafka
 from services.runtime.outbox import OutboxRelay, enqueue
-from tests.component.test_indicator_handlers import report
+from tests.support.events import report_submitted
 from tests.support.kafka import read_all
 from tests.support.platform import settings_for_tests
 
@@ -30,7 +30,7 @@ async def test_events_a_restarted_broker_lost_are_published_again(
     relay = OutboxRelay(
         engine, outbox, broker, kafka.bootstrap, ALL, batch_rows=10, poll_seconds=0.01
     )
-    events = [report(uuid.uuid4(), 1, n) for n in range(3)]
+    events = [report_submitted(uuid.uuid4(), trained=n) for n in range(3)]
     async with engine.begin() as conn:
         await enqueue(conn, outbox, REPORTS, events)
     try:

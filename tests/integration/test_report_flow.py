@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from contracts.events import IndicatorReportSubmitted
-from contracts.reports import Cell
 from contracts.topics import REPORTS
 from services.runtime.embedded import EmbeddedKafka
 from tests.support.data import cell, project_body, report_body
+from tests.support.events import report_submitted
 from tests.support.kafka import publish
 from tests.support.platform import Platform
 
@@ -127,21 +126,10 @@ async def test_a_csv_report_counts_like_its_json_twin(platform: Platform) -> Non
     assert await platform.eventually(lambda: trained(platform, project_id), 42) == 42
 
 
-def _report_event(project_id: str, revision: int, count: int) -> IndicatorReportSubmitted:
-    return IndicatorReportSubmitted(
-        event_id=uuid.uuid4(),
-        occurred_at=datetime.now(UTC),
-        producer="test",
-        project_id=uuid.UUID(project_id),
-        payload={
-            "report_id": uuid.uuid4(),
-            "period": "2024-S2",
-            "revision": revision,
-            "submitted_by": "test",
-            "submitted_at": datetime.now(UTC),
-            "reason": None,
-            "cells": (Cell(kind="trained", level="bac+5", region="84", count=count),),
-        },
+def late(project_id: str, revision: int, trained: int) -> IndicatorReportSubmitted:
+    """Revision `revision` of 2024-S2, published straight to the topic."""
+    return report_submitted(
+        uuid.UUID(project_id), revision=revision, trained=trained, period="2024-S2"
     )
 
 
@@ -152,9 +140,9 @@ async def test_an_older_revision_arriving_late_is_ignored(
     await publish(
         kafka.bootstrap,
         REPORTS,
-        [_report_event(project_id, 3, 30), _report_event(project_id, 2, 20)],
+        [late(project_id, 3, 30), late(project_id, 2, 20)],
     )
-    marker = _report_event(project_id, 4, 40)  # applied after both: proves they were consumed
+    marker = late(project_id, 4, 40)  # applied after both: proves they were consumed
     await platform.eventually(lambda: trained(platform, project_id), 30)
     await publish(kafka.bootstrap, REPORTS, [marker])
     await platform.eventually(lambda: trained(platform, project_id), 40)
@@ -164,7 +152,7 @@ async def test_the_same_event_delivered_twice_is_counted_once(
     platform: Platform, kafka: EmbeddedKafka
 ) -> None:
     project_id, _ = await register(platform)
-    event = _report_event(project_id, 1, 25)
+    event = late(project_id, 1, 25)
     await publish(kafka.bootstrap, REPORTS, [event, event])
     await publish(kafka.bootstrap, REPORTS, [event])
     assert await platform.eventually(lambda: trained(platform, project_id), 25) == 25
