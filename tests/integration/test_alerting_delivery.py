@@ -10,7 +10,7 @@ import email.policy
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -33,11 +33,18 @@ from contracts.events import (
 from services.alerting.app import create_app
 from services.runtime.auth import hash_token
 from services.runtime.broker import ensure_topics
-from services.runtime.embedded import EmbeddedKafka, free_port
 from tests.support.clock import FakeClock
 from tests.support.data import project_body
 from tests.support.kafka import publish
-from tests.support.platform import STAFF_TOKEN, Platform, serve, settings_for_tests
+from tests.support.platform import (
+    STAFF_TOKEN,
+    EmbeddedKafka,
+    Platform,
+    free_port,
+    serve,
+    settings_for_tests,
+)
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -161,15 +168,6 @@ def registered(project_id: uuid.UUID, token: str) -> ProjectRegistered:
         project_id=project_id,
         payload=payload,
     )
-
-
-async def eventually(read: Callable[[], Awaitable[Any]], ok: Callable[[Any], bool]) -> Any:
-    deadline = asyncio.get_running_loop().time() + 20
-    while not ok(value := await read()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"still {value!r}")
-        await asyncio.sleep(0.05)
-    return value
 
 
 @contextlib.asynccontextmanager

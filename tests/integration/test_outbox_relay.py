@@ -12,11 +12,10 @@ from contracts.topics import ALL, REPORTS
 from services.intake.models import outbox
 from services.runtime.broker import make_broker, start_when_reachable
 from services.runtime.db import make_engine
-from services.runtime.embedded import EmbeddedKafka
 from services.runtime.outbox import OutboxRelay, enqueue
 from tests.support.events import report_submitted
 from tests.support.kafka import read_all
-from tests.support.platform import settings_for_tests
+from tests.support.platform import EmbeddedKafka, settings_for_tests
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +40,7 @@ async def test_events_a_restarted_broker_lost_are_published_again(
         assert await relay.resend_if_the_broker_is_new() == 0  # same broker: nothing to do
 
         kafka.restart()  # memory only: the three events are gone
-        assert await read_all(kafka.bootstrap, REPORTS, timeout_ms=500) == []
+        assert await read_all(kafka.bootstrap, REPORTS) == []
         assert await relay.resend_if_the_broker_is_new() == 3
         assert await relay.publish_pending() == 3
         values = sorted(r.value for r in await read_all(kafka.bootstrap, REPORTS))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from pydantic import BaseModel
 
 from contracts.topics import Topic, event_key
@@ -29,18 +30,31 @@ async def publish(
         await producer.stop()
 
 
-async def read_all(bootstrap: str, topic: Topic, timeout_ms: int = 2000) -> list[ConsumerRecord]:
+async def read_all(bootstrap: str, topic: Topic, within: float = 10.0) -> list[ConsumerRecord]:
+    """Every record of `topic` up to its end when called (each partition's end offset, asked
+    of the broker), by partition and offset: an empty list proves that nothing was there.
+    Fails if they cannot all be read `within` seconds."""
     consumer = AIOKafkaConsumer(
-        topic.name,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
+        bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
     await consumer.start()
     try:
-        batches = await consumer.getmany(timeout_ms=timeout_ms)
-        return sorted(
-            (r for rs in batches.values() for r in rs), key=lambda r: (r.partition, r.offset)
-        )
+        if topic.name not in await consumer.topics():
+            return []
+        partitions = consumer.partitions_for_topic(topic.name) or set()
+        assigned = [TopicPartition(topic.name, p) for p in sorted(partitions)]
+        consumer.assign(assigned)
+        ends = await consumer.end_offsets(assigned)
+        records: list[ConsumerRecord] = []
+
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < end for tp, end in ends.items()])
+
+        async with asyncio.timeout(within):
+            while await behind():
+                batches = await consumer.getmany(timeout_ms=200)
+                records += (r for rs in batches.values() for r in rs)
+        records = [r for r in records if r.offset < ends[TopicPartition(r.topic, r.partition)]]
+        return sorted(records, key=lambda r: (r.partition, r.offset))
     finally:
         await consumer.stop()
