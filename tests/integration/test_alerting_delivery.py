@@ -12,7 +12,6 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +24,13 @@ from contracts import topics
 from contracts.events import (
     MilestoneStatus,
     MilestoneStatusChanged,
-    MilestoneStatusChangedPayload,
     ProjectContext,
-    ProjectRegistered,
-    ProjectRegisteredPayload,
 )
 from services.alerting.app import create_app
-from services.runtime.auth import hash_token
 from services.runtime.broker import ensure_topics
 from tests.support.clock import FakeClock
 from tests.support.data import project_body
+from tests.support.events import milestone_changed, project_registered
 from tests.support.kafka import publish
 from tests.support.platform import (
     STAFF_TOKEN,
@@ -129,44 +125,14 @@ def milestone_event(
     previous: MilestoneStatus,
     milestone_id: str = "m1",
 ) -> MilestoneStatusChanged:
-    payload = MilestoneStatusChangedPayload(
+    return milestone_changed(
+        status,
+        project_id,
+        clock(),
+        previous=previous,
         milestone_id=milestone_id,
         title="Ouverture du parcours bac+5",
-        due_date=date(2025, 8, 31),
-        quantitative=False,
-        previous=previous,
-        status=status,
-        changed_at=clock(),
         project=CONTEXT,
-    )
-    return MilestoneStatusChanged(
-        event_id=uuid.uuid4(),
-        occurred_at=clock(),
-        producer="milestone",
-        project_id=project_id,
-        payload=payload,
-    )
-
-
-def registered(project_id: uuid.UUID, token: str) -> ProjectRegistered:
-    payload = ProjectRegisteredPayload(
-        sheet="cloud",
-        wave="saison-1",
-        name="Nuage",
-        lead="UGA",
-        regions=("84",),
-        start_date=date(2023, 1, 1),
-        end_date=date(2027, 12, 31),
-        funding_eur=None,
-        commitments=(),
-        api_token_sha256=hash_token(token),
-    )
-    return ProjectRegistered(
-        event_id=uuid.uuid4(),
-        occurred_at=FakeClock()(),
-        producer="intake",
-        project_id=project_id,
-        payload=payload,
     )
 
 
@@ -403,7 +369,9 @@ async def test_a_project_token_cannot_subscribe_to_another_projects_alerts(
     token = {"Authorization": "Bearer cmap_project-token-for-tests"}
     async with alerting(clean_database, kafka, clock) as stack:
         await publish(
-            kafka.bootstrap, topics.PROJECTS, [registered(mine, "cmap_project-token-for-tests")]
+            kafka.bootstrap,
+            topics.PROJECTS,
+            [project_registered(mine, token="cmap_project-token-for-tests")],
         )
 
         async def listing() -> int:
