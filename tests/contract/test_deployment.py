@@ -20,7 +20,8 @@ from pydantic import SecretStr
 
 from contracts.topics import ALL, DEAD_LETTERS
 from services.runtime import registry
-from services.runtime.cli import SERVICES, parser
+from services.runtime.cli import parser
+from services.runtime.registry import NAMES as SERVICES
 from services.runtime.settings import Settings
 
 ROOT = Path(__file__).parents[2]

@@ -17,7 +17,9 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from services.runtime import registry
-from services.runtime.embedded import EmbeddedPostgres
+
+# The embedded server reaches the tests from here only.
+from services.runtime.embedded import EmbeddedPostgres as EmbeddedPostgres
 from services.runtime.migrate import upgrade_all_async
 
 SERVER_VARIABLE = "CMA_TEST_DATABASE_URL"
@@ -43,16 +45,24 @@ def embedded_server() -> Iterator[EmbeddedPostgres]:
 
 @contextlib.asynccontextmanager
 async def new_database(server_url: str, prefix: str = "cma_test") -> AsyncIterator[str]:
-    """A database created on the server of `server_url` and migrated; dropped afterwards."""
+    """A database created on the server of `server_url` and migrated; dropped afterwards
+    (over a new connection: the test may have restarted the server meanwhile)."""
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(plain_url(server_url))
+    await _as_admin(server_url, f'create database "{name}"')
     try:
-        await admin.execute(f'create database "{name}"')
-        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        base, mark, query = server_url.partition("?")  # keep `?host=/socket/dir` as it is
+        url = f"{base.rsplit('/', 1)[0]}/{name}{mark}{query}"
         await upgrade_all_async(url)
         yield url
     finally:
-        await admin.execute(f'drop database if exists "{name}" with (force)')
+        await _as_admin(server_url, f'drop database if exists "{name}" with (force)')
+
+
+async def _as_admin(server_url: str, statement: str) -> None:
+    admin = await asyncpg.connect(plain_url(server_url))
+    try:
+        await admin.execute(statement)
+    finally:
         await admin.close()
 
 

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from services.runtime import registry
-from services.runtime.embedded import EmbeddedKafka, free_port
-from services.runtime.settings import Settings
 
-__all__ = ["EmbeddedKafka", "free_port"]  # the embedded parts reach the tests from here only
+# The embedded broker reaches the tests from here only.
+from services.runtime.embedded import EmbeddedKafka as EmbeddedKafka
+from services.runtime.embedded import free_port as free_port
+from services.runtime.settings import Settings
 
 STAFF_TOKEN = "staff-token-for-tests-0123456789"
 STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
