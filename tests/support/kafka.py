@@ -31,9 +31,10 @@ async def publish(
 
 
 async def read_all(bootstrap: str, topic: Topic, within: float = 10.0) -> list[ConsumerRecord]:
-    """Every record of `topic` up to its end when called (each partition's end offset, asked
-    of the broker), by partition and offset: an empty list proves that nothing was there.
-    Fails if they cannot all be read `within` seconds."""
+    """Every record of `topic` up to its end when read (each partition's high watermark in
+    the broker's fetch answers, which the embedded broker reports right, unlike its
+    ListOffsets), by partition and offset: an empty list proves that nothing was there.
+    Fails if they cannot all be read within `within` seconds."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
@@ -44,17 +45,21 @@ async def read_all(bootstrap: str, topic: Topic, within: float = 10.0) -> list[C
         partitions = consumer.partitions_for_topic(topic.name) or set()
         assigned = [TopicPartition(topic.name, p) for p in sorted(partitions)]
         consumer.assign(assigned)
-        ends = await consumer.end_offsets(assigned)
+
+        async def at_the_end() -> bool:
+            for tp in assigned:
+                end = consumer.highwater(tp)  # None until a fetch answered for tp
+                if end is None or await consumer.position(tp) < end:
+                    return False
+            return True
+
         records: list[ConsumerRecord] = []
-
-        async def behind() -> bool:
-            return any([await consumer.position(tp) < end for tp, end in ends.items()])
-
         async with asyncio.timeout(within):
-            while await behind():
-                batches = await consumer.getmany(timeout_ms=200)
+            while True:
+                batches = await consumer.getmany(timeout_ms=100)
                 records += (r for rs in batches.values() for r in rs)
-        records = [r for r in records if r.offset < ends[TopicPartition(r.topic, r.partition)]]
+                if await at_the_end():
+                    break
         return sorted(records, key=lambda r: (r.partition, r.offset))
     finally:
         await consumer.stop()
