@@ -2,17 +2,17 @@
 # `cma replay <service>`. docker-compose.yml and deploy/k8s/ choose the command.
 #
 # Stage 1 builds wheels of this project (`pip wheel .`, the same package `pip install -e .`
-# gives the tests) and of its dependencies; stage 2 installs them from those wheels only, with
+# gives the tests) and of its dependencies, at the versions of requirements.lock; stage 2 installs them from those wheels only, with
 # no compiler, no build tools, no dev extras.
 ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
-COPY pyproject.toml ./
+COPY pyproject.toml requirements.lock ./
 COPY contracts ./contracts
 COPY services ./services
-RUN pip wheel --wheel-dir /wheels .
+RUN pip wheel --constraint requirements.lock --wheel-dir /wheels .
 
 FROM ${PYTHON_IMAGE} AS runtime
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 \

@@ -3,15 +3,21 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run demo migrate test lint unit contract component integration e2e battery schemas up down
+.PHONY: install lock run demo migrate test lint unit contract component integration e2e battery schemas up down
 
-$(BIN)/.installed: pyproject.toml
+# Every version comes from requirements.lock (the image installs from it too); `make lock`
+# resolves it again after pyproject.toml's dependencies change.
+$(BIN)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,local]"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev,local]"
 	touch $@
 
 install: $(BIN)/.installed
+
+lock: install  ## resolve requirements.lock again from pyproject.toml (dev and local extras included)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra local --python-version 3.11 \
+	  --quiet -o requirements.lock
 
 run: install  ## the platform on embedded PostgreSQL and broker (or CMA_DATABASE_URL / CMA_KAFKA_BOOTSTRAP)
 	$(BIN)/cma run
@@ -30,8 +36,9 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m contracts.generate --check
-	$(BIN)/python -m services.asyncapi --check
+	$(BIN)/python -m services.command asyncapi --check
 	$(BIN)/python -m dashboards.generator --check
+	$(BIN)/mypy
 
 unit contract component integration e2e: install
 	$(BIN)/python -m pytest tests/$@
@@ -41,7 +48,7 @@ battery: install  ## the fault battery alone (processes killed, database and bro
 
 schemas: install  ## regenerate the checked-in JSON Schemas and AsyncAPI documents
 	$(BIN)/python -m contracts.generate
-	$(BIN)/python -m services.asyncapi
+	$(BIN)/python -m services.command asyncapi
 
 up:  ## the production-shaped stack (needs Docker and a .env: cp .env.example .env, set its secrets)
 	@test -f .env || { echo "no .env: cp .env.example .env, then set its secrets" >&2; exit 1; }

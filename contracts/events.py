@@ -122,7 +122,7 @@ class ReportOverdueClearedPayload(_Frozen):
     project: ProjectContext
 
 
-class _Envelope(_Frozen):
+class Envelope(_Frozen):
     event_id: UUID
     schema_version: Literal[1] = 1
     occurred_at: datetime
@@ -130,42 +130,42 @@ class _Envelope(_Frozen):
     project_id: UUID
 
 
-class ProjectRegistered(_Envelope):
+class ProjectRegistered(Envelope):
     type: Literal["project.registered"] = "project.registered"
     payload: ProjectRegisteredPayload
 
 
-class IndicatorReportSubmitted(_Envelope):
+class IndicatorReportSubmitted(Envelope):
     type: Literal["indicator_report.submitted"] = "indicator_report.submitted"
     payload: IndicatorReportSubmittedPayload
 
 
-class MilestoneDeclared(_Envelope):
+class MilestoneDeclared(Envelope):
     type: Literal["milestone.declared"] = "milestone.declared"
     payload: MilestoneDeclaredPayload
 
 
-class MilestoneCompleted(_Envelope):
+class MilestoneCompleted(Envelope):
     type: Literal["milestone.completed"] = "milestone.completed"
     payload: MilestoneCompletedPayload
 
 
-class ProjectTotalsChanged(_Envelope):
+class ProjectTotalsChanged(Envelope):
     type: Literal["project.totals_changed"] = "project.totals_changed"
     payload: ProjectTotalsChangedPayload
 
 
-class MilestoneStatusChanged(_Envelope):
+class MilestoneStatusChanged(Envelope):
     type: Literal["milestone.status_changed"] = "milestone.status_changed"
     payload: MilestoneStatusChangedPayload
 
 
-class ReportOverdue(_Envelope):
+class ReportOverdue(Envelope):
     type: Literal["report.overdue"] = "report.overdue"
     payload: ReportOverduePayload
 
 
-class ReportOverdueCleared(_Envelope):
+class ReportOverdueCleared(Envelope):
     type: Literal["report.overdue_cleared"] = "report.overdue_cleared"
     payload: ReportOverdueClearedPayload
 
@@ -181,7 +181,7 @@ Event = Annotated[
     | ReportOverdueCleared,
     Field(discriminator="type"),
 ]
-EVENT_TYPES: tuple[type[_Envelope], ...] = (
+EVENT_TYPES: tuple[type[Envelope], ...] = (
     ProjectRegistered,
     IndicatorReportSubmitted,
     MilestoneDeclared,

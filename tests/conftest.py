@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from services.runtime import registry
 from tests.support.clock import FakeClock
 from tests.support.database import database_for_tests, truncate_all
 from tests.support.platform import (
@@ -49,10 +50,11 @@ def clock() -> FakeClock:
 async def platform(
     clean_database: str, kafka: EmbeddedKafka, clock: FakeClock
 ) -> AsyncIterator[Platform]:
-    """Intake, indicator and milestone; a test that needs alerting starts it
+    """Every registered service but alerting; a test that needs alerting starts it
     (`platform.start("alerting")`): its consumers would add two group joins to every test."""
     settings = settings_for_tests(clean_database, kafka.bootstrap)
-    async with running_platform(settings, clock, ("intake", "indicator", "milestone")) as p:
+    started = [name for name in registry.NAMES if name != "alerting"]
+    async with running_platform(settings, clock, started) as p:
         yield p
 
 

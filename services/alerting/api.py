@@ -2,26 +2,23 @@
 a project's token subscribes only to its own project and sees only what it created."""
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.alerting.channels import check_webhook_url
+from services.alerting.domain import DeliveryStatus
+from services.alerting.queries import AlertingQueries
 from services.alerting.schemas import (
     DeliveryOut,
     SubscriptionCreated,
     SubscriptionIn,
     SubscriptionOut,
-    WebhookIn,
 )
-from services.alerting.service import AlertingService
-from services.alerting.store import AlertingQueries
+from services.alerting.usecases import AlertingUseCases
 from services.runtime.auth import Caller
-from services.runtime.errors import FieldError, Forbidden, NotFound, Unprocessable
+from services.runtime.errors import Forbidden, NotFound
 from services.runtime.http import FORBIDDEN, NOT_FOUND, PROBLEMS
-from services.runtime.settings import Settings
 
 SUBSCRIBE_DOC = """Subscribe a webhook or an e-mail address to alerts matching `filters`.
 
@@ -32,10 +29,8 @@ webhook `secret` is returned once, here; alerts already firing that match are se
 
 
 def alerting_router(
-    service: AlertingService,
+    usecases: AlertingUseCases,
     queries: AlertingQueries,
-    engine: AsyncEngine,
-    settings: Settings,
     authenticate: Callable[[Request], Awaitable[Caller]],
 ) -> APIRouter:
     router = APIRouter(prefix="/v1", responses=PROBLEMS)
@@ -55,16 +50,8 @@ def alerting_router(
                 f"a project token subscribes only to its own project: "
                 f'set filters.projects to ["{caller.project_id}"]',
             )
-        if isinstance(body.channel, WebhookIn):
-            try:
-                await check_webhook_url(body.channel.url, settings)
-            except ValueError as exc:
-                loc = ("body", "channel", "webhook", "url")  # as pydantic names it
-                raise Unprocessable([FieldError(loc, str(exc))]) from exc
-        sub = body.subscription(None if caller.staff else caller.project_id, service.clock())
-        async with engine.begin() as conn:
-            await service.subscribe(conn, sub)
-        return SubscriptionCreated(**SubscriptionOut.of(sub).model_dump(), secret=sub.secret)
+        sub = await usecases.subscribe(body, None if caller.staff else caller.project_id)
+        return SubscriptionCreated.of(sub)
 
     @router.get("/subscriptions", tags=["subscriptions"])
     async def list_subscriptions(caller: CallerDep) -> list[SubscriptionOut]:
@@ -76,9 +63,7 @@ def alerting_router(
     async def deliveries(
         caller: CallerDep,
         subscription_id: UUID | None = None,
-        status_: Annotated[
-            Literal["pending", "delivered", "dead"] | None, Query(alias="status")
-        ] = None,
+        status_: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[DeliveryOut]:
         """The delivery log, newest first: each notification with its status (`pending`,

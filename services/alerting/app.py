@@ -7,14 +7,15 @@ import httpx
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from contracts import topics
 from services.alerting import models
 from services.alerting.api import alerting_router
 from services.alerting.channels import Channels
 from services.alerting.delivery import DeliveryLoop
+from services.alerting.handlers import AlertingHandlers
 from services.alerting.metrics import DeliveryMetrics, alerting_families
-from services.alerting.service import AlertingService
-from services.alerting.store import AlertingQueries
+from services.alerting.queries import AlertingQueries
+from services.alerting.usecases import AlertingUseCases
+from services.runtime import registry as service_registry
 from services.runtime.auth import authenticator, token_lookup
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
@@ -25,26 +26,28 @@ from services.runtime.lifespan import service_lifespan
 from services.runtime.metrics import SnapshotCollector
 from services.runtime.settings import Settings
 
-SERVICE = "alerting"
+SPEC = service_registry.service("alerting")
+SERVICE = SPEC.name
 
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     broker = make_broker(settings, SERVICE, registry)
-    service = AlertingService(clock, settings.alert_group_wait_seconds)
+    handlers = AlertingHandlers(clock, settings.alert_group_wait_seconds)
     subscribe_consumers(
         broker,
         SERVICE,
-        (("projects", topics.PROJECTS), ("status", topics.STATUS)),
+        SPEC.consumes,
         engine,
         models.processed_events,
-        service.apply_events,
+        handlers.apply_events,
         settings,
         registry,
     )
 
     queries = AlertingQueries(engine)
+    usecases = AlertingUseCases(engine, settings, clock)
     delivery_metrics = DeliveryMetrics(registry)
     snapshot = SnapshotCollector()
     registry.register(snapshot)
@@ -57,7 +60,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         timeout = settings.delivery_timeout_seconds
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
             channels = Channels(settings, http)
-            await DeliveryLoop(engine, service, channels, settings, delivery_metrics).run()
+            await DeliveryLoop(engine, usecases, channels, settings, delivery_metrics).run()
 
     app = build_app(
         service=SERVICE,
@@ -67,9 +70,9 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         settings=settings,
         refresh_metrics=refresh_metrics,
-        description="Subscriptions, alerts and their delivery by signed webhook and e-mail.",
+        description=SPEC.summary,
     )
     authenticate = authenticator(settings, token_lookup(engine, models.projects))
-    app.include_router(alerting_router(service, queries, engine, settings, authenticate))
-    app.state.broker = broker
+    app.include_router(alerting_router(usecases, queries, authenticate))
+    app.state.broker, app.state.usecases = broker, usecases  # tests run a repeat check by hand
     return app

@@ -17,8 +17,10 @@ from typing import Any
 import httpx
 
 from services.alerting import render
+from services.alerting.domain import Channel
+from services.alerting.queries import Subscription
+from services.alerting.render import AlertItem
 from services.alerting.signing import sign
-from services.alerting.store import Subscription
 from services.runtime.settings import Settings
 
 
@@ -99,14 +101,14 @@ class Channels:
     def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
         self.settings, self.http = settings, http
 
-    async def send(self, sub: Subscription, delivery_id: str, alerts: list[dict[str, Any]]) -> None:
-        if sub.channel == "webhook":
+    async def send(self, sub: Subscription, delivery_id: str, alerts: list[AlertItem]) -> None:
+        if sub.channel is Channel.WEBHOOK:
             await self._webhook(sub, delivery_id, alerts)
         else:
             message = self._email(sub, delivery_id, alerts)
             await asyncio.to_thread(self._smtp_send, message)
 
-    async def _webhook(self, sub: Subscription, delivery_id: str, alerts: list[Any]) -> None:
+    async def _webhook(self, sub: Subscription, delivery_id: str, alerts: list[AlertItem]) -> None:
         try:
             target = await check_webhook_url(sub.target, self.settings)
         except ValueError as exc:
@@ -139,7 +141,7 @@ class Channels:
             retryable = response.status_code >= 500 or response.status_code in (408, 429)
             raise DeliveryFailed(f"HTTP {response.status_code}", retryable=retryable)
 
-    def _email(self, sub: Subscription, delivery_id: str, alerts: list[Any]) -> EmailMessage:
+    def _email(self, sub: Subscription, delivery_id: str, alerts: list[AlertItem]) -> EmailMessage:
         message = EmailMessage()
         message["Subject"] = render.subject(alerts)
         message["From"] = self.settings.smtp_sender

@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.alerting import models as m
 from services.alerting.channels import Channels, DeliveryFailed
+from services.alerting.domain import Channel, DeliveryStatus
 from services.alerting.metrics import DeliveryMetrics
-from services.alerting.service import AlertingService
-from services.alerting.store import Subscription
+from services.alerting.queries import Subscription
+from services.alerting.usecases import AlertingUseCases
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 def backoff_seconds(failed_attempts: int, base: float, jitter: float, cap: float = 3600) -> float:
     """Exponential with "equal jitter" (`jitter` in [0, 1)): half fixed, half random, so the
     retries of many deliveries to one receiver spread out."""
-    delay = min(base * 2 ** (failed_attempts - 1), cap)
+    delay = min(base * 2.0 ** (failed_attempts - 1), cap)
     return delay / 2 + delay / 2 * jitter
 
 
@@ -40,7 +41,7 @@ class DeliveryLoop:
     def __init__(
         self,
         engine: AsyncEngine,
-        service: AlertingService,
+        usecases: AlertingUseCases,
         channels: Channels,
         settings: Settings,
         metrics: DeliveryMetrics,
@@ -50,7 +51,7 @@ class DeliveryLoop:
         batch: int = 20,
         jitter: Callable[[], float] = random.random,
     ) -> None:
-        self.engine, self.service, self.channels = engine, service, channels
+        self.engine, self.usecases, self.channels = engine, usecases, channels
         self.settings, self.metrics, self.jitter = settings, metrics, jitter
         self.poll, self.repeat_every, self.batch = poll_seconds, repeat_every_seconds, batch
 
@@ -60,7 +61,7 @@ class DeliveryLoop:
         while True:
             try:
                 if loop.time() >= next_repeat:
-                    await self.service.repeat_firing(self.engine)
+                    await self.usecases.repeat_firing()
                     next_repeat = loop.time() + self.repeat_every
                 if await self.deliver_due() == 0:
                     await asyncio.sleep(self.poll)
@@ -76,7 +77,7 @@ class DeliveryLoop:
         query = (
             select(d.delivery_id, d.alerts, d.attempts, m.subscriptions)
             .join(m.subscriptions, m.subscriptions.c.subscription_id == d.subscription_id)
-            .where(d.status == "pending", d.due_at <= func.now())
+            .where(d.status == DeliveryStatus.PENDING, d.due_at <= func.now())
             .order_by(d.due_at)
             .limit(self.batch)
             .with_for_update(of=m.deliveries, skip_locked=True)
@@ -86,7 +87,7 @@ class DeliveryLoop:
             failures = await asyncio.gather(*(self._attempt(row) for row in rows))
             outcomes = [await self._record(conn, r, f) for r, f in zip(rows, failures, strict=True)]
         for row, (outcome, latency) in zip(rows, outcomes, strict=True):  # once committed
-            self._count(row.channel, outcome, latency)
+            self._count(Channel(row.channel), outcome, latency)
         return len(rows)
 
     async def _attempt(self, row: Row[Any]) -> DeliveryFailed | None:
@@ -101,31 +102,32 @@ class DeliveryLoop:
 
     async def _record(
         self, conn: AsyncConnection, row: Row[Any], failure: DeliveryFailed | None
-    ) -> tuple[str, float]:
-        """Returns the outcome (delivered, retry or dead) and, when delivered, the latency."""
+    ) -> tuple[DeliveryStatus, float]:
+        """Returns the delivery's status after the attempt (still pending: a retry) and, when
+        delivered, the latency."""
         d, attempts = m.deliveries.c, row.attempts + 1
         now = func.clock_timestamp()  # not now(): the transaction began before the sending
         stmt = update(m.deliveries).where(d.delivery_id == row.delivery_id)
         stmt = stmt.values(attempts=attempts, updated_at=now)
         if failure is None:
             latency = func.extract("epoch", now - d.created_at)
-            done = stmt.values(status="delivered", delivered_at=now).returning(latency)
-            return "delivered", float((await conn.execute(done)).one()[0])
+            done = stmt.values(status=DeliveryStatus.DELIVERED, delivered_at=now).returning(latency)
+            return DeliveryStatus.DELIVERED, float((await conn.execute(done)).one()[0])
         error = str(failure)[:500]
         if failure.retryable and attempts < self.settings.delivery_max_attempts:
             base = self.settings.delivery_backoff_base_seconds
             wait = timedelta(seconds=backoff_seconds(attempts, base, self.jitter()))
             await conn.execute(stmt.values(last_error=error, due_at=now + wait))
-            return "retry", 0.0
+            return DeliveryStatus.PENDING, 0.0
         log.warning("alerting: delivery %s dead after %d attempts", row.delivery_id, attempts)
-        await conn.execute(stmt.values(status="dead", last_error=error))
-        return "dead", 0.0
+        await conn.execute(stmt.values(status=DeliveryStatus.DEAD, last_error=error))
+        return DeliveryStatus.DEAD, 0.0
 
-    def _count(self, channel: str, outcome: str, latency: float) -> None:
-        if outcome == "delivered":
+    def _count(self, channel: Channel, outcome: DeliveryStatus, latency: float) -> None:
+        if outcome is DeliveryStatus.DELIVERED:
             self.metrics.sent.labels(channel).inc()
             self.metrics.latency.labels(channel).observe(latency)
             return
         self.metrics.failed.labels(channel).inc()
-        if outcome == "dead":
+        if outcome is DeliveryStatus.DEAD:
             self.metrics.dead.labels(channel).inc()

@@ -39,6 +39,20 @@ class AlertState(StrEnum):
     RESOLVED = "resolved"
 
 
+class Channel(StrEnum):
+    WEBHOOK = "webhook"
+    EMAIL = "email"
+
+
+class DeliveryStatus(StrEnum):
+    """Pending until sent (retries included), then delivered, or dead once attempts are
+    exhausted or the receiver refused it for good."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
 SEVERITY = {
     AlertKind.MILESTONE_AT_RISK: Severity.WARNING,
     AlertKind.MILESTONE_OVERDUE: Severity.CRITICAL,

@@ -9,8 +9,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from contracts.catalog import load_catalog
-from services.alerting.domain import AlertKind
-from services.alerting.store import AlertingQueries
+from services.alerting.domain import AlertKind, Channel, DeliveryStatus
+from services.alerting.queries import AlertingQueries
 
 P = "cma_alerting_"
 
@@ -35,7 +35,7 @@ class DeliveryMetrics:
             buckets=(0.1, 0.5, 1, 2.5, 5, 15, 30, 60, 120, 300, 900, 3600),
             registry=registry,
         )
-        for channel in ("webhook", "email"):  # zeros from the start: increase() sees the first
+        for channel in Channel:  # zeros from the start: increase() sees the first
             for metric in (self.sent, self.failed, self.dead, self.latency):
                 metric.labels(channel)
 
@@ -47,11 +47,11 @@ async def alerting_families(queries: AlertingQueries) -> list[Metric]:
     )
     for kind in AlertKind:  # zeros too, so a rule can tell "none firing" from "no data"
         for sheet in sorted(set(load_catalog().sheets) | {s for _, s in firing}):
-            alerts.add_metric([kind.value, sheet], firing.get((kind.value, sheet), 0))
+            alerts.add_metric([kind.value, sheet], firing.get((kind, sheet), 0))
     by_status = await queries.deliveries_by_status()
     deliveries = GaugeMetricFamily(
         P + "deliveries", "Deliveries recorded, by status.", labels=["status"]
     )
-    for status in ("pending", "delivered", "dead"):
-        deliveries.add_metric([status], by_status.get(status, 0))
+    for status in DeliveryStatus:
+        deliveries.add_metric([status.value], by_status.get(status, 0))
     return [alerts, deliveries]

@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+from services.alerting.domain import DeliveryStatus
 from services.runtime.db import processed_events_table
 
 metadata = MetaData(schema="alerting")
@@ -39,7 +40,7 @@ subscriptions = Table(
     Column("subscription_id", Uuid, primary_key=True),
     Column("name", String(200), nullable=False),
     Column("owner_project_id", Uuid, index=True),
-    Column("channel", String(10), nullable=False),  # webhook | email
+    Column("channel", String(10), nullable=False),  # a Channel
     Column("target", String(2000), nullable=False),  # the URL or the e-mail address
     Column("secret", String(200)),
     Column("sheets", ARRAY(String(40)), nullable=False),
@@ -58,7 +59,7 @@ alerts = Table(
     Column("fingerprint", String(200), primary_key=True),
     Column("kind", String(40), nullable=False),
     Column("severity", String(10), nullable=False),
-    Column("state", String(10), nullable=False),  # firing | resolved
+    Column("state", String(10), nullable=False),  # an AlertState
     Column("project_id", Uuid, nullable=False),
     Column("subject", String(64), nullable=False),
     Column("project_name", String(200), nullable=False),
@@ -99,7 +100,7 @@ deliveries = Table(
         ForeignKey("alerting.subscriptions.subscription_id", ondelete="CASCADE"),
         nullable=False,
     ),
-    Column("status", String(10), nullable=False),  # pending | delivered | dead
+    Column("status", String(10), nullable=False),  # a DeliveryStatus
     Column("alerts", JSONB, nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text),
@@ -108,7 +109,11 @@ deliveries = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("delivered_at", DateTime(timezone=True)),
 )
-Index("deliveries_due", deliveries.c.due_at, postgresql_where=deliveries.c.status == "pending")
+Index(
+    "deliveries_due",
+    deliveries.c.due_at,
+    postgresql_where=deliveries.c.status == DeliveryStatus.PENDING.value,
+)
 Index("deliveries_by_subscription", deliveries.c.subscription_id, deliveries.c.created_at)
 
 processed_events = processed_events_table(metadata)

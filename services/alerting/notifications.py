@@ -14,10 +14,28 @@ from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.alerting import models as m
-from services.alerting.domain import AlertState, should_notify
-from services.alerting.store import Subscription
+from services.alerting.domain import AlertState, DeliveryStatus, should_notify
+from services.alerting.queries import Subscription
+from services.alerting.render import AlertItem, alert_item
 
-Pending = dict[UUID, list[dict[str, Any]]]  # subscription -> alert items to deliver
+Pending = dict[UUID, list[AlertItem]]  # subscription -> alert items to deliver
+
+# Alert transitions take this advisory lock shared, subscription creation exclusive: a new
+# subscription either sees an alert already firing or is seen by the transaction firing it.
+SUBSCRIPTIONS_LOCK = 0x0A1E27
+
+
+async def lock_subscriptions(conn: AsyncConnection, *, exclusive: bool) -> None:
+    lock = func.pg_advisory_xact_lock if exclusive else func.pg_advisory_xact_lock_shared
+    await conn.execute(select(lock(SUBSCRIPTIONS_LOCK)))
+
+
+async def tell(
+    conn: AsyncConnection, pending: Pending, sub: Subscription, alert: Row[Any], now: datetime
+) -> None:
+    """Adds the alert to what `sub` is sent, when it wants it and should be told now."""
+    if sub.wants(alert) and await record_told(conn, sub, alert, now):
+        pending[sub.subscription_id].append(alert_item(alert))
 
 
 async def record_told(
@@ -54,7 +72,7 @@ async def enqueue(conn: AsyncConnection, pending: Pending, group_wait: timedelta
             continue
         still_open = await conn.execute(
             select(d.delivery_id)
-            .where(d.subscription_id == subscription_id, d.status == "pending")
+            .where(d.subscription_id == subscription_id, d.status == DeliveryStatus.PENDING)
             .where(d.attempts == 0, d.due_at > func.now())
             .limit(1)
             .with_for_update(skip_locked=True)
@@ -71,6 +89,6 @@ async def enqueue(conn: AsyncConnection, pending: Pending, group_wait: timedelta
         new = {"delivery_id": uuid.uuid4(), "subscription_id": subscription_id}
         await conn.execute(
             insert(m.deliveries).values(
-                **new, status="pending", alerts=items, due_at=func.now() + group_wait
+                **new, status=DeliveryStatus.PENDING, alerts=items, due_at=func.now() + group_wait
             )
         )

@@ -3,15 +3,36 @@
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Row
+
+from services.alerting.domain import AlertState
 
 SCHEMA_VERSION = "1"
 
 
-def alert_item(alert: Row[Any]) -> dict[str, Any]:
-    """One alert as stored in a delivery (a snapshot: later changes do not rewrite it)."""
+class AlertItem(TypedDict):
+    """One alert as a delivery stores it (a snapshot: later changes do not rewrite it) and as
+    the webhook's `alerts` list and the e-mail show it. JSON: enums as their values."""
+
+    fingerprint: str
+    status: str  # an AlertState
+    kind: str  # an AlertKind
+    severity: str  # a Severity
+    project_id: str
+    project_name: str
+    sheet: str
+    regions: list[str]
+    subject: str
+    summary: str
+    starts_at: str
+    ends_at: str | None
+    details: dict[str, Any]
+
+
+def alert_item(alert: Row[Any]) -> AlertItem:
+    """One alert row of `alerts`, as a delivery carries it."""
     return {
         "fingerprint": alert.fingerprint,
         "status": alert.state,
@@ -29,36 +50,37 @@ def alert_item(alert: Row[Any]) -> dict[str, Any]:
     }
 
 
-def status_of(alerts: list[dict[str, Any]]) -> str:
+def status_of(alerts: list[AlertItem]) -> AlertState:
     """`firing` when any alert of the group still fires, as Alertmanager does."""
-    return "firing" if any(a["status"] == "firing" for a in alerts) else "resolved"
+    firing = any(a["status"] == AlertState.FIRING for a in alerts)
+    return AlertState.FIRING if firing else AlertState.RESOLVED
 
 
 def webhook_body(
-    delivery_id: str, subscription_id: str, name: str, alerts: list[dict[str, Any]]
+    delivery_id: str, subscription_id: str, name: str, alerts: list[AlertItem]
 ) -> dict[str, Any]:
     return {
         "version": SCHEMA_VERSION,
         "delivery_id": delivery_id,
         "subscription_id": subscription_id,
         "subscription": name,
-        "status": status_of(alerts),
+        "status": status_of(alerts).value,
         "alerts": alerts,
     }
 
 
-def subject(alerts: list[dict[str, Any]]) -> str:
+def subject(alerts: list[AlertItem]) -> str:
     head = f"[CMA] {status_of(alerts).upper()}"
     if len(alerts) == 1:
         return f"{head}: {alerts[0]['summary']}"
     return f"{head}: {len(alerts)} alerts ({', '.join(sorted({a['kind'] for a in alerts}))})"
 
 
-def _line(a: dict[str, Any]) -> str:
+def _line(a: AlertItem) -> str:
     return f"[{a['status'].upper()}] {a['severity']} {a['kind']}: {a['summary']}"
 
 
-def text_body(name: str, alerts: list[dict[str, Any]]) -> str:
+def text_body(name: str, alerts: list[AlertItem]) -> str:
     lines = [f"Subscription “{name}”: {len(alerts)} alert(s).", ""]
     for a in alerts:
         lines.append(_line(a))
@@ -67,7 +89,7 @@ def text_body(name: str, alerts: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def html_body(name: str, alerts: list[dict[str, Any]]) -> str:
+def html_body(name: str, alerts: list[AlertItem]) -> str:
     rows = "".join(
         f"<li><strong>{html.escape(a['status'].upper())}</strong> "
         f"{html.escape(a['severity'])} <code>{html.escape(a['kind'])}</code>: "

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import secrets
-import uuid
-from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from datetime import datetime
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -13,8 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from contracts.projects import SheetId
 from contracts.reports import RegionCode
 from contracts.text import Text
-from services.alerting.domain import AlertKind, Filters, Severity
-from services.alerting.store import Subscription
+from services.alerting.domain import (
+    AlertKind,
+    AlertState,
+    Channel,
+    DeliveryStatus,
+    Filters,
+    Severity,
+)
+from services.alerting.queries import Delivery, Subscription
 
 _PLAIN = r"[^@\s<>,;\x00-\x1f\x7f-\x9f]+"
 EMAIL = rf"^{_PLAIN}@{_PLAIN}\.{_PLAIN}$"  # one plain address: no header injection
@@ -38,6 +43,8 @@ class FiltersIn(_In):
 
 
 class WebhookIn(_In):
+    # The tags of a Channel, as plain strings: pydantic's message for an unknown tag would
+    # otherwise list the members' reprs.
     type: Literal["webhook"]
     url: WebhookUrl = Field(max_length=2000, examples=["https://example.org/cma-hook"])
     secret: Text | None = Field(
@@ -61,29 +68,34 @@ class SubscriptionIn(_In):
         default=4 * 3600, ge=60, le=30 * 86400, description="Re-send a still-firing alert after."
     )
 
-    def subscription(self, owner: UUID | None, now: datetime) -> Subscription:
-        f = self.filters
-        filters = Filters(
-            frozenset(f.sheets),
-            frozenset(f.projects),
-            frozenset(f.regions),
-            frozenset(k.value for k in f.kinds),
-            f.min_severity,
-        )
-        if isinstance(self.channel, WebhookIn):
-            target, secret = self.channel.url, self.channel.secret or secrets.token_urlsafe(32)
-        else:
-            target, secret = self.channel.address, None
-        return Subscription(
-            uuid.uuid4(),
-            self.name,
-            owner,
-            self.channel.type,
-            target,
-            secret,
-            filters,
-            timedelta(seconds=self.repeat_interval_seconds),
-            now,
+
+class WebhookOut(BaseModel):
+    type: Literal[Channel.WEBHOOK]
+    url: str
+
+
+class EmailOut(BaseModel):
+    type: Literal[Channel.EMAIL]
+    address: str
+
+
+class FiltersOut(BaseModel):
+    """As given, each list sorted; empty lists match everything."""
+
+    sheets: list[str]
+    projects: list[UUID]
+    regions: list[str]
+    kinds: list[AlertKind]
+    min_severity: Severity
+
+    @classmethod
+    def of(cls, f: Filters) -> FiltersOut:
+        return cls(
+            sheets=sorted(f.sheets),
+            projects=sorted(f.projects, key=str),
+            regions=sorted(f.regions),
+            kinds=[AlertKind(k) for k in sorted(f.kinds)],
+            min_severity=f.min_severity,
         )
 
 
@@ -91,23 +103,27 @@ class SubscriptionOut(BaseModel):
     subscription_id: UUID
     name: str
     owner_project_id: UUID | None = Field(description="null: created by programme staff")
-    channel: dict[str, str] = Field(description="`type` and `url` or `address`; never the secret")
-    filters: dict[str, Any]
+    channel: Annotated[
+        WebhookOut | EmailOut,
+        Field(discriminator="type", description="`url` or `address`; never the secret"),
+    ]
+    filters: FiltersOut
     repeat_interval_seconds: int
     created_at: datetime
 
     @classmethod
     def of(cls, sub: Subscription) -> SubscriptionOut:
-        f = sub.filters
-        key = "url" if sub.channel == "webhook" else "address"
-        filters = {"sheets": sorted(f.sheets), "projects": sorted(str(p) for p in f.projects)}
-        filters |= {"regions": sorted(f.regions), "kinds": sorted(f.kinds)}
+        channel = (
+            WebhookOut(type=Channel.WEBHOOK, url=sub.target)
+            if sub.channel is Channel.WEBHOOK
+            else EmailOut(type=Channel.EMAIL, address=sub.target)
+        )
         return cls(
             subscription_id=sub.subscription_id,
             name=sub.name,
             owner_project_id=sub.owner_project_id,
-            channel={"type": sub.channel, key: sub.target},
-            filters=filters | {"min_severity": f.min_severity.value},
+            channel=channel,
+            filters=FiltersOut.of(sub.filters),
             repeat_interval_seconds=int(sub.repeat.total_seconds()),
             created_at=sub.created_at,
         )
@@ -116,25 +132,33 @@ class SubscriptionOut(BaseModel):
 class SubscriptionCreated(SubscriptionOut):
     secret: str | None = Field(description="The webhook's HMAC key, shown only in this answer.")
 
+    @classmethod
+    def of(cls, sub: Subscription) -> SubscriptionCreated:
+        return cls(**dict(SubscriptionOut.of(sub)), secret=sub.secret)
+
+
+class AlertOut(BaseModel):
+    """An alert as the delivery carries it (as it was when queued)."""
+
+    fingerprint: str
+    status: AlertState
+    kind: AlertKind
+    severity: Severity
+    summary: str
+
 
 class DeliveryOut(BaseModel):
     delivery_id: UUID
     subscription_id: UUID
-    status: Literal["pending", "delivered", "dead"]
+    status: DeliveryStatus
     attempts: int
     last_error: str | None
     created_at: datetime
     updated_at: datetime
     delivered_at: datetime | None
-    next_attempt_at: datetime | None
-    alerts: list[dict[str, Any]] = Field(description="fingerprint, status, kind, summary each")
+    next_attempt_at: datetime | None = Field(description="null unless pending")
+    alerts: list[AlertOut]
 
     @classmethod
-    def of(cls, row: dict[str, Any]) -> DeliveryOut:
-        keep = ("fingerprint", "status", "kind", "severity", "summary")
-        pending = row["status"] == "pending"
-        return cls(
-            **{k: row[k] for k in cls.model_fields if k in row and k != "alerts"},
-            next_attempt_at=row["due_at"] if pending else None,
-            alerts=[{k: a.get(k) for k in keep} for a in row["alerts"]],
-        )
+    def of(cls, d: Delivery) -> DeliveryOut:
+        return cls.model_validate(d, from_attributes=True)

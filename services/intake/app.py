@@ -4,12 +4,15 @@ It accepts reports while Kafka is down: the outbox keeps them until the relay ca
 from __future__ import annotations
 
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry
 
 from services.intake import models
 from services.intake.api import intake_router
-from services.intake.projects import ProjectUseCases
-from services.intake.reports import ReportUseCases
+from services.intake.metrics import ReportMetrics
+from services.intake.queries import ProjectRuns, ReportQueries
+from services.intake.usecases.projects import ProjectUseCases
+from services.intake.usecases.reports import ReportUseCases
+from services.runtime import registry as service_registry
 from services.runtime.auth import authenticator, token_lookup
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
@@ -19,7 +22,8 @@ from services.runtime.lifespan import service_lifespan
 from services.runtime.outbox import OutboxRelay
 from services.runtime.settings import Settings
 
-SERVICE = "intake"
+SPEC = service_registry.service("intake")
+SERVICE = SPEC.name
 
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
@@ -27,13 +31,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     broker = make_broker(settings, SERVICE, registry)
     relay = OutboxRelay.from_settings(engine, models.outbox, broker, settings)
-    projects = ProjectUseCases(engine, clock)
-    accepted = Counter(
-        "cma_intake_reports_accepted_total",
-        "Reports accepted (2xx), by format and whether it was an idempotent replay.",
-        ["format", "replayed"],
-        registry=registry,
-    )
+    runs = ProjectRuns()  # one cache of projects' runs for every use case and query
+    report_metrics = ReportMetrics(registry)
 
     app = build_app(
         service=SERVICE,
@@ -43,14 +42,15 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         settings=settings,
         refresh_metrics=relay.backlog_gauge(registry, SERVICE),
-        description="Registers funded projects and takes their indicator reports and milestones.",
+        description=SPEC.summary,
     )
     app.include_router(
         intake_router(
-            projects,
-            ReportUseCases(engine, clock),
+            ProjectUseCases(engine, clock, runs),
+            ReportUseCases(engine, clock, runs),
+            ReportQueries(engine, runs),
             authenticator(settings, token_lookup(engine, models.projects)),
-            accepted,
+            report_metrics,
         )
     )
 

@@ -78,7 +78,7 @@ def _read_cells(reader: csv.DictReader[str]) -> list[Cell]:
             ]
         )
     cells: list[Cell] = []
-    problems: list[dict[str, Any]] = []
+    problems: list[FieldError] = []
     for row_number, row in enumerate(reader, start=2):
         if "__extra__" in row or None in row.values():
             problems.append(

@@ -24,7 +24,7 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
-from sqlalchemy import Table, literal_column
+from sqlalchemy import CursorResult, Table, literal_column
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -47,9 +47,8 @@ def is_transient(exc: BaseException) -> bool:
         if exc.connection_invalidated:
             return True
         state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or ""
-        return str(state)[:2] in _TRANSIENT_SQLSTATE_CLASSES or isinstance(
-            exc.orig.__cause__, OSError
-        )
+        cause = exc.orig.__cause__ if exc.orig is not None else None
+        return str(state)[:2] in _TRANSIENT_SQLSTATE_CLASSES or isinstance(cause, OSError)
     return False
 
 
@@ -59,7 +58,7 @@ async def claim_new(
     """Record the ids as processed by `consumer`; returns those not recorded before."""
     if not ids:
         return set()
-    rows = await conn.execute(
+    rows: CursorResult[Any] = await conn.execute(
         insert(inbox)
         .values([{"consumer": consumer, "event_id": i} for i in dict.fromkeys(ids)])
         .on_conflict_do_nothing()

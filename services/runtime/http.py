@@ -59,11 +59,15 @@ def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
 _PROBLEM_SCHEMA = inline_schema(Problem)
 
 
+Responses = dict[int | str, dict[str, Any]]
+"""OpenAPI `responses=` entries by status code."""
+
+
 def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}}}
 
 
-PROBLEMS: dict[int | str, dict[str, Any]] = {
+PROBLEMS: Responses = {
     400: _problem("A body that cannot be decoded (not UTF-8, or not JSON)."),
     401: _problem("Missing or unknown bearer token."),
     413: _problem("Request body over `CMA_MAX_BODY_BYTES`."),
@@ -73,9 +77,9 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     503: _problem("Too many requests in flight, or storage away; see `Retry-After`."),
 }
 """What the shell may answer on any `/v1` operation: each router passes it as `responses=`."""
-FORBIDDEN = {403: _problem("This token may not act on this project or resource.")}
-NOT_FOUND = {404: _problem("No such project or resource.")}
-CONFLICT = {409: _problem("The resource is not in a state that allows this.")}
+FORBIDDEN: Responses = {403: _problem("This token may not act on this project or resource.")}
+NOT_FOUND: Responses = {404: _problem("No such project or resource.")}
+CONFLICT: Responses = {409: _problem("The resource is not in a state that allows this.")}
 
 
 def build_app(

@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry, Gauge
-from pydantic import BaseModel
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from contracts.events import Envelope
 from contracts.topics import ALL, Topic, event_key
 from services.runtime.broker import ensure_topics
 from services.runtime.settings import Settings
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 async def enqueue(
-    conn: AsyncConnection, table: Table, topic: Topic, events: Sequence[BaseModel]
+    conn: AsyncConnection, table: Table, topic: Topic, events: Sequence[Envelope]
 ) -> None:
     """Add events to the outbox inside the caller's transaction."""
     if events:
@@ -34,9 +34,9 @@ async def enqueue(
             insert(table),
             [
                 {
-                    "event_id": event.event_id,  # type: ignore[attr-defined]
+                    "event_id": event.event_id,
                     "topic": topic.name,
-                    "key": event_key(event.project_id),  # type: ignore[attr-defined]
+                    "key": event_key(event.project_id),
                     "value": event.model_dump_json().encode(),
                 }
                 for event in events

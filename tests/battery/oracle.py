@@ -46,15 +46,18 @@ async def check_bookkeeping(database_url: str, bootstrap: str, poison: int = 0) 
         return {r[0] for r in sent} ^ {r[0] for r in applied}
 
     await eventually(unapplied, set(), within=15, every=0.25, what="accepted ≠ applied event ids")
-    for schema in ("intake", "indicator"):  # the relays poll
 
-        async def backlog(schema: str = schema) -> int:
+    async def drained(schema: str) -> None:  # the relays poll
+        async def backlog() -> int:
             [(count,)] = await fetch(
                 database_url, f"select count(*) from {schema}.outbox where sent_at is null"
             )
             return int(count)
 
         await eventually(backlog, 0, within=15, every=0.25, what=f"{schema} outbox backlog")
+
+    await drained("intake")
+    await drained("indicator")
     # Everything consumed and committed; then every dead letter published on the way is on
     # the topic, read to its end.
     await eventually(lambda: lag(bootstrap, "indicator.reports"), 0, within=15, every=0.25)

@@ -1,6 +1,7 @@
 """The deployment files agree with the code: docker-compose.yml, the Dockerfile, deploy/k8s/
 and the settings table of docs/operations.md. No Docker engine runs here, so they are parsed,
-and checked against `Settings`, the `cma` CLI, `contracts.topics` and the service apps."""
+and checked against `Settings`, the `cma` command, the service registry, `contracts.topics`
+and the service apps."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import shlex
 import tomllib
 from collections.abc import Iterator
 from functools import cache
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,8 @@ import yaml
 from pydantic import SecretStr
 
 from contracts.topics import ALL, DEAD_LETTERS
+from services.command.main import parser
 from services.runtime import registry
-from services.runtime.cli import parser
 from services.runtime.registry import NAMES as SERVICES
 from services.runtime.settings import Settings
 
@@ -145,7 +145,7 @@ def image_tag(image: str) -> str | None:
 
 def consumed_topics(service: str) -> set[str]:
     """The topics a service's app subscribes, read from the app itself."""
-    app = import_module(f"services.{service}.app").create_app(Settings())
+    app = registry.service(service).create_app(Settings())
     return {t for sub in app.state.broker.subscribers for t in sub.topic_names}
 
 
@@ -352,6 +352,33 @@ def test_the_image_installs_this_project_from_its_own_wheel() -> None:
     assert "[dev]" not in installs[0] and "-e" not in words
 
 
+def locked() -> dict[str, str]:
+    lines = (ROOT / "requirements.lock").read_text().splitlines()
+    pins = (line.split("==") for line in lines if "==" in line and not line.startswith(" "))
+    return {canonical(name): version for name, version in pins}
+
+
+def canonical(requirement: str) -> str:
+    name = re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_the_lock_pins_every_dependency_pyproject_names() -> None:
+    project = PYPROJECT["project"]
+    named = [
+        *project["dependencies"],
+        *(d for ds in project["optional-dependencies"].values() for d in ds),
+    ]
+    assert {canonical(d) for d in named} <= set(locked()), "run make lock"
+
+
+def test_the_image_and_make_install_from_the_lock() -> None:
+    builds = [rest for word, rest in dockerfile() if word == "RUN" and "pip wheel" in rest]
+    assert "--constraint requirements.lock" in builds[0]
+    makefile = (ROOT / "Makefile").read_text()
+    assert '-c requirements.lock -e ".[dev,local]"' in makefile
+
+
 def test_the_image_runs_as_a_non_root_user() -> None:
     users = [rest for word, rest in final_stage() if word == "USER"]
     assert users, "no USER: the image would run as root"
@@ -377,7 +404,8 @@ def test_every_container_command_is_a_valid_cma_command() -> None:
         for c in spec["containers"]
         if "cma-monitoring" in c["image"]
     ]
-    assert len(commands) == 1 + 5 + 6  # CMD; migrate + 4 services; 2 Jobs + 4 Deployments
+    # CMD; compose's migrate and one per service; Kubernetes' two Jobs and one per service
+    assert len(commands) == 1 + (1 + len(SERVICES)) + (2 + len(SERVICES))
     for where, command in commands:
         parser().parse_args(command)  # exits (fails the test) on anything `cma` refuses
         assert command[0] in ("serve", "migrate", "replay"), where

@@ -38,9 +38,7 @@ class CmaRun:
     process: subprocess.Popen[bytes]
     state_dir: Path
     output: Path
-    intake: str
-    indicator: str
-    milestone: str
+    urls: dict[str, str]  # by service
     seen: list[psutil.Process] = field(default_factory=list)
 
     def report(self) -> str:
@@ -102,7 +100,7 @@ def cma_run() -> Iterator[CmaRun]:
     for spec in registry.SERVICES:
         ports[spec.name] = next(p for p in iter(free_port, None) if p not in ports.values())
     env = process_environment(staff_tokens=(STAFF_TOKEN,)) | {
-        registry.service(name).port_variable: str(port) for name, port in ports.items()
+        spec.port_variable: str(ports[spec.name]) for spec in registry.SERVICES
     }
     output = state_dir.parent / f"{state_dir.name}.out"
     with output.open("wb") as out:
@@ -112,12 +110,8 @@ def cma_run() -> Iterator[CmaRun]:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    run = CmaRun(
-        process,
-        state_dir,
-        output,
-        *(f"http://127.0.0.1:{ports[name]}" for name in ("intake", "indicator", "milestone")),
-    )
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    run = CmaRun(process, state_dir, output, urls)
     yield run
     if process.poll() is None:  # the test failed before stopping it
         run.descendants()
@@ -137,24 +131,25 @@ def cma_run() -> Iterator[CmaRun]:
 async def test_cma_run_demo_shows_the_documents_ai_coverage_and_stops_cleanly(
     cma_run: CmaRun,
 ) -> None:
-    for url in (cma_run.intake, cma_run.indicator, cma_run.milestone):
+    for url in cma_run.urls.values():
         await cma_run.shows(
             f"{url}/healthz", lambda body: isinstance(body, dict) and body["status"] == "ok", 120
         )
+    indicator, milestone = cma_run.urls["indicator"], cma_run.urls["milestone"]
 
     coverage = await cma_run.shows(
-        f"{cma_run.indicator}/v1/coverage?sheet=ia",
+        f"{indicator}/v1/coverage?sheet=ia",
         lambda body: isinstance(body, dict) and body.get("uncovered") == IA_UNCOVERED,
         60,
     )
     assert abs(coverage["uncovered_population_share"] - 0.34) <= 0.01
     await cma_run.shows(
-        f"{cma_run.indicator}/v1/progress?sheet=ia",
+        f"{indicator}/v1/progress?sheet=ia",
         lambda body: isinstance(body, dict) and any(t["actual"] > 0 for t in body["targets"]),
         60,
     )
     await cma_run.shows(  # the demo's milestones reach the milestone service
-        f"{cma_run.milestone}/v1/milestones",
+        f"{milestone}/v1/milestones",
         lambda body: isinstance(body, dict) and len(body.get("milestones", [])) > 0,
         60,
     )

@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from dashboards.generator.grafana import expressions, substitute
+from services.launcher.demo import post_demo
 from services.runtime import registry
-from services.runtime.demo import post_demo
 from tests.conftest import require_tool
 from tests.contract.test_dashboards import BOARDS, SAMPLES
 from tests.support.data import cell, report_body

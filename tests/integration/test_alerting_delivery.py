@@ -3,7 +3,6 @@ a real HTTP receiver and a real SMTP server on loopback, and a fake clock for th
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import email
 import email.policy
@@ -27,6 +26,7 @@ from contracts.events import (
     ProjectContext,
 )
 from services.alerting.app import create_app
+from services.alerting.usecases import AlertingUseCases
 from services.runtime.broker import ensure_topics
 from tests.support.clock import FakeClock
 from tests.support.data import project_body
@@ -88,6 +88,7 @@ class Stack:
     api: httpx.AsyncClient
     bootstrap: str
     clock: FakeClock
+    usecases: AlertingUseCases  # the app's own: a test runs a repeat check when it means to
     project_id: uuid.UUID = field(default_factory=uuid.uuid4)
 
     async def subscribe(self, channel: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -151,11 +152,9 @@ async def alerting(
         | overrides,
     )
     await ensure_topics(kafka.bootstrap, topics.ALL)
-    async with (
-        serve(create_app(settings, clock)) as url,
-        httpx.AsyncClient(base_url=url, timeout=10) as api,
-    ):
-        yield Stack(api, kafka.bootstrap, clock)
+    app = create_app(settings, clock)
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as api:
+        yield Stack(api, kafka.bootstrap, clock, app.state.usecases)
 
 
 @contextlib.asynccontextmanager
@@ -256,10 +255,12 @@ async def test_a_duplicate_event_notifies_once_and_firing_then_resolved_notifies
         clock.advance(hours=1)
         await stack.status(MilestoneStatus.MET_LATE, previous=MilestoneStatus.MET_LATE)
         applied = 'cma_alerting_events_total{consumer="alerting.status",outcome="applied"} 3.0'
-        await eventually(stack.metrics, lambda text: applied in text)
-        await asyncio.sleep(1.5)  # a repeat check and a delivery poll have run since
+        await eventually(stack.metrics, lambda text: applied in text)  # and committed
+        assert await stack.usecases.repeat_firing() == 0  # the resolved alert is not repeated
+        # Whatever the third event or the repeat check queued would be a delivery by now.
+        deliveries = await stack.deliveries(sub["subscription_id"])
+        assert [d["alerts"][0]["status"] for d in deliveries] == ["resolved", "firing"]
         assert [b["status"] for b in receiver.bodies()] == ["firing", "resolved"]
-        assert len(await stack.deliveries(sub["subscription_id"])) == 2
         resolved = receiver.bodies()[1]["alerts"]
         assert [(a["kind"], a["status"]) for a in resolved] == [("milestone_overdue", "resolved")]
         assert resolved[0]["ends_at"] is not None
@@ -271,7 +272,7 @@ async def test_a_still_firing_alert_is_sent_again_only_after_the_repeat_interval
     receiver = Receiver()
     async with receiving(receiver) as hook, alerting(clean_database, kafka, clock) as stack:
         channel = {"type": "webhook", "url": hook, "secret": SECRET}
-        await stack.subscribe(channel, repeat_interval_seconds=3600)
+        sub = await stack.subscribe(channel, repeat_interval_seconds=3600)
         await stack.status(MilestoneStatus.AT_RISK)
         await eventually(receiver.count, lambda n: n == 1)
         clock.advance(minutes=30)
@@ -283,14 +284,15 @@ async def test_a_still_firing_alert_is_sent_again_only_after_the_repeat_interval
             ("milestone_overdue", "firing"),
         ]
         clock.advance(minutes=59)
-        await asyncio.sleep(1.5)  # a repeat check has run: 59 minutes are not an hour
-        assert len(receiver.seen) == 2
+        assert await stack.usecases.repeat_firing() == 0  # 59 minutes are not an hour
+        assert len(await stack.deliveries(sub["subscription_id"])) == 2
         clock.advance(minutes=1)
         await eventually(receiver.count, lambda n: n == 3)
         again = receiver.bodies()[2]["alerts"]
         assert [(a["kind"], a["status"]) for a in again] == [("milestone_overdue", "firing")]
-        await asyncio.sleep(1.5)
-        assert len(receiver.seen) == 3  # the resolved at_risk alert is never repeated
+        # at_risk was last told (resolved) an hour ago, as long as its repeat interval.
+        assert await stack.usecases.repeat_firing() == 0  # a resolved alert is never repeated
+        assert len(await stack.deliveries(sub["subscription_id"])) == 3
 
 
 async def test_alerts_for_one_subscriber_within_the_group_wait_go_out_in_one_notification(

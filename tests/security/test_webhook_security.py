@@ -22,9 +22,9 @@ from contracts.events import (
     MilestoneStatusChanged,
 )
 from services.alerting.channels import Channels, DeliveryFailed, check_webhook_url
-from services.alerting.domain import Filters, Severity
+from services.alerting.domain import Channel, Filters, Severity
+from services.alerting.queries import Subscription
 from services.alerting.signing import sign
-from services.alerting.store import Subscription
 from services.runtime.broker import ensure_topics
 from services.runtime.settings import Settings
 from tests.security.conftest import SharedPlatform
@@ -156,7 +156,15 @@ def subscription(url: str, secret: str = SECRET) -> Subscription:
     none: frozenset[Any] = frozenset()
     filters = Filters(none, none, none, none, Severity.INFO)
     return Subscription(
-        uuid.uuid4(), "s", None, "webhook", url, secret, filters, timedelta(hours=4), FakeClock()()
+        uuid.uuid4(),
+        "s",
+        None,
+        Channel.WEBHOOK,
+        url,
+        secret,
+        filters,
+        timedelta(hours=4),
+        FakeClock()(),
     )
 
 

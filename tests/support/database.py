@@ -16,11 +16,10 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from services.runtime import registry
-
 # The embedded server reaches the tests from here only.
-from services.runtime.embedded import EmbeddedPostgres as EmbeddedPostgres
-from services.runtime.migrate import upgrade_all_async
+from services.launcher.embedded import EmbeddedPostgres as EmbeddedPostgres
+from services.runtime import registry
+from services.runtime.migrations import upgrade_all_async
 
 SERVER_VARIABLE = "CMA_TEST_DATABASE_URL"
 

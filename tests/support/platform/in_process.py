@@ -21,14 +21,6 @@ from tests.support.data import project_body
 from tests.support.platform.parts import STAFF, Project, free_port, spec_of
 from tests.support.waiting import eventually
 
-AUTHENTICATED_READ = {
-    "indicator": "/v1/projects/{project_id}/progress",
-    "milestone": "/v1/projects/{project_id}/milestones",
-    "alerting": "/v1/subscriptions",
-}
-"""A read each consuming service answers 200 to a project's token once it has applied the
-project's registration."""
-
 
 @contextlib.asynccontextmanager
 async def serve(app: FastAPI) -> AsyncIterator[str]:
@@ -64,7 +56,6 @@ class _Served:
 class Platform:
     """Services in this process over one database and broker, sharing one fake clock."""
 
-    eventually = staticmethod(eventually)  # the one in tests.support.waiting
     staff = STAFF
 
     def __init__(self, settings: Settings, clock: FakeClock) -> None:
@@ -139,12 +130,17 @@ class Platform:
         return Project(r.json()["project_id"], r.json()["api_token"])
 
     async def known_everywhere(self, project: Project, within: float = 30.0) -> None:
-        """Waits until every running consumer of registrations accepts the project's token."""
-        for name, path in AUTHENTICATED_READ.items():
+        """Waits until every running consumer of registrations accepts the project's token:
+        each answers 200 to a read of the project once it has applied its registration."""
+
+        async def known_by(name: str, path: str) -> None:
             if name in self._served:
-                url = path.format(project_id=project.project_id)
-                read = functools.partial(_status, self.client(name), url, project.headers)
+                read = functools.partial(_status, self.client(name), path, project.headers)
                 await eventually(read, 200, within=within, what=f"{name} knows the project")
+
+        await known_by("indicator", f"/v1/projects/{project.project_id}/progress")
+        await known_by("milestone", f"/v1/projects/{project.project_id}/milestones")
+        await known_by("alerting", "/v1/subscriptions")
 
 
 async def _status(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> int:

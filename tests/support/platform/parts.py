@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.runtime import registry
-
 # The embedded broker reaches the tests from here only.
-from services.runtime.embedded import EmbeddedKafka as EmbeddedKafka
-from services.runtime.embedded import free_port as free_port
+from services.launcher.embedded import EmbeddedKafka as EmbeddedKafka
+from services.launcher.embedded import free_port as free_port
+from services.runtime import registry
 from services.runtime.settings import Settings
 
 STAFF_TOKEN = "staff-token-for-tests-0123456789"

@@ -1,4 +1,5 @@
-"""Reading alerting's tables: subscriptions as domain objects, the delivery log, the token copy."""
+"""Reading alerting's tables: subscriptions as domain objects, the delivery log, the figures
+its metrics export."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.alerting import models as m
-from services.alerting.domain import AlertState, Filters, Severity
+from services.alerting.domain import (
+    AlertKind,
+    AlertState,
+    Channel,
+    DeliveryStatus,
+    Filters,
+    Severity,
+)
+from services.alerting.render import AlertItem
 
 
 @dataclass(frozen=True)
@@ -19,8 +28,8 @@ class Subscription:
     subscription_id: UUID
     name: str
     owner_project_id: UUID | None
-    channel: str
-    target: str
+    channel: Channel
+    target: str  # the webhook's URL or the e-mail address
     secret: str | None
     filters: Filters
     repeat: timedelta
@@ -39,7 +48,7 @@ class Subscription:
             row.subscription_id,
             row.name,
             row.owner_project_id,
-            row.channel,
+            Channel(row.channel),
             row.target,
             row.secret,
             filters,
@@ -53,7 +62,7 @@ class Subscription:
             "subscription_id": self.subscription_id,
             "name": self.name,
             "owner_project_id": self.owner_project_id,
-            "channel": self.channel,
+            "channel": self.channel.value,
             "target": self.target,
             "secret": self.secret,
             "sheets": sorted(f.sheets),
@@ -67,6 +76,41 @@ class Subscription:
 
     def wants(self, alert: Row[Any]) -> bool:
         return self.filters.matches(alert.kind, alert.project_id, alert.sheet, tuple(alert.regions))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One notification to one subscription, as the delivery log shows it."""
+
+    delivery_id: UUID
+    subscription_id: UUID
+    status: DeliveryStatus
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    delivered_at: datetime | None
+    due_at: datetime  # the end of the group wait, then of each retry's backoff
+    alerts: list[AlertItem]
+
+    @property
+    def next_attempt_at(self) -> datetime | None:
+        return self.due_at if self.status is DeliveryStatus.PENDING else None
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> Delivery:
+        return cls(
+            delivery_id=row.delivery_id,
+            subscription_id=row.subscription_id,
+            status=DeliveryStatus(row.status),
+            attempts=row.attempts,
+            last_error=row.last_error,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            delivered_at=row.delivered_at,
+            due_at=row.due_at,
+            alerts=row.alerts,
+        )
 
 
 async def all_subscriptions(conn: AsyncConnection) -> list[Subscription]:
@@ -93,8 +137,8 @@ class AlertingQueries:
         return None if row is None else Subscription.from_row(row)
 
     async def deliveries(
-        self, subscription_ids: list[UUID] | None, status: str | None, limit: int
-    ) -> list[dict[str, Any]]:
+        self, subscription_ids: list[UUID] | None, status: DeliveryStatus | None, limit: int
+    ) -> list[Delivery]:
         """The newest deliveries first, of the given subscriptions (None: of all)."""
         d = m.deliveries.c
         query = select(m.deliveries).order_by(d.created_at.desc(), d.delivery_id).limit(limit)
@@ -103,20 +147,20 @@ class AlertingQueries:
         if status is not None:
             query = query.where(d.status == status)
         async with self.engine.connect() as conn:
-            return [r._asdict() for r in await conn.execute(query)]
+            return [Delivery.from_row(r) for r in await conn.execute(query)]
 
-    async def firing_by_kind_and_sheet(self) -> dict[tuple[str, str], int]:
+    async def firing_by_kind_and_sheet(self) -> dict[tuple[AlertKind, str], int]:
         a = m.alerts.c
         query = (
             select(a.kind, a.sheet, func.count())
-            .where(a.state == AlertState.FIRING.value)
+            .where(a.state == AlertState.FIRING)
             .group_by(a.kind, a.sheet)
         )
         async with self.engine.connect() as conn:
-            return {(k, s): int(n) for k, s, n in await conn.execute(query)}
+            return {(AlertKind(k), s): int(n) for k, s, n in await conn.execute(query)}
 
-    async def deliveries_by_status(self) -> dict[str, int]:
+    async def deliveries_by_status(self) -> dict[DeliveryStatus, int]:
         d = m.deliveries.c
         query = select(d.status, func.count()).group_by(d.status)
         async with self.engine.connect() as conn:
-            return {s: int(n) for s, n in await conn.execute(query)}
+            return {DeliveryStatus(s): int(n) for s, n in await conn.execute(query)}
