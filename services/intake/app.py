@@ -13,7 +13,7 @@ from services.intake.reports import ReportUseCases
 from services.runtime.auth import authenticator, token_lookup
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
-from services.runtime.db import make_engine
+from services.runtime.db import service_engine
 from services.runtime.http import build_app
 from services.runtime.lifespan import service_lifespan
 from services.runtime.outbox import OutboxRelay
@@ -24,9 +24,9 @@ SERVICE = "intake"
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
-    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
+    engine = service_engine(settings)
     broker = make_broker(settings, SERVICE, registry)
-    relay = OutboxRelay.from_settings(engine, models.outbox, broker, settings)
+    relay = OutboxRelay.from_settings(engine, models.outbox, models.leases, broker, settings)
     projects = ProjectUseCases(engine, clock)
     accepted = Counter(
         "cma_intake_reports_accepted_total",
