@@ -4,7 +4,8 @@ Each is one committed statement (`services/runtime/leases.py`): nothing is locke
 notification is sent, so an instance that stalls mid-send holds a delivery only until its
 claim lapses; another instance then claims it again (the same delivery id: receivers
 deduplicate on `X-CMA-Delivery`). The stalled instance's late outcome matches no claim and is
-dropped, so it cannot overwrite the outcome the other instance recorded."""
+dropped, so it cannot overwrite the outcome the other instance recorded. Each statement
+commits on its own, whatever engine it is given."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from services.alerting import models as m
 from services.alerting.domain import DeliveryStatus
 from services.alerting.queries import Subscription
 from services.alerting.render import AlertItem
+from services.runtime.leases import autocommit
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ async def claim_due(engine: AsyncEngine, holder: str, lease: timedelta, batch: i
         )
         .returning(d.delivery_id, d.attempts, d.alerts, m.subscriptions)
     )
-    async with engine.connect() as conn:
+    async with autocommit(engine).connect() as conn:
         rows = (await conn.execute(stmt)).all()
     return [Claim(r.delivery_id, r.attempts, Subscription.from_row(r), r.alerts) for r in rows]
 
@@ -78,7 +80,7 @@ async def record_delivered(engine: AsyncEngine, claim: Claim, holder: str) -> fl
         status=DeliveryStatus.DELIVERED, delivered_at=func.now()
     )
     latency = func.extract("epoch", func.now() - d.created_at)
-    async with engine.connect() as conn:
+    async with autocommit(engine).connect() as conn:
         row = (await conn.execute(stmt.returning(latency))).first()
     return None if row is None else float(row[0])
 
@@ -93,7 +95,7 @@ async def record_failed(
         stmt = stmt.values(status=DeliveryStatus.DEAD)
     else:
         stmt = stmt.values(due_at=func.now() + retry_in)
-    async with engine.connect() as conn:
+    async with autocommit(engine).connect() as conn:
         return (await conn.execute(stmt.returning(literal(1)))).first() is not None
 
 
@@ -101,7 +103,7 @@ async def release_claims(engine: AsyncEngine, holder: str) -> None:
     """On a clean stop: the deliveries still claimed by `holder` may be claimed again at once
     (their attempts were cut short; they stay counted)."""
     d = m.deliveries.c
-    async with engine.connect() as conn:
+    async with autocommit(engine).connect() as conn:
         await conn.execute(
             update(m.deliveries)
             .where(d.claimed_by == holder, d.claimed_until.is_not(None))
