@@ -36,7 +36,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m contracts.generate --check
-	$(BIN)/python -m services.asyncapi --check
+	$(BIN)/python -m services.command asyncapi --check
 	$(BIN)/python -m dashboards.generator --check
 	$(BIN)/mypy
 
@@ -48,7 +48,7 @@ battery: install  ## the fault battery alone (processes killed, database and bro
 
 schemas: install  ## regenerate the checked-in JSON Schemas and AsyncAPI documents
 	$(BIN)/python -m contracts.generate
-	$(BIN)/python -m services.asyncapi
+	$(BIN)/python -m services.command asyncapi
 
 up:  ## the production-shaped stack (needs Docker and a .env: cp .env.example .env, set its secrets)
 	@test -f .env || { echo "no .env: cp .env.example .env, then set its secrets" >&2; exit 1; }

@@ -26,11 +26,12 @@ PER_PROJECT_FAMILIES = {
 
 
 def per_project(service: str, t: Mapping[str, int]) -> int:
-    """Exact: indicator 3 P + 4 K; milestone L + R; intake and alerting 0."""
-    return {
-        "indicator": len(CellKind) * t["active_projects"] + 4 * t["commitments"],
-        "milestone": t["lagging_milestones"] + t["overdue_reports"],
-    }.get(service, 0)
+    """Exact: indicator 3 P + 4 K; milestone L + R; the other services 0."""
+    if service == "indicator":
+        return len(CellKind) * t["active_projects"] + 4 * t["commitments"]
+    if service == "milestone":
+        return t["lagging_milestones"] + t["overdue_reports"]
+    return 0
 
 
 def catalog_bounds(semesters: int) -> dict[str, int]:

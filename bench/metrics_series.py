@@ -28,15 +28,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench import metrics_seed
 from bench.metrics_formula import PER_PROJECT_FAMILIES, catalog_bounds, per_project, terms
 from bench.support import scratch_database, summary
-from services.alerting.app import create_app as alerting_app
-from services.indicator.app import create_app as indicator_app
-from services.intake.app import create_app as intake_app
-from services.milestone.app import create_app as milestone_app
 from services.runtime.db import make_engine
+from services.runtime.registry import NAMES, SERVICES
 from services.runtime.settings import Settings
 
-APPS = {"intake": intake_app, "indicator": indicator_app}
-APPS |= {"milestone": milestone_app, "alerting": alerting_app}
 CATALOG_LABELS = {"level", "region", "sex", "audience"}
 SUPERLINEAR = 1.1  # series per project at the largest size over that at the smallest
 
@@ -84,10 +79,10 @@ async def measure(url: str, sizes: list[int], scrapes: int) -> list[Size]:
             await metrics_seed.seed(engine, done, n)
             done = n
             size = Size(n, await terms(engine))
-            for service, create_app in APPS.items():
-                app = create_app(settings, metrics_seed.clock)
-                text, size.scrape_seconds[service] = await scrape(app, scrapes)
-                size.series[service] = count(text, size.labels)
+            for spec in SERVICES:
+                app = spec.create_app(settings, metrics_seed.clock)
+                text, size.scrape_seconds[spec.name] = await scrape(app, scrapes)
+                size.series[spec.name] = count(text, size.labels)
             measured.append(size)
     finally:
         await engine.dispose()
@@ -116,7 +111,7 @@ def report(measured: list[Size]) -> list[str]:
     print(f"B7 /metrics series; projects registered: {sizes}")
     for s in measured:
         print(f"  terms at {s.projects}: {s.terms}")
-    for service in APPS:
+    for service in NAMES:
         totals = [sum(s.series[service].values()) for s in measured]
         exact = [per_project(service, s.terms) for s in measured]
         got = [

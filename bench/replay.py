@@ -29,10 +29,10 @@ from sqlalchemy.engine import make_url
 from bench.indicator_apply import COORDINATES, project_ids, registrations, report_events
 from bench.support import scratch_database, summary
 from contracts import topics
+from services.command.replay import rebuild
 from services.indicator.app import create_app
+from services.launcher.embedded import EmbeddedKafka
 from services.runtime.broker import ensure_topics
-from services.runtime.embedded import EmbeddedKafka
-from services.runtime.replay import rebuild
 from services.runtime.settings import Settings
 
 HASHES = {

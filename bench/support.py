@@ -21,8 +21,9 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from services.runtime.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
-from services.runtime.migrate import upgrade_all_async
+from services.launcher.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
+from services.runtime.migrations import upgrade_all_async
+from services.runtime.registry import service as registered
 
 
 @asynccontextmanager
@@ -103,10 +104,8 @@ def service(name: str, **settings: str) -> Iterator[tuple[int, str]]:
     a free port, once healthy; yields its pid and base URL."""
     port = free_port()
     env = os.environ | {f"CMA_{k.upper()}": v for k, v in settings.items()}
-    env[f"CMA_{name.upper()}_PORT"] = str(port)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "services.runtime.cli", "serve", name], env=env
-    )
+    env[registered(name).port_variable] = str(port)
+    process = subprocess.Popen([sys.executable, "-m", "services.command", "serve", name], env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -14,9 +14,9 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from services.runtime.embedded import EmbeddedKafka, EmbeddedPostgres
-from services.runtime.migrate import SERVICES as MIGRATED_SERVICES
-from services.runtime.migrate import upgrade_all_async
+from services.launcher.embedded import EmbeddedKafka, EmbeddedPostgres
+from services.runtime.migrations import upgrade_all_async
+from services.runtime.registry import SERVICES
 from tests.support.clock import FakeClock
 from tests.support.platform import Platform, running_platform, settings_for_tests
 
@@ -58,7 +58,7 @@ async def truncate_all(database_url: str) -> None:
         tables = await conn.fetch(
             "select schemaname, tablename from pg_tables where schemaname = any($1::text[]) "
             "and tablename <> 'alembic_version'",
-            list(MIGRATED_SERVICES),
+            [spec.schema for spec in SERVICES],
         )
         if tables:
             await conn.execute("truncate " + ", ".join(f'"{s}"."{t}"' for s, t in tables))

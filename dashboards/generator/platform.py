@@ -15,8 +15,9 @@ from dashboards.generator.grafana import (
     thresholds,
     value_map,
 )
+from services.runtime.registry import NAMES
 
-SERVICES = 'job=~"intake|indicator|milestone|alerting"'
+SERVICES = f'job=~"{"|".join(NAMES)}"'
 UP = value_map({"0": "hors service", "1": "en service"}, {"0": "red", "1": "green"})
 RATE = "$__rate_interval"
 

@@ -7,7 +7,6 @@ import httpx
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from contracts import topics
 from services.alerting import models
 from services.alerting.api import alerting_router
 from services.alerting.channels import Channels
@@ -16,6 +15,7 @@ from services.alerting.handlers import AlertingHandlers
 from services.alerting.metrics import DeliveryMetrics, alerting_families
 from services.alerting.queries import AlertingQueries
 from services.alerting.usecases import AlertingUseCases
+from services.runtime import registry as service_registry
 from services.runtime.auth import authenticator, token_lookup
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
@@ -26,7 +26,8 @@ from services.runtime.lifespan import service_lifespan
 from services.runtime.metrics import SnapshotCollector
 from services.runtime.settings import Settings
 
-SERVICE = "alerting"
+SPEC = service_registry.service("alerting")
+SERVICE = SPEC.name
 
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
@@ -37,7 +38,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     subscribe_consumers(
         broker,
         SERVICE,
-        (("projects", topics.PROJECTS), ("status", topics.STATUS)),
+        SPEC.consumes,
         engine,
         models.processed_events,
         handlers.apply_events,
@@ -69,7 +70,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         settings=settings,
         refresh_metrics=refresh_metrics,
-        description="Subscriptions, alerts and their delivery by signed webhook and e-mail.",
+        description=SPEC.summary,
     )
     authenticate = authenticator(settings, token_lookup(engine, models.projects))
     app.include_router(alerting_router(usecases, queries, authenticate))

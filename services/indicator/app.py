@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from contracts import topics
 from contracts.catalog import load_catalog
 from services.indicator import models
 from services.indicator.api import indicator_router
@@ -13,6 +12,7 @@ from services.indicator.apply import make_apply
 from services.indicator.figures import Figures
 from services.indicator.metrics import business_families
 from services.indicator.queries import IndicatorQueries
+from services.runtime import registry as service_registry
 from services.runtime.auth import authenticator, token_lookup
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
@@ -24,7 +24,8 @@ from services.runtime.metrics import SnapshotCollector
 from services.runtime.outbox import OutboxRelay
 from services.runtime.settings import Settings
 
-SERVICE = "indicator"
+SPEC = service_registry.service("indicator")
+SERVICE = SPEC.name
 
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
@@ -34,7 +35,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     subscribe_consumers(
         broker,
         SERVICE,
-        (("projects", topics.PROJECTS), ("reports", topics.REPORTS)),
+        SPEC.consumes,
         engine,
         models.processed_events,
         make_apply(clock),
@@ -62,7 +63,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         settings=settings,
         refresh_metrics=refresh_metrics,
-        description="Exact totals, progress toward targets and commitments, regional coverage.",
+        description=SPEC.summary,
     )
     app.include_router(
         indicator_router(figures, authenticator(settings, token_lookup(engine, models.projects)))

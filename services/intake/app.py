@@ -10,6 +10,7 @@ from services.intake import models
 from services.intake.api import intake_router
 from services.intake.projects import ProjectUseCases
 from services.intake.reports import ReportUseCases
+from services.runtime import registry as service_registry
 from services.runtime.auth import authenticator, token_lookup
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
@@ -19,7 +20,8 @@ from services.runtime.lifespan import service_lifespan
 from services.runtime.outbox import OutboxRelay
 from services.runtime.settings import Settings
 
-SERVICE = "intake"
+SPEC = service_registry.service("intake")
+SERVICE = SPEC.name
 
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
@@ -43,7 +45,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         settings=settings,
         refresh_metrics=relay.backlog_gauge(registry, SERVICE),
-        description="Registers funded projects and takes their indicator reports and milestones.",
+        description=SPEC.summary,
     )
     app.include_router(
         intake_router(

@@ -7,7 +7,6 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import GaugeMetricFamily
 
-from contracts import topics
 from services.milestone import models
 from services.milestone.api import milestone_router
 from services.milestone.apply import make_apply
@@ -15,6 +14,7 @@ from services.milestone.domain import Rules
 from services.milestone.metrics import lagging_families
 from services.milestone.queries import MilestoneQueries
 from services.milestone.ticker import Ticker
+from services.runtime import registry as service_registry
 from services.runtime.auth import authenticator, token_lookup
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
@@ -26,13 +26,8 @@ from services.runtime.metrics import SnapshotCollector
 from services.runtime.outbox import OutboxRelay
 from services.runtime.settings import Settings
 
-SERVICE = "milestone"
-CONSUMED = (
-    ("projects", topics.PROJECTS),
-    ("milestones", topics.MILESTONES),
-    ("reports", topics.REPORTS),
-    ("progress", topics.PROGRESS),
-)
+SPEC = service_registry.service("milestone")
+SERVICE = SPEC.name
 
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
@@ -46,7 +41,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     subscribe_consumers(
         broker,
         SERVICE,
-        CONSUMED,
+        SPEC.consumes,
         engine,
         models.processed_events,
         apply,
@@ -93,7 +88,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         settings=settings,
         refresh_metrics=refresh_metrics,
-        description="Milestone states and overdue reports of every funded project.",
+        description=SPEC.summary,
     )
     app.include_router(
         milestone_router(queries, authenticator(settings, token_lookup(engine, models.projects)))

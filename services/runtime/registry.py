@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import import_module
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from contracts import topics
 from contracts.topics import Topic
@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from services.runtime.settings import Settings
 
 
-@dataclass(frozen=True)
-class Consumption:
-    """A consumer group `<service>.<handler>` reading `topic`."""
+class Consumption(NamedTuple):
+    """A consumer group `<service>.<handler>` reading `topic` (a pair, as
+    `subscribe_consumers` takes them)."""
 
     handler: str
     topic: Topic
@@ -69,7 +69,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         name="intake",
         default_port=8001,
-        summary="The write API: projects, reports (JSON and CSV) and milestones.",
+        summary="Registers funded projects and takes their indicator reports and milestones.",
         delivery="Publishes through a transactional outbox relay: at least once, keyed by "
         "`project_id`, each event carrying a unique `event_id` consumers deduplicate on.",
         produces=(topics.PROJECTS, topics.REPORTS, topics.MILESTONES),

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.runtime.embedded import EmbeddedKafka, EmbeddedPostgres
-from services.runtime.migrate import upgrade_all_async
+from services.launcher.embedded import EmbeddedKafka, EmbeddedPostgres
+from services.runtime.migrations import upgrade_all_async
 from tests.battery.driver import Driver
 from tests.battery.stack import Stack
 

@@ -45,7 +45,8 @@ async def check_bookkeeping(database_url: str, bootstrap: str, poison: int = 0) 
             "select event_id from indicator.processed_events where consumer = 'indicator.reports'"
         )
         assert {r[0] for r in applied} == {r[0] for r in sent}, "applied ≠ accepted event ids"
-        for schema in ("intake", "indicator"):  # the relays poll: give them a few seconds
+
+        async def drained(schema: str) -> None:  # the relays poll: give them a few seconds
             for _ in range(60):
                 backlog = await conn.fetchval(
                     f"select count(*) from {schema}.outbox where sent_at is null"
@@ -54,6 +55,9 @@ async def check_bookkeeping(database_url: str, bootstrap: str, poison: int = 0) 
                     break
                 await asyncio.sleep(0.25)
             assert backlog == 0, f"{schema} outbox backlog {backlog}"
+
+        await drained("intake")
+        await drained("indicator")
     finally:
         await conn.close()
     letters = await read_all(bootstrap, DEAD_LETTERS, timeout_ms=1000)

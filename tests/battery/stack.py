@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from services.runtime.cli import port_variable
-from services.runtime.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
+from services.launcher.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
+from services.runtime.registry import service as registered
 from tests.support.platform import STAFF_TOKEN
 
 
@@ -48,7 +48,7 @@ class Stack:
             "CMA_CONSUMER_SESSION_TIMEOUT_MS": "3000",  # a killed member is replaced within 3 s
             "CMA_RATE_LIMIT_PER_MINUTE": "100000",  # the driver is not what is under test
             "CMA_RATE_LIMIT_BURST": "10000",
-            port_variable(service.name.split("-")[0]): str(service.port),
+            registered(service.name.split("-")[0]).port_variable: str(service.port),
         }
 
     def start(self, name: str) -> Service:
@@ -58,7 +58,7 @@ class Stack:
         self.services[name] = service
         with service.log.open("ab") as out:
             service.process = subprocess.Popen(
-                [sys.executable, "-m", "services.runtime.cli", "serve", name.split("-")[0]],
+                [sys.executable, "-m", "services.command", "serve", name.split("-")[0]],
                 env=self.env(service),
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bench.metrics_formula import catalog_bounds, per_project
-from bench.metrics_series import APPS, main, report
+from bench.metrics_series import main, report
+from services.runtime.registry import NAMES
 
 
 async def test_the_metrics_series_benchmark_measures_what_the_documented_formula_says(
@@ -19,7 +20,7 @@ async def test_the_metrics_series_benchmark_measures_what_the_documented_formula
     assert (small.terms["active_projects"], large.terms["active_projects"]) == (7, 14)
     assert large.terms["commitments"] == 28
     for size in measured:
-        for service in APPS:
+        for service in NAMES:
             series = size.series[service]
             per_project_part = series.get("cma_indicator_project_people", 0) + sum(
                 n for f, n in series.items() if "commitment_" in f or f.endswith("_days")

@@ -10,7 +10,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
 from services.runtime.db import make_engine
-from services.runtime.migrate import SERVICES
+from services.runtime.registry import NAMES
 
 
 def differences(conn: Connection, metadata: MetaData) -> list[object]:
@@ -29,7 +29,7 @@ def differences(conn: Connection, metadata: MetaData) -> list[object]:
 async def test_every_service_schema_matches_its_models_after_migrating(database_url: str) -> None:
     engine = make_engine(database_url)
     async with engine.connect() as conn:
-        for service in SERVICES:
+        for service in NAMES:
             metadata = import_module(f"services.{service}.models").metadata
             assert await conn.run_sync(differences, metadata) == [], service
     await engine.dispose()

@@ -1,6 +1,7 @@
 """The deployment files agree with the code: docker-compose.yml, the Dockerfile, deploy/k8s/
 and the settings table of docs/operations.md. No Docker engine runs here, so they are parsed,
-and checked against `Settings`, the `cma` CLI, `contracts.topics` and the service apps."""
+and checked against `Settings`, the `cma` command, the service registry, `contracts.topics`
+and the service apps."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import shlex
 import tomllib
 from collections.abc import Iterator
 from functools import cache
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,9 @@ import yaml
 from pydantic import SecretStr
 
 from contracts.topics import ALL, DEAD_LETTERS
+from services.command.main import parser
 from services.runtime import registry
-from services.runtime.cli import SERVICES, parser
+from services.runtime.registry import NAMES as SERVICES
 from services.runtime.settings import Settings
 
 ROOT = Path(__file__).parents[2]
@@ -144,7 +145,7 @@ def image_tag(image: str) -> str | None:
 
 def consumed_topics(service: str) -> set[str]:
     """The topics a service's app subscribes, read from the app itself."""
-    app = import_module(f"services.{service}.app").create_app(Settings())
+    app = registry.service(service).create_app(Settings())
     return {t for sub in app.state.broker.subscribers for t in sub.topic_names}
 
 
@@ -403,7 +404,8 @@ def test_every_container_command_is_a_valid_cma_command() -> None:
         for c in spec["containers"]
         if "cma-monitoring" in c["image"]
     ]
-    assert len(commands) == 1 + 5 + 6  # CMD; migrate + 4 services; 2 Jobs + 4 Deployments
+    # CMD; compose's migrate and one per service; Kubernetes' two Jobs and one per service
+    assert len(commands) == 1 + (1 + len(SERVICES)) + (2 + len(SERVICES))
     for where, command in commands:
         parser().parse_args(command)  # exits (fails the test) on anything `cma` refuses
         assert command[0] in ("serve", "migrate", "replay"), where

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import yaml
 
+from services.runtime.registry import SERVICES
 from tests.conftest import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = ROOT / "deploy" / "prometheus"
 RULES = sorted((PROMETHEUS / "rules").glob("*.yml"))
 RULE_TESTS = sorted((PROMETHEUS / "tests").glob("*.yml"))
-SERVICES = {"intake": 8001, "indicator": 8002, "milestone": 8003, "alerting": 8004}
 
 
 def promtool(*args: str | Path, cwd: Path = PROMETHEUS) -> str:
@@ -48,7 +48,7 @@ def test_the_scrape_configuration_is_valid_and_scrapes_every_service_on_its_comp
         job["job_name"]: [t for sc in job["static_configs"] for t in sc["targets"]]
         for job in config["scrape_configs"]
     }
-    assert targets == {name: [f"{name}:{port}"] for name, port in SERVICES.items()}
+    assert targets == {s.name: [f"{s.name}:{s.default_port}"] for s in SERVICES}
 
 
 def test_every_rule_file_is_valid() -> None:

@@ -21,8 +21,8 @@ import httpx
 import psutil
 import pytest
 
-from services.runtime.cli import SERVICES, port_variable
-from services.runtime.embedded import free_port
+from services.launcher.embedded import free_port
+from services.runtime.registry import SERVICES
 
 pytestmark = pytest.mark.integration
 
@@ -36,9 +36,7 @@ class CmaRun:
     process: subprocess.Popen[bytes]
     state_dir: Path
     output: Path
-    intake: str
-    indicator: str
-    milestone: str
+    urls: dict[str, str]  # by service
     seen: list[psutil.Process] = field(default_factory=list)
 
     def report(self) -> str:
@@ -95,15 +93,15 @@ def cma_run() -> Iterator[CmaRun]:
     # Not pytest's tmp_path (0700): the embedded PostgreSQL runs as an unprivileged user.
     state_dir = Path(tempfile.mkdtemp(prefix="cma-e2e-run-")).resolve()
     ports: dict[str, int] = {}
-    for name in SERVICES:
-        ports[name] = next(p for p in iter(free_port, None) if p not in ports.values())
+    for spec in SERVICES:
+        ports[spec.name] = next(p for p in iter(free_port, None) if p not in ports.values())
     env = (
         {k: v for k, v in os.environ.items() if not k.startswith("CMA_")}
-        | {port_variable(name): str(port) for name, port in ports.items()}
+        | {spec.port_variable: str(ports[spec.name]) for spec in SERVICES}
         | {"CMA_STAFF_TOKENS": STAFF_TOKEN}
     )
     script = Path(sys.executable).parent / "cma"  # the console script, as a user runs it
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "services.runtime.cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "services.command"]
     output = state_dir.parent / f"{state_dir.name}.out"
     with output.open("wb") as out:
         process = subprocess.Popen(
@@ -112,12 +110,8 @@ def cma_run() -> Iterator[CmaRun]:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    run = CmaRun(
-        process,
-        state_dir,
-        output,
-        *(f"http://127.0.0.1:{ports[name]}" for name in ("intake", "indicator", "milestone")),
-    )
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    run = CmaRun(process, state_dir, output, urls)
     yield run
     if process.poll() is None:  # the test failed before stopping it
         run.descendants()
@@ -135,22 +129,23 @@ def cma_run() -> Iterator[CmaRun]:
 
 
 def test_cma_run_demo_shows_the_documents_ai_coverage_and_stops_cleanly(cma_run: CmaRun) -> None:
-    for url in (cma_run.intake, cma_run.indicator, cma_run.milestone):
+    for url in cma_run.urls.values():
         cma_run.eventually(functools.partial(_status, f"{url}/healthz"), lambda c: c == 200, 120)
+    indicator, milestone = cma_run.urls["indicator"], cma_run.urls["milestone"]
 
     coverage = cma_run.eventually(
-        lambda: httpx.get(f"{cma_run.indicator}/v1/coverage?sheet=ia", headers=STAFF).json(),
+        lambda: httpx.get(f"{indicator}/v1/coverage?sheet=ia", headers=STAFF).json(),
         lambda body: body.get("uncovered") == IA_UNCOVERED,
         60,
     )
     assert abs(coverage["uncovered_population_share"] - 0.34) <= 0.01
     cma_run.eventually(
-        lambda: httpx.get(f"{cma_run.indicator}/v1/progress?sheet=ia", headers=STAFF).json(),
+        lambda: httpx.get(f"{indicator}/v1/progress?sheet=ia", headers=STAFF).json(),
         lambda body: any(target["actual"] > 0 for target in body["targets"]),
         60,
     )
     cma_run.eventually(  # the demo's milestones reach the milestone service
-        lambda: httpx.get(f"{cma_run.milestone}/v1/milestones", headers=STAFF).json(),
+        lambda: httpx.get(f"{milestone}/v1/milestones", headers=STAFF).json(),
         lambda body: len(body.get("milestones", [])) > 0,
         60,
     )

@@ -20,8 +20,9 @@ import yaml
 
 from dashboards.generator.grafana import expressions, substitute
 from services.alerting.app import create_app as alerting_app
-from services.runtime.demo import post_demo
-from services.runtime.embedded import free_port
+from services.launcher.demo import post_demo
+from services.launcher.embedded import free_port
+from services.runtime.registry import NAMES
 from tests.conftest import require_tool
 from tests.contract.test_dashboards import BOARDS, SAMPLES
 from tests.support.data import cell, project_body, report_body
@@ -131,14 +132,13 @@ async def test_every_dashboard_query_returns_data_and_every_rule_evaluates(
 ) -> None:
     await post_data(platform)
     async with serve(alerting_app(platform.settings, platform.clock)) as alerting:
+        clients = {name: getattr(platform, name, None) for name in NAMES}
         targets = {
             name: str(client.base_url).removeprefix("http://").rstrip("/")
-            for name, client in (
-                ("intake", platform.intake),
-                ("indicator", platform.indicator),
-                ("milestone", platform.milestone),
-            )
+            for name, client in clients.items()
+            if isinstance(client, httpx.AsyncClient)
         } | {"alerting": alerting.removeprefix("http://")}
+        assert set(targets) == set(NAMES), "every registered service is scraped"
         async with running_prometheus(targets) as api:
             # Every job scraped successfully (a scrape may time out now and then on a loaded
             # machine: the indicator's and milestone's read the database).

@@ -32,9 +32,9 @@ from contracts.events import (
 )
 from services.alerting.app import create_app
 from services.alerting.usecases import AlertingUseCases
+from services.launcher.embedded import EmbeddedKafka, free_port
 from services.runtime.auth import hash_token
 from services.runtime.broker import ensure_topics
-from services.runtime.embedded import EmbeddedKafka, free_port
 from tests.support.clock import FakeClock
 from tests.support.data import project_body
 from tests.support.kafka import publish

@@ -6,7 +6,7 @@ import pytest
 
 from contracts.catalog import load_catalog
 from contracts.topics import DEAD_LETTERS, REPORTS
-from services.runtime.embedded import EmbeddedKafka
+from services.launcher.embedded import EmbeddedKafka
 from tests.support.data import cell, project_body, report_body
 from tests.support.kafka import publish, read_all
 from tests.support.platform import Platform

@@ -15,8 +15,8 @@ from contracts.events import (
     parse_event,
 )
 from contracts.topics import MILESTONES, STATUS
+from services.launcher.embedded import EmbeddedKafka
 from services.milestone.app import create_app as milestone_app
-from services.runtime.embedded import EmbeddedKafka
 from tests.support.data import cell, project_body, report_body
 from tests.support.kafka import publish, read_all
 from tests.support.platform import Platform

@@ -10,9 +10,9 @@ from prometheus_client import CollectorRegistry
 
 from contracts.topics import ALL, REPORTS
 from services.intake.models import leases, outbox
+from services.launcher.embedded import EmbeddedKafka
 from services.runtime.broker import make_broker, start_when_reachable
 from services.runtime.db import make_engine
-from services.runtime.embedded import EmbeddedKafka
 from services.runtime.outbox import OutboxRelay, enqueue
 from tests.component.test_indicator_handlers import report
 from tests.support.kafka import read_all

@@ -11,7 +11,7 @@ import pytest
 from contracts.events import IndicatorReportSubmitted
 from contracts.reports import Cell
 from contracts.topics import REPORTS
-from services.runtime.embedded import EmbeddedKafka
+from services.launcher.embedded import EmbeddedKafka
 from tests.support.data import cell, project_body, report_body
 from tests.support.kafka import publish
 from tests.support.platform import Platform

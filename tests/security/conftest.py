@@ -14,11 +14,8 @@ import asyncpg
 import httpx
 import pytest
 
-from services.alerting.app import create_app as alerting_app
-from services.indicator.app import create_app as indicator_app
-from services.intake.app import create_app as intake_app
-from services.milestone.app import create_app as milestone_app
-from services.runtime.embedded import EmbeddedKafka
+from services.launcher.embedded import EmbeddedKafka
+from services.runtime import registry
 from services.runtime.settings import Settings
 from tests.conftest import plain_url, truncate_all
 from tests.support.clock import FakeClock
@@ -26,7 +23,7 @@ from tests.support.data import project_body
 from tests.support.platform import STAFF_TOKEN, serve, settings_for_tests
 
 STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
-SERVICES = ("intake", "indicator", "milestone", "alerting")
+SERVICES = registry.NAMES
 WRITTEN_BY_HTTP = (
     "intake.projects",
     "intake.reports",
@@ -75,18 +72,18 @@ class Stack:
 
     async def known_everywhere(self, project: Project, within: float = 30.0) -> None:
         """Waits until every service authenticates the project's token (via its event)."""
-        paths = {
-            "indicator": f"/v1/projects/{project.project_id}/progress",
-            "milestone": f"/v1/projects/{project.project_id}/milestones",
-            "alerting": "/v1/subscriptions",
-        }
         deadline = asyncio.get_running_loop().time() + within
-        for service, path in paths.items():
+
+        async def known_by(service: str, path: str) -> None:
             while (
                 await self.clients[service].get(path, headers=project.headers)
             ).status_code != 200:
                 assert asyncio.get_running_loop().time() < deadline, f"{service} never knew it"
                 await asyncio.sleep(0.1)
+
+        await known_by("indicator", f"/v1/projects/{project.project_id}/progress")
+        await known_by("milestone", f"/v1/projects/{project.project_id}/milestones")
+        await known_by("alerting", "/v1/subscriptions")
 
 
 async def count_rows(database_url: str, tables: tuple[str, ...]) -> dict[str, int]:
@@ -99,12 +96,12 @@ async def count_rows(database_url: str, tables: tuple[str, ...]) -> dict[str, in
 
 @contextlib.asynccontextmanager
 async def running(settings: Settings, clock: FakeClock) -> AsyncIterator[dict[str, str]]:
-    """The four services on real ports: their base URLs by name."""
-    factories = (intake_app, indicator_app, milestone_app, alerting_app)
+    """Every registered service on a real port: their base URLs by name."""
     async with contextlib.AsyncExitStack() as stack:
         urls = {}
-        for name, factory in zip(SERVICES, factories, strict=True):
-            urls[name] = await stack.enter_async_context(serve(factory(settings, clock)))
+        for spec in registry.SERVICES:
+            app = spec.create_app(settings, clock)
+            urls[spec.name] = await stack.enter_async_context(serve(app))
         yield urls
 
 

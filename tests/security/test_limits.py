@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from services.intake.app import create_app as intake_app
-from services.runtime.embedded import free_port
+from services.launcher.embedded import free_port
 from services.runtime.limits import TokenBuckets, caller_key
 from tests.security.conftest import STAFF, Stack
 from tests.support.clock import FakeClock

@@ -29,9 +29,9 @@ from services.alerting.channels import Channels, DeliveryFailed, check_webhook_u
 from services.alerting.domain import Channel, Filters, Severity
 from services.alerting.queries import Subscription
 from services.alerting.signing import sign
+from services.launcher.embedded import EmbeddedKafka
 from services.runtime.broker import ensure_topics
-from services.runtime.embedded import EmbeddedKafka
-from services.runtime.migrate import upgrade_all_async
+from services.runtime.migrations import upgrade_all_async
 from services.runtime.settings import Settings
 from tests.conftest import plain_url
 from tests.security.conftest import STAFF, Stack

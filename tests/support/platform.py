@@ -14,9 +14,9 @@ from fastapi import FastAPI
 
 from services.indicator.app import create_app as indicator_app
 from services.intake.app import create_app as intake_app
+from services.launcher.embedded import free_port
 from services.milestone.app import create_app as milestone_app
 from services.milestone.ticker import Ticker
-from services.runtime.embedded import free_port
 from services.runtime.settings import Settings
 from tests.support.clock import FakeClock
 

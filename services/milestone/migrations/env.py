@@ -1,4 +1,4 @@
 from services.milestone.models import metadata
-from services.runtime.migrate import run_env
+from services.runtime.migrations import run_env
 
 run_env(metadata)

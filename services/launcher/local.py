@@ -1,6 +1,9 @@
 """`cma run`: the whole platform on one machine with no Docker. Embedded parts for what the
 environment does not name, migrations, one child process per service, a table of what listens
-where; Ctrl-C or SIGTERM stops everything in the reverse order of starting."""
+where; Ctrl-C or SIGTERM stops everything in the reverse order of starting.
+
+Services start in the registry's order, each as `python -m services.command serve <name>`
+(the launcher runs the command, it never imports it)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,6 @@ import socket
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
@@ -21,9 +23,17 @@ from types import FrameType
 import httpx
 from pydantic import ValidationError
 
-from services.runtime.cli import SERVICES, describe_run, port_variable, service_port
-from services.runtime.demo import DemoError, post_demo
-from services.runtime.migrate import upgrade_all
+from services.launcher.demo import DemoError, post_demo
+from services.launcher.describe import describe_run
+from services.launcher.embedded import (
+    EmbeddedKafka,
+    EmbeddedPostgres,
+    LocalExtraMissing,
+    load_local_extra,
+    port_is_free,
+)
+from services.runtime.migrations import upgrade_all
+from services.runtime.registry import NAMES, service
 from services.runtime.settings import Settings
 
 KAFKA_PORT = 9092
@@ -68,7 +78,7 @@ def _given(variable: str) -> bool:
 
 
 def _port_in_use(settings: Settings, name: str) -> RunError:
-    port, variable = service_port(settings, name), port_variable(name)
+    port, variable = settings.port(name), service(name).port_variable
     return RunError(f"port {port} ({name}) is already in use: set {variable} to a free port")
 
 
@@ -76,16 +86,13 @@ def _check_port(settings: Settings, name: str) -> None:
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind((settings.http_host, service_port(settings, name)))
+            probe.bind((settings.http_host, settings.port(name)))
         except OSError:
             raise _port_in_use(settings, name) from None
 
 
 def _embedded_parts(stack: contextlib.ExitStack, signals: Signals, state: Path) -> dict[str, str]:
     """Starts what the environment does not name; returns the CMA_* values it chose."""
-    with warnings.catch_warnings():  # platformdirs on XDG_RUNTIME_DIR, for the embedded parts
-        warnings.simplefilter("ignore")
-        from services.runtime.embedded import EmbeddedKafka, EmbeddedPostgres, port_is_free
     chosen: dict[str, str] = {}
     if not _given("CMA_DATABASE_URL"):
         with signals.held():
@@ -136,7 +143,11 @@ def run(state_dir: Path, *, demo: bool) -> int:
     (state / "logs").mkdir(parents=True, exist_ok=True)
     signals, stack, processes = Signals(), contextlib.ExitStack(), list[Process]()
     try:
-        for name in SERVICES:
+        # Before anything starts: the `local` extra, if an embedded part is needed.
+        load_local_extra(
+            postgres=not _given("CMA_DATABASE_URL"), broker=not _given("CMA_KAFKA_BOOTSTRAP")
+        )
+        for name in NAMES:
             _check_port(Settings(), name)
         chosen = _embedded_parts(stack, signals, state)
         os.environ.update(chosen)  # the children inherit the resolved CMA_* values
@@ -145,13 +156,13 @@ def run(state_dir: Path, *, demo: bool) -> int:
         upgrade_all(settings.database_url)
         stack.callback(_stop_all, processes)
         host = "127.0.0.1" if settings.http_host in ("", "0.0.0.0") else settings.http_host
-        urls = {name: f"http://{host}:{service_port(settings, name)}" for name in SERVICES}
-        logs = {name: state / "logs" / f"{name}.log" for name in SERVICES}
-        for name in SERVICES:
-            command = [sys.executable, "-m", "services.runtime.cli", "serve", name]
+        urls = {name: f"http://{host}:{settings.port(name)}" for name in NAMES}
+        logs = {name: state / "logs" / f"{name}.log" for name in NAMES}
+        for name in NAMES:
+            command = [sys.executable, "-m", "services.command", "serve", name]
             with signals.held(), logs[name].open("ab") as out:
                 processes.append(subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT))
-        for name, process in zip(SERVICES, processes, strict=True):
+        for name, process in zip(NAMES, processes, strict=True):
             _wait_healthy(settings, name, urls[name], process, logs[name])
         print(describe_run(settings, urls, chosen, state), flush=True)
         if demo:
@@ -163,12 +174,12 @@ def run(state_dir: Path, *, demo: bool) -> int:
         print("\nCtrl-C stops everything.", flush=True)
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)
-        gone = [name for name, p in zip(SERVICES, processes, strict=True) if p.poll() is not None]
+        gone = [name for name, p in zip(NAMES, processes, strict=True) if p.poll() is not None]
         raise RunError(f"{', '.join(gone)} stopped unexpectedly; see the logs in {state / 'logs'}")
     except KeyboardInterrupt:
         print("\nStopping…", flush=True)
         return 0
-    except (RunError, ValidationError) as exc:
+    except (RunError, LocalExtraMissing, ValidationError) as exc:
         print(f"cma run: {exc}", file=sys.stderr, flush=True)
         return 1
     finally:

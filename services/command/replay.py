@@ -12,37 +12,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from importlib import import_module
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from alembic import command
 from sqlalchemy import text
 
 from services.runtime.db import make_engine
-from services.runtime.migrate import alembic_config
+from services.runtime.migrations import upgrade_async
+from services.runtime.registry import service
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
-
-NOT_REBUILDABLE = {
-    "intake": "intake consumes nothing: its tables are the record (restore them from a backup)",
-    "alerting": "alerting's subscriptions and delivery log come from its API, not from topics",
-}
-"""Services whose schema holds data no topic carries: dropping it would lose that data."""
 
 
 class ReplayRefused(RuntimeError):
     """The replay would lose data or fight a running service; nothing was changed."""
 
 
-def consumer_groups(service: str, settings: Settings) -> dict[str, tuple[str, ...]]:
-    """The consumer groups of a service and the topics each reads, as its app subscribes them."""
-    app = import_module(f"services.{service}.app").create_app(settings)
-    return {
-        str(sub.group_id): tuple(sub.topic_names)
-        for sub in app.state.broker.subscribers
-        if sub.group_id is not None
-    }
+def consumer_groups(name: str) -> dict[str, tuple[str, ...]]:
+    """The consumer groups of a service and the topics each reads: one group per handler the
+    registry lists, named `<service>.<handler>` as `subscribe_consumers` names it."""
+    return {f"{name}.{c.handler}": (c.topic.name,) for c in service(name).consumes}
 
 
 async def rewind(
@@ -101,41 +90,38 @@ async def drop_schema(database_url: str, schema: str) -> None:
         await engine.dispose()
 
 
-async def migrate_one(database_url: str, service: str) -> None:
-    """Alembic's env runs its own event loop: give it a thread."""
-    await asyncio.to_thread(command.upgrade, alembic_config(service, database_url), "head")
-
-
 async def rebuild(
-    settings: Settings, service: str, *, rewind_only: bool = False
+    settings: Settings, name: str, *, rewind_only: bool = False
 ) -> dict[str, tuple[str, ...]]:
     """Rewind the service's groups (refused while it runs), then drop its schema and migrate it
     afresh, unless `rewind_only`: then every event comes again and the inbox drops those
-    already applied. Start the service afterwards. Returns the groups and their topics."""
-    if service in NOT_REBUILDABLE and not rewind_only:
-        raise ReplayRefused(NOT_REBUILDABLE[service])
-    groups = consumer_groups(service, settings)
+    already applied. Start the service afterwards. Returns the groups and their topics.
+    Refused for a service whose schema holds data no topic carries (`not_rebuildable`)."""
+    spec = service(name)
+    if spec.not_rebuildable and not rewind_only:
+        raise ReplayRefused(spec.not_rebuildable)
+    groups = consumer_groups(name)
     if not groups:
-        raise ReplayRefused(f"{service} has no consumer groups to replay")
+        raise ReplayRefused(f"{name} has no consumer groups to replay")
     # Rewinding first doubles as the check that the service is stopped, before any data goes.
     for group, topics in groups.items():
         await rewind(settings.kafka_bootstrap, [group], list(topics))
     if not rewind_only:
-        await drop_schema(settings.database_url, service)
-        await migrate_one(settings.database_url, service)
+        await drop_schema(settings.database_url, spec.schema)
+        await upgrade_async(settings.database_url, name)
     return groups
 
 
-def main(service: str, *, rewind_only: bool = False) -> int:
+def main(name: str, *, rewind_only: bool = False) -> int:
     """`cma replay <service> [--rewind-only]`: prints what was done, or why nothing was."""
     try:
-        groups = asyncio.run(rebuild(Settings(), service, rewind_only=rewind_only))
+        groups = asyncio.run(rebuild(Settings(), name, rewind_only=rewind_only))
     except ReplayRefused as exc:
-        print(f"cma replay {service}: refused, nothing changed: {exc}", file=sys.stderr)
+        print(f"cma replay {name}: refused, nothing changed: {exc}", file=sys.stderr)
         return 1
     done = "groups rewound" if rewind_only else "schema dropped and migrated; groups rewound"
-    print(f"{service}: {done}:")
+    print(f"{name}: {done}:")
     for group, topics in groups.items():
         print(f"  {group}: {', '.join(topics)} from the start")
-    print(f"Start {service} again (cma serve {service}): it consumes its topics from the start.")
+    print(f"Start {name} again (cma serve {name}): it consumes its topics from the start.")
     return 0

