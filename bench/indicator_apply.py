@@ -32,7 +32,7 @@ from bench.support import scratch_database, summary
 from contracts.events import IndicatorReportSubmitted, ProjectRegistered
 from contracts.topics import PROJECTS, REPORTS, Topic, event_key
 from services.indicator import models as m
-from services.indicator.apply import make_apply
+from services.indicator.handlers import make_handler
 from services.runtime.consumer import IdempotentConsumer
 from services.runtime.db import make_engine
 from services.runtime.metrics import ConsumerMetrics
@@ -129,7 +129,7 @@ async def main(projects: int, reports: int, baseline_reports: int, runs: int) ->
     async with scratch_database() as url:
         engine = make_engine(url)
         metrics = ConsumerMetrics(CollectorRegistry(), "bench")
-        apply = make_apply(lambda: NOW)
+        apply = make_handler(lambda: NOW)
 
         def consumer(name: str, topic: Topic) -> IdempotentConsumer:
             return IdempotentConsumer(

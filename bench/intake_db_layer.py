@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from bench.intake_load import report_body
 from bench.support import scratch_database, summary
 from services.intake import models as m
-from services.intake.reports import NEXT_REVISION
+from services.intake.usecases.reports import NEXT_REVISION
 from services.runtime.db import make_engine
 
 PERIOD = "2025-S1"

@@ -26,13 +26,13 @@ from contracts.projects import ProjectIn
 from contracts.reports import ReportIn
 from services.alerting.handlers import AlertingHandlers
 from services.indicator import models as indicator_models
-from services.indicator.apply import make_apply as indicator_apply
+from services.indicator.handlers import make_handler as indicator_handler
 from services.intake import models as intake_models
-from services.intake.projects import ProjectUseCases
-from services.intake.reports import ReportUseCases
+from services.intake.usecases.projects import ProjectUseCases
+from services.intake.usecases.reports import ReportUseCases
 from services.milestone import models as milestone_models
-from services.milestone.apply import make_apply as milestone_apply
 from services.milestone.domain import Rules
+from services.milestone.handlers import make_handler as milestone_handler
 from services.milestone.ticker import Ticker
 from services.runtime.auth import Caller
 
@@ -118,9 +118,9 @@ async def seed(engine: AsyncEngine, first: int, last: int) -> None:
             report = report_body(i, period, body.regions)
             await reports.submit_report(created.project_id, report, Caller(staff=True), None)
     intake_events = await _drain(engine, intake_models.outbox)
-    await _apply(engine, indicator_apply(clock), intake_events)
+    await _apply(engine, indicator_handler(clock), intake_events)
     totals = await _drain(engine, indicator_models.outbox)
-    await _apply(engine, milestone_apply(clock, RULES), intake_events + totals)
+    await _apply(engine, milestone_handler(clock, RULES), intake_events + totals)
     await Ticker(engine, clock, RULES, CollectorRegistry()).tick()
     statuses = await _drain(engine, milestone_models.outbox)
     alerting = AlertingHandlers(clock, group_wait_seconds=30)

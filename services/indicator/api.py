@@ -1,12 +1,14 @@
-"""Indicator's read API (JSON)."""
+"""Indicator's read API (JSON): thin routes over the figures, answered as `schemas.py` says."""
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from contracts.projects import SheetId
 from services.indicator.figures import Figures
+from services.indicator.schemas import AllSheetsProgress, Coverage, ProjectProgress, SheetProgress
 from services.runtime.auth import Caller
 from services.runtime.http import FORBIDDEN, NOT_FOUND, PROBLEMS
 
@@ -16,28 +18,34 @@ def indicator_router(
 ) -> APIRouter:
     router = APIRouter(prefix="/v1", responses=PROBLEMS)
     CallerDep = Annotated[Caller, Depends(authenticate)]
-    SheetQuery = Annotated[str | None, Query(max_length=40, description="A catalog sheet id.")]
+    SheetQuery = Annotated[
+        SheetId | None, Query(description="A catalog sheet id; every sheet when absent.")
+    ]
 
-    @router.get("/progress", tags=["progress"], responses=FORBIDDEN | NOT_FOUND)
-    async def sheet_progress(caller: CallerDep, sheet: SheetQuery = None) -> dict[str, Any]:
+    @router.get("/progress", tags=["progress"], responses=FORBIDDEN)
+    async def sheet_progress(
+        caller: CallerDep, sheet: SheetQuery = None
+    ) -> SheetProgress | AllSheetsProgress:
         """Each target of the sheet (or of every sheet) with `actual`, `target`, `progress`
         (actual / target) and `expected` (the trajectory's share at today's date)."""
         caller.require_staff()
-        return await figures.progress(sheet)
+        if sheet is None:
+            return AllSheetsProgress.of(await figures.all_sheets())
+        return SheetProgress.of(await figures.sheet(sheet))
 
     @router.get(
         "/projects/{project_id}/progress", tags=["progress"], responses=FORBIDDEN | NOT_FOUND
     )
-    async def project_progress(project_id: UUID, caller: CallerDep) -> dict[str, Any]:
+    async def project_progress(project_id: UUID, caller: CallerDep) -> ProjectProgress:
         """A project's totals (by period, level, region) and progress on its commitments."""
         caller.require_project(project_id)
-        return await figures.project_progress(project_id)
+        return ProjectProgress.of(await figures.project(project_id))
 
-    @router.get("/coverage", tags=["coverage"], responses=FORBIDDEN | NOT_FOUND)
-    async def coverage(caller: CallerDep, sheet: SheetQuery = None) -> dict[str, Any]:
+    @router.get("/coverage", tags=["coverage"], responses=FORBIDDEN)
+    async def coverage(caller: CallerDep, sheet: SheetQuery = None) -> Coverage:
         """Covered and uncovered regions (INSEE codes) and the uncovered population share,
         funded (a project declares the region) and delivered (people reported there)."""
         caller.require_staff()
-        return await figures.coverage(sheet)
+        return Coverage.of(await figures.coverage(sheet))
 
     return router

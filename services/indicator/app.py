@@ -8,8 +8,8 @@ from prometheus_client import CollectorRegistry
 from contracts.catalog import load_catalog
 from services.indicator import models
 from services.indicator.api import indicator_router
-from services.indicator.apply import make_apply
 from services.indicator.figures import Figures
+from services.indicator.handlers import make_handler
 from services.indicator.metrics import business_families
 from services.indicator.queries import IndicatorQueries
 from services.runtime import registry as service_registry
@@ -38,7 +38,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         SPEC.consumes,
         engine,
         models.processed_events,
-        make_apply(clock),
+        make_handler(clock),
         settings,
         registry,
     )

@@ -6,10 +6,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Literal
 
 from contracts.catalog import Catalog
-from contracts.indicators import CellKind, Target
+from contracts.indicators import CellKind, Selector, Target
 
 
 @dataclass(frozen=True)
@@ -26,49 +26,99 @@ class Tally:
     count: int
 
 
+Dimension = Literal["sheet", "kind", "level", "region", "sex", "audience", "period"]
+"""A field of `Tally` that totals can be grouped by."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A sheet target's or a project commitment's progress at a date."""
+
+    target_id: str
+    label: str
+    selector: Selector
+    actual: int
+    target: int
+    """The target's quantified value."""
+    progress: float
+    """actual / target, to 6 decimals."""
+    expected: float
+    """The linear trajectory's share of `target` at the date, to 6 decimals."""
+    expected_actual: int
+    horizon: date
+    behind: bool
+
+
+@dataclass(frozen=True)
+class RegionCoverage:
+    """Covered and uncovered regions (INSEE codes, sorted) and the population share left
+    uncovered."""
+
+    covered: tuple[str, ...]
+    uncovered: tuple[str, ...]
+    uncovered_population_share: float
+
+
 def matching(target: Target, tallies: Iterable[Tally]) -> int:
     s = target.selector
     return sum(t.count for t in tallies if s.matches(t.kind, t.level, t.audience or None))
 
 
-def progress(target: Target, actual: int, today: date, tolerance: float) -> dict[str, Any]:
+def progress(target: Target, actual: int, today: date, tolerance: float) -> Progress:
     """`progress` = actual / value; `expected` = the linear trajectory's share at `today`;
     `behind` when progress falls short of expected by more than `tolerance`."""
     ratio, expected = actual / target.value, target.expected_ratio(today)
-    return {
-        "target_id": target.id,
-        "label": target.label,
-        "selector": target.selector.model_dump(mode="json"),
-        "actual": actual,
-        "target": target.value,
-        "progress": round(ratio, 6),
-        "expected": round(expected, 6),
-        "expected_actual": round(expected * target.value),
-        "horizon": target.horizon.isoformat(),
-        "behind": target.is_behind(actual, today, tolerance),
-    }
+    return Progress(
+        target_id=target.id,
+        label=target.label,
+        selector=target.selector,
+        actual=actual,
+        target=target.value,
+        progress=round(ratio, 6),
+        expected=round(expected, 6),
+        expected_actual=round(expected * target.value),
+        horizon=target.horizon,
+        behind=target.is_behind(actual, today, tolerance),
+    )
 
 
-def totals_by(tallies: Iterable[Tally], *dimensions: str) -> dict[tuple[str, ...], int]:
+def totals_by(tallies: Iterable[Tally], *dimensions: Dimension) -> dict[tuple[str, ...], int]:
     sums: dict[tuple[str, ...], int] = defaultdict(int)
     for t in tallies:
         sums[tuple(getattr(t, d) for d in dimensions)] += t.count
     return dict(sums)
 
 
-def kind_totals(tallies: Iterable[Tally]) -> dict[str, int]:
+def kind_totals(tallies: Iterable[Tally]) -> dict[CellKind, int]:
+    """People by kind, every kind named (0 when nothing was reported), in `CellKind` order."""
     sums = totals_by(tallies, "kind")
-    return {k.value: sums.get((k.value,), 0) for k in CellKind}
+    return {k: sums.get((k.value,), 0) for k in CellKind}
 
 
-def coverage(covered: set[str], catalog: Catalog) -> dict[str, Any]:
+def nested_totals(
+    tallies: Iterable[Tally], outer: Dimension, inner: Dimension
+) -> dict[str, dict[str, int]]:
+    """People by `outer` then `inner` (e.g. by period, then kind), both sorted; only the
+    combinations reported."""
+    nested: dict[str, dict[str, int]] = {}
+    for (o, i), count in sorted(totals_by(tallies, outer, inner).items()):
+        nested.setdefault(o, {})[i] = count
+    return nested
+
+
+def coverage(covered: Iterable[str], catalog: Catalog) -> RegionCoverage:
     """Covered and uncovered regions (INSEE codes) and the population share left uncovered,
     derived from `covered` and the catalog's populations: no list is stored."""
-    regions = catalog.regions
-    uncovered = sorted(code for code in regions if code not in covered)
+    regions, known = catalog.regions, set(covered)
+    uncovered = tuple(sorted(code for code in regions if code not in known))
     share = sum(regions[c].population for c in uncovered) / catalog.total_population
-    return {
-        "covered": sorted(code for code in regions if code in covered),
-        "uncovered": uncovered,
-        "uncovered_population_share": round(share, 6),
-    }
+    return RegionCoverage(
+        covered=tuple(sorted(code for code in regions if code in known)),
+        uncovered=uncovered,
+        uncovered_population_share=round(share, 6),
+    )
+
+
+def regions_with_people(tallies: Iterable[Tally]) -> set[str]:
+    """Delivered coverage: the regions where reports count people."""
+    return {t.region for t in tallies if t.count > 0}

@@ -1,16 +1,84 @@
-"""The read model: database tallies + the catalog + the domain rules → the API's figures.
-The HTTP API and the `/metrics` collector both read through here, so they always agree."""
+"""The indicator's read side, composed: what `queries.py` reads, with the catalog and the
+clock, through the rules of `domain.py`, gives the typed figures below. The HTTP API answers
+them (through `schemas.py`) and `/metrics` exports them (through `metrics.py`), so the two
+always agree."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
 from uuid import UUID
 
 from contracts.catalog import Catalog
-from services.indicator.domain import Tally, coverage, kind_totals, matching, progress, totals_by
-from services.indicator.queries import IndicatorQueries, commitments_of
+from contracts.indicators import CellKind
+from services.indicator.domain import (
+    Progress,
+    RegionCoverage,
+    Tally,
+    coverage,
+    kind_totals,
+    matching,
+    nested_totals,
+    progress,
+    regions_with_people,
+)
+from services.indicator.queries import IndicatorQueries, Project
 from services.runtime.clock import Clock
 from services.runtime.errors import NotFound
+
+
+@dataclass(frozen=True)
+class SheetFigures:
+    """A sheet's people by kind, and the progress of each of its targets."""
+
+    sheet: str
+    name: str
+    as_of: date
+    totals: dict[CellKind, int]
+    targets: tuple[Progress, ...]
+
+
+@dataclass(frozen=True)
+class AllSheetsFigures:
+    as_of: date
+    sheets: tuple[SheetFigures, ...]
+
+
+@dataclass(frozen=True)
+class ProjectFigures:
+    """A project's people by kind (in all, and by period, level and region, then kind) and
+    the progress of each of its commitments."""
+
+    project_id: UUID
+    sheet: str
+    name: str
+    as_of: date
+    totals: dict[CellKind, int]
+    by_period: dict[str, dict[str, int]]
+    by_level: dict[str, dict[str, int]]
+    by_region: dict[str, dict[str, int]]
+    commitments: tuple[Progress, ...]
+
+
+@dataclass(frozen=True)
+class ProjectSummary:
+    """An active project's people by kind and its commitments' progress (the gauges')."""
+
+    project: Project
+    totals: dict[CellKind, int]
+    commitments: tuple[Progress, ...]
+
+
+@dataclass(frozen=True)
+class CoverageFigures:
+    """Funded: an active project of the sheet (of any, when `sheet` is None) declares the
+    region. Delivered: reports count people there."""
+
+    sheet: str | None
+    population_vintage: str
+    funded: RegionCoverage
+    delivered: RegionCoverage
 
 
 class Figures:
@@ -19,78 +87,73 @@ class Figures:
     ) -> None:
         self.queries, self.catalog, self.clock, self.tolerance = queries, catalog, clock, tolerance
 
-    def check_sheet(self, sheet: str) -> None:
-        if sheet not in self.catalog.sheets:
-            raise NotFound(f"unknown sheet {sheet!r}; known: {', '.join(self.catalog.sheets)}")
-
-    def sheet_progress(self, sheet: str, tallies: list[Tally]) -> dict[str, Any]:
-        spec, today = self.catalog.sheets[sheet], self.clock().date()
-        mine = [t for t in tallies if t.sheet == sheet]
-        return {
-            "sheet": sheet,
-            "name": spec.name,
-            "as_of": today.isoformat(),
-            "totals": kind_totals(mine),
-            "targets": [
-                progress(t, matching(t, mine), today, self.tolerance) for t in spec.targets
-            ],
-        }
-
-    async def progress(self, sheet: str | None) -> dict[str, Any]:
-        if sheet is not None:
-            self.check_sheet(sheet)
-            return self.sheet_progress(sheet, await self.queries.tallies(sheet=sheet))
+    async def all_sheets(self) -> AllSheetsFigures:
         tallies = await self.queries.tallies()
-        return {
-            "as_of": self.clock().date().isoformat(),
-            "sheets": [self.sheet_progress(s, tallies) for s in self.catalog.sheets],
-        }
+        return AllSheetsFigures(self.clock().date(), self.sheets(tallies))
 
-    async def project_progress(self, project_id: UUID) -> dict[str, Any]:
+    async def sheet(self, sheet: str) -> SheetFigures:
+        """`sheet` is a catalog sheet id (the API validates it)."""
+        return self._sheet(sheet, await self.queries.tallies(sheet=sheet))
+
+    async def project(self, project_id: UUID) -> ProjectFigures:
         project = await self.queries.project(project_id)
         if project is None:
             raise NotFound(f"project {project_id} not known to the indicator service (yet)")
         tallies, today = await self.queries.tallies(project_id=project_id), self.clock().date()
-        return {
-            "project_id": str(project_id),
-            "sheet": project["sheet"],
-            "name": project["name"],
-            "as_of": today.isoformat(),
-            "totals": kind_totals(tallies),
-            "by_period": _nested(totals_by(tallies, "period", "kind")),
-            "by_level": _nested(totals_by(tallies, "level", "kind")),
-            "by_region": _nested(totals_by(tallies, "region", "kind")),
-            "commitments": [
-                progress(c, matching(c, tallies), today, self.tolerance)
-                for c in commitments_of(project)
-            ],
-        }
-
-    async def coverage(self, sheet: str | None) -> dict[str, Any]:
-        """Funded: an active project of the sheet declares the region. Delivered: reports
-        count people there. The top-level fields are the funded reading."""
-        if sheet is not None:
-            self.check_sheet(sheet)
-        funded_by_sheet = await self.queries.funded_regions()
-        tallies = await self.queries.tallies(sheet=sheet)
-        funded = (
-            funded_by_sheet.get(sheet, set())
-            if sheet is not None
-            else set().union(*funded_by_sheet.values())
+        return ProjectFigures(
+            project_id=project_id,
+            sheet=project.sheet,
+            name=project.name,
+            as_of=today,
+            totals=kind_totals(tallies),
+            by_period=nested_totals(tallies, "period", "kind"),
+            by_level=nested_totals(tallies, "level", "kind"),
+            by_region=nested_totals(tallies, "region", "kind"),
+            commitments=self._progress(project, tallies, today),
         )
-        delivered = {t.region for t in tallies if t.count > 0}
-        funded_view = coverage(funded, self.catalog)
-        return {
-            "sheet": sheet,
-            "population_vintage": self.catalog.population_vintage,
-            **funded_view,
-            "funded": funded_view,
-            "delivered": coverage(delivered, self.catalog),
-        }
 
+    async def coverage(self, sheet: str | None) -> CoverageFigures:
+        funded = await self.queries.funded_regions()
+        return self.coverage_of(sheet, funded, await self.queries.tallies(sheet=sheet))
 
-def _nested(sums: dict[tuple[str, ...], int]) -> dict[str, dict[str, int]]:
-    nested: dict[str, dict[str, int]] = {}
-    for (outer, inner), count in sorted(sums.items()):
-        nested.setdefault(outer, {})[inner] = count
-    return nested
+    async def project_summaries(self) -> list[ProjectSummary]:
+        """Every active project's, by sheet then name."""
+        today = self.clock().date()
+        return [
+            ProjectSummary(
+                a.project, kind_totals(a.tallies), self._progress(a.project, a.tallies, today)
+            )
+            for a in await self.queries.active_projects()
+        ]
+
+    def sheets(self, tallies: Sequence[Tally]) -> tuple[SheetFigures, ...]:
+        """Every catalog sheet's, from tallies of every sheet."""
+        return tuple(self._sheet(sheet, tallies) for sheet in self.catalog.sheets)
+
+    def _sheet(self, sheet: str, tallies: Iterable[Tally]) -> SheetFigures:
+        spec, today = self.catalog.sheets[sheet], self.clock().date()
+        mine = [t for t in tallies if t.sheet == sheet]
+        targets = tuple(progress(t, matching(t, mine), today, self.tolerance) for t in spec.targets)
+        return SheetFigures(sheet, spec.name, today, kind_totals(mine), targets)
+
+    def _progress(
+        self, project: Project, tallies: Sequence[Tally], today: date
+    ) -> tuple[Progress, ...]:
+        return tuple(
+            progress(c, matching(c, tallies), today, self.tolerance) for c in project.commitments
+        )
+
+    def coverage_of(
+        self, sheet: str | None, funded: Mapping[str, set[str]], tallies: Iterable[Tally]
+    ) -> CoverageFigures:
+        """From the funded regions of every sheet and tallies of `sheet` (or more)."""
+        if sheet is None:
+            regions, mine = set[str]().union(*funded.values()), list(tallies)
+        else:
+            regions, mine = funded.get(sheet, set()), [t for t in tallies if t.sheet == sheet]
+        return CoverageFigures(
+            sheet=sheet,
+            population_vintage=self.catalog.population_vintage,
+            funded=coverage(regions, self.catalog),
+            delivered=coverage(regions_with_people(mine), self.catalog),
+        )

@@ -1,137 +1,152 @@
-"""Business gauges, computed from the database at scrape time (see docs/metrics.md).
+"""Business gauges, computed from the database at scrape time through the figures the API
+answers (see docs/metrics.md).
 
 Label sets are bounded by the catalog: sheets (7) × kinds (3) × levels (8), regions (18),
-sexes (3) or periods; targets (≈ 25). No family crosses projects with levels or regions.
+sexes (3) or periods; targets (≈ 25). Per project, no level, region or sex label: bounded by
+active projects × 3 kinds and active projects × their commitments.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
-from services.indicator.domain import coverage, totals_by
-from services.indicator.figures import Figures
-from services.indicator.project_metrics import project_families
+from services.indicator.domain import Dimension, Progress, Tally, totals_by
+from services.indicator.figures import CoverageFigures, Figures, ProjectSummary, SheetFigures
+from services.indicator.queries import SheetFunding
 
-P = "cma_indicator_"
+Values = Mapping[tuple[str, ...], float]
+Measure = tuple[str, Callable[[Progress], float], str, str]
+MEASURES: tuple[Measure, ...] = (  # suffix, what it reads, help of commitment_*, of target_*
+    (
+        "actual",
+        lambda p: p.actual,
+        "People matching a project commitment's selector.",
+        "People matching a sheet target's selector.",
+    ),
+    (
+        "value",
+        lambda p: p.target,
+        "A project commitment's quantified value.",
+        "A sheet target's quantified value.",
+    ),
+    (
+        "progress_ratio",
+        lambda p: p.progress,
+        "actual / value for a project commitment.",
+        "actual / value for a sheet target.",
+    ),
+    (
+        "expected_ratio",
+        lambda p: p.expected,
+        "Share of a project commitment expected today on its trajectory.",
+        "Share of the target expected today on the trajectory.",
+    ),
+)
+PEOPLE: tuple[tuple[str, str, tuple[Dimension, ...]], ...] = (  # family, help, labels after kind
+    ("people", "People reported (latest revisions), by sheet and kind.", ()),
+    ("people_by_level", "People reported by sheet, kind and canonical level.", ("level",)),
+    ("people_by_region", "People reported by sheet, kind and region (INSEE code).", ("region",)),
+    ("people_by_sex", 'People reported by sheet, kind and sex ("" = not reported).', ("sex",)),
+    ("people_by_period", "People reported by sheet, kind and semester.", ("period",)),
+)
 
 
-def _gauge(name: str, doc: str, labels: list[str], values: dict[tuple[str, ...], float]) -> Metric:
-    family = GaugeMetricFamily(P + name, doc, labels=labels)
+def gauge(name: str, doc: str, labels: list[str], values: Values) -> Metric:
+    family = GaugeMetricFamily("cma_indicator_" + name, doc, labels=labels)
     for key, value in sorted(values.items()):
         family.add_metric(list(key), value)
     return family
 
 
 async def business_families(figures: Figures) -> list[Metric]:
-    catalog = figures.catalog
-    tallies = await figures.queries.tallies()
-    funded = await figures.queries.funded_regions()
-    projects = await figures.queries.sheet_projects()
-    delivered: dict[str, set[str]] = {s: set() for s in catalog.sheets}
-    for (sheet, region), n in totals_by(tallies, "sheet", "region").items():
-        if n > 0:
-            delivered.setdefault(sheet, set()).add(region)
+    q = figures.queries
+    tallies, funded, funding = await q.tallies(), await q.funded_regions(), await q.sheet_funding()
+    coverage = [figures.coverage_of(s, funded, tallies) for s in (*figures.catalog.sheets, None)]
+    return [
+        *project_families(await figures.project_summaries()),
+        *sheet_families(tallies, figures.sheets(tallies), coverage, funding),
+    ]
 
-    targets: dict[str, dict[tuple[str, ...], float]] = {
-        k: {} for k in ("actual", "target", "progress", "expected", "behind")
-    }
-    for sheet in catalog.sheets:
-        for row in figures.sheet_progress(sheet, tallies)["targets"]:
-            for k in targets:
-                targets[k][(sheet, row["target_id"])] = float(row[k])
+
+def project_families(projects: list[ProjectSummary]) -> list[Metric]:
+    """Per active project: people by kind, and each commitment's actual, value, progress and
+    expected ratio."""
+    pl = ["sheet", "project_id", "project"]
+    people: dict[tuple[str, ...], float] = {}
+    for summary in projects:
+        p = summary.project
+        for kind, count in summary.totals.items():
+            people[(p.sheet, str(p.project_id), p.name, kind.value)] = count
+    commitments = [
+        gauge(
+            f"commitment_{name}",
+            doc,
+            [*pl, "commitment"],
+            {
+                (s.project.sheet, str(s.project.project_id), s.project.name, c.target_id): read(c)
+                for s in projects
+                for c in s.commitments
+            },
+        )
+        for name, read, doc, _ in MEASURES
+    ]
+    people_doc = "People reported by active project and kind."
+    return [gauge("project_people", people_doc, [*pl, "kind"], people), *commitments]
+
+
+def sheet_families(
+    tallies: list[Tally],
+    sheets: tuple[SheetFigures, ...],
+    coverage: list[CoverageFigures],
+    funding: dict[str, SheetFunding],
+) -> list[Metric]:
+    tl = ["sheet", "target"]
+
+    def targets(read: Callable[[Progress], float]) -> Values:
+        return {(s.sheet, t.target_id): float(read(t)) for s in sheets for t in s.targets}
 
     covered: dict[tuple[str, ...], float] = {}
     uncovered_share: dict[tuple[str, ...], float] = {}
-    for sheet in catalog.sheets:
-        for kind, regions in (
-            ("funded", funded.get(sheet, set())),
-            ("delivered", delivered[sheet]),
-        ):
-            for code in catalog.regions:
-                covered[(sheet, code, kind)] = float(code in regions)
-            uncovered_share[(sheet, kind)] = coverage(regions, catalog)[
-                "uncovered_population_share"
-            ]
-    for kind, regions in (
-        ("funded", set().union(*funded.values())),
-        ("delivered", {t.region for t in tallies if t.count > 0}),
-    ):
-        uncovered_share[("all", kind)] = coverage(regions, catalog)["uncovered_population_share"]
-
-    tl = ["sheet", "target"]
+    for c in coverage:
+        for kind, regions in (("funded", c.funded), ("delivered", c.delivered)):
+            uncovered_share[(c.sheet or "all", kind)] = regions.uncovered_population_share
+            if c.sheet is not None:
+                for code in (*regions.covered, *regions.uncovered):
+                    covered[(c.sheet, code, kind)] = float(code in regions.covered)
+    behind_doc = (
+        "1 when a sheet target's progress is below its trajectory by more than the tolerance."
+    )
     return [
-        *await project_families(figures),
-        _gauge(
-            "target_behind",
-            "1 when a sheet target's progress is below its trajectory by more than the tolerance.",
-            tl,
-            targets["behind"],
+        gauge("target_behind", behind_doc, tl, targets(lambda p: p.behind)),
+        *(
+            gauge(name, doc, ["sheet", "kind", *by], totals_by(tallies, "sheet", "kind", *by))
+            for name, doc, by in PEOPLE
         ),
-        _gauge(
-            "people",
-            "People reported (latest revisions), by sheet and kind.",
-            ["sheet", "kind"],
-            totals_by(tallies, "sheet", "kind"),
-        ),
-        _gauge(
-            "people_by_level",
-            "People reported by sheet, kind and canonical level.",
-            ["sheet", "kind", "level"],
-            totals_by(tallies, "sheet", "kind", "level"),
-        ),
-        _gauge(
-            "people_by_region",
-            "People reported by sheet, kind and region (INSEE code).",
-            ["sheet", "kind", "region"],
-            totals_by(tallies, "sheet", "kind", "region"),
-        ),
-        _gauge(
-            "people_by_sex",
-            'People reported by sheet, kind and sex ("" = not reported).',
-            ["sheet", "kind", "sex"],
-            totals_by(tallies, "sheet", "kind", "sex"),
-        ),
-        _gauge(
-            "people_by_period",
-            "People reported by sheet, kind and semester.",
-            ["sheet", "kind", "period"],
-            totals_by(tallies, "sheet", "kind", "period"),
-        ),
-        _gauge(
-            "target_actual", "People matching a sheet target's selector.", tl, targets["actual"]
-        ),
-        _gauge("target_value", "A sheet target's quantified value.", tl, targets["target"]),
-        _gauge(
-            "target_progress_ratio", "actual / value for a sheet target.", tl, targets["progress"]
-        ),
-        _gauge(
-            "target_expected_ratio",
-            "Share of the target expected today on the trajectory.",
-            tl,
-            targets["expected"],
-        ),
-        _gauge(
+        *(gauge(f"target_{n}", doc, tl, targets(read)) for n, read, _, doc in MEASURES),
+        gauge(
             "region_covered",
             "1 when the region is covered (funded or delivered) for the sheet.",
             ["sheet", "region", "coverage"],
             covered,
         ),
-        _gauge(
+        gauge(
             "uncovered_population_share",
             'Share of the population in uncovered regions (sheet="all": every sheet together).',
             ["sheet", "coverage"],
             uncovered_share,
         ),
-        _gauge(
+        gauge(
             "projects",
             "Active funded projects per sheet.",
             ["sheet"],
-            {(s,): n for s, (n, _) in projects.items()},
+            {(s,): f.projects for s, f in funding.items()},
         ),
-        _gauge(
+        gauge(
             "funding_euros",
             "Funding of active projects per sheet, in euros.",
             ["sheet"],
-            {(s,): f for s, (_, f) in projects.items()},
+            {(s,): f.funding_eur for s, f in funding.items()},
         ),
     ]

@@ -1,9 +1,10 @@
-"""Indicator's reads: sums over the latest revisions' cells, funded regions, projects."""
+"""Indicator's reads: sums over the latest revisions' cells, funded regions, projects; each
+returns typed values (the domain's `Tally`, the records below), never rows."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from dataclasses import dataclass
 from uuid import UUID
 
 from sqlalchemy import func, select
@@ -12,6 +13,33 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from contracts.indicators import Target
 from services.indicator import models as m
 from services.indicator.domain import Tally
+
+
+@dataclass(frozen=True)
+class Project:
+    """A registered project, as far as the indicator's figures need it."""
+
+    project_id: UUID
+    sheet: str
+    name: str
+    commitments: tuple[Target, ...]
+
+
+@dataclass(frozen=True)
+class ProjectTallies:
+    """An active project and its people by kind, level and audience (what commitments select
+    on); the other dimensions of its tallies are blank."""
+
+    project: Project
+    tallies: tuple[Tally, ...]
+
+
+@dataclass(frozen=True)
+class SheetFunding:
+    """A sheet's active projects and their total funding in euros."""
+
+    projects: int
+    funding_eur: int
 
 
 class IndicatorQueries:
@@ -46,8 +74,7 @@ class IndicatorQueries:
                 regions[sheet].add(code)
         return regions
 
-    async def sheet_projects(self) -> dict[str, tuple[int, int]]:
-        """Per sheet: active projects and their total funding in euros."""
+    async def sheet_funding(self) -> dict[str, SheetFunding]:
         p = m.projects.c
         query = (
             select(p.sheet, func.count(), func.coalesce(func.sum(p.funding_eur), 0))
@@ -55,11 +82,11 @@ class IndicatorQueries:
             .group_by(p.sheet)
         )
         async with self.engine.connect() as conn:
-            return {s: (int(n), int(f)) for s, n, f in await conn.execute(query)}
+            return {s: SheetFunding(int(n), int(f)) for s, n, f in await conn.execute(query)}
 
-    async def active_projects(self) -> list[dict[str, Any]]:
-        """Active projects with their commitments and reported people by kind, level and
-        audience (what commitments select on), for the per-project gauges."""
+    async def active_projects(self) -> list[ProjectTallies]:
+        """Active projects, by sheet then name, with their tallies by kind, level and
+        audience, for the per-project gauges."""
         c, p = m.cells.c, m.projects.c
         dims = (c.kind, c.level, c.audience)
         sums = (
@@ -68,25 +95,34 @@ class IndicatorQueries:
             .where(p.active)
             .group_by(c.project_id, *dims)
         )
-        projects = select(p.project_id, p.name, p.sheet, p.commitments).where(p.active)
+        query = select(*_PROJECT).where(p.active)
         async with self.engine.connect() as conn:
-            rows = {
-                r.project_id: r._asdict() | {"tallies": []} for r in await conn.execute(projects)
-            }
+            projects = {r.project_id: _project(*r) for r in await conn.execute(query)}
+            tallies: dict[UUID, list[Tally]] = {project_id: [] for project_id in projects}
             for project_id, kind, level, audience, count in await conn.execute(sums):
-                tally = Tally(
-                    rows[project_id]["sheet"], kind, level, "", "", audience, "", int(count)
+                sheet = projects[project_id].sheet
+                tallies[project_id].append(
+                    Tally(sheet, kind, level, "", "", audience, "", int(count))
                 )
-                rows[project_id]["tallies"].append(tally)
-        return sorted(rows.values(), key=lambda r: (r["sheet"], r["name"], str(r["project_id"])))
+        return sorted(
+            (ProjectTallies(one, tuple(tallies[one.project_id])) for one in projects.values()),
+            key=lambda t: (t.project.sheet, t.project.name, str(t.project.project_id)),
+        )
 
-    async def project(self, project_id: UUID) -> dict[str, Any] | None:
+    async def project(self, project_id: UUID) -> Project | None:
+        query = select(*_PROJECT).where(m.projects.c.project_id == project_id)
         async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(select(m.projects).where(m.projects.c.project_id == project_id))
-            ).one_or_none()
-        return None if row is None else row._asdict()
+            row = (await conn.execute(query)).one_or_none()
+        return None if row is None else _project(*row)
 
 
-def commitments_of(project: dict[str, Any]) -> list[Target]:
-    return [Target.model_validate(c) for c in project["commitments"]]
+_PROJECT = (
+    m.projects.c.project_id,
+    m.projects.c.sheet,
+    m.projects.c.name,
+    m.projects.c.commitments,
+)
+
+
+def _project(project_id: UUID, sheet: str, name: str, commitments: list[object]) -> Project:
+    return Project(project_id, sheet, name, tuple(Target.model_validate(c) for c in commitments))

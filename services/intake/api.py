@@ -14,7 +14,6 @@ from fastapi import (
     Response,
     status,
 )
-from prometheus_client import Counter
 from pydantic import ValidationError
 
 from contracts.events import MILESTONE_ID_PATTERN
@@ -22,10 +21,20 @@ from contracts.projects import MilestoneCompletionIn, MilestonesIn, ProjectCreat
 from contracts.reports import PERIOD_PATTERN, ReportIn
 from contracts.text import Text
 from services.intake.csv_reports import csv_row_loc, parse_csv_report
-from services.intake.projects import ProjectUseCases
-from services.intake.reports import ReportUseCases
+from services.intake.domain import json_cell_loc
+from services.intake.metrics import ReportMetrics
+from services.intake.queries import ReportQueries
+from services.intake.schemas import (
+    MilestoneCompletionOut,
+    MilestonesDeclared,
+    ReportAccepted,
+    ReportFormat,
+    ReportHistory,
+)
+from services.intake.usecases.projects import ProjectUseCases
+from services.intake.usecases.reports import ReportUseCases
 from services.runtime.auth import Caller
-from services.runtime.errors import Unprocessable, UnsupportedMediaType, pydantic_errors
+from services.runtime.errors import Unprocessable, pydantic_errors
 from services.runtime.http import CONFLICT, FORBIDDEN, NOT_FOUND, PROBLEMS, inline_schema
 
 REPORT_DOC = """Post one period's report for this project, as JSON (`ReportIn`) or as `text/csv`
@@ -56,8 +65,9 @@ _report_body: dict[str, Any] = {
 def intake_router(
     projects: ProjectUseCases,
     reports: ReportUseCases,
+    report_queries: ReportQueries,
     authenticate: Callable[[Request], Awaitable[Caller]],
-    accepted_reports: Counter,
+    metrics: ReportMetrics,
 ) -> APIRouter:
     router = APIRouter(prefix="/v1", responses=PROBLEMS)
     CallerDep = Annotated[Caller, Depends(authenticate)]
@@ -90,29 +100,25 @@ def intake_router(
         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
         period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
         reason: Annotated[Text | None, Query(max_length=500)] = None,
-    ) -> dict[str, Any]:
+    ) -> ReportAccepted:
         caller.require_project(project_id)
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         body = await request.body()
-        if content_type == "text/csv":
+        report_format = ReportFormat.of(request.headers.get("content-type", ""))
+        if report_format is ReportFormat.CSV:
             report, loc = parse_csv_report(body, period, reason), csv_row_loc
-            accepted = await reports.submit_report(project_id, report, caller, idempotency_key, loc)
-        elif content_type == "application/json":
-            accepted = await reports.submit_report(
-                project_id, _json_report(body), caller, idempotency_key
-            )
         else:
-            raise UnsupportedMediaType("send application/json or text/csv")
+            report, loc = _json_report(body), json_cell_loc
+        accepted = await reports.submit_report(project_id, report, caller, idempotency_key, loc)
         if accepted.replayed:
             response.headers["Idempotent-Replayed"] = "true"
-        accepted_reports.labels(content_type.split("/")[1], str(accepted.replayed).lower()).inc()
-        return accepted.body
+        metrics.accepted(report_format, replayed=accepted.replayed)
+        return accepted.answer
 
     @router.get("/projects/{project_id}/reports", tags=["reports"], responses=FORBIDDEN | NOT_FOUND)
-    async def report_history(project_id: UUID, caller: CallerDep) -> dict[str, Any]:
+    async def report_history(project_id: UUID, caller: CallerDep) -> ReportHistory:
         """Each period with its revisions (sender, time, reason, cell count), oldest first."""
         caller.require_project(project_id)
-        return await reports.list_reports(project_id)
+        return await report_queries.history(project_id)
 
     @router.post(
         "/projects/{project_id}/milestones",
@@ -122,7 +128,7 @@ def intake_router(
     )
     async def declare_milestones(
         project_id: UUID, body: MilestonesIn, caller: CallerDep
-    ) -> dict[str, Any]:
+    ) -> MilestonesDeclared:
         """Declare milestones, or reschedule existing ones (a `reason` is then required)."""
         caller.require_staff()
         return await projects.declare_milestones(project_id, body)
@@ -138,7 +144,7 @@ def intake_router(
         milestone_id: Annotated[str, Path(pattern=MILESTONE_ID_PATTERN)],
         body: MilestoneCompletionIn,
         caller: CallerDep,
-    ) -> dict[str, Any]:
+    ) -> MilestoneCompletionOut:
         caller.require_project(project_id)
         return await projects.complete_milestone(project_id, milestone_id, body, caller)
 

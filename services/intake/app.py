@@ -4,12 +4,14 @@ It accepts reports while Kafka is down: the outbox keeps them until the relay ca
 from __future__ import annotations
 
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry
 
 from services.intake import models
 from services.intake.api import intake_router
-from services.intake.projects import ProjectUseCases
-from services.intake.reports import ReportUseCases
+from services.intake.metrics import ReportMetrics
+from services.intake.queries import ProjectRuns, ReportQueries
+from services.intake.usecases.projects import ProjectUseCases
+from services.intake.usecases.reports import ReportUseCases
 from services.runtime import registry as service_registry
 from services.runtime.auth import authenticator, token_lookup
 from services.runtime.broker import make_broker
@@ -29,13 +31,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     engine = service_engine(settings)
     broker = make_broker(settings, SERVICE, registry)
     relay = OutboxRelay.from_settings(engine, models.outbox, models.leases, broker, settings)
-    projects = ProjectUseCases(engine, clock)
-    accepted = Counter(
-        "cma_intake_reports_accepted_total",
-        "Reports accepted (2xx), by format and whether it was an idempotent replay.",
-        ["format", "replayed"],
-        registry=registry,
-    )
+    runs = ProjectRuns()  # one cache of projects' runs for every use case and query
+    report_metrics = ReportMetrics(registry)
 
     app = build_app(
         service=SERVICE,
@@ -49,10 +46,11 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     )
     app.include_router(
         intake_router(
-            projects,
-            ReportUseCases(engine, clock),
+            ProjectUseCases(engine, clock, runs),
+            ReportUseCases(engine, clock, runs),
+            ReportQueries(engine, runs),
             authenticator(settings, token_lookup(engine, models.projects)),
-            accepted,
+            report_metrics,
         )
     )
 

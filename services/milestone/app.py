@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from prometheus_client.metrics_core import GaugeMetricFamily
 
 from services.milestone import models
 from services.milestone.api import milestone_router
-from services.milestone.apply import make_apply
 from services.milestone.domain import Rules
-from services.milestone.metrics import lagging_families
+from services.milestone.handlers import make_handler
+from services.milestone.metrics import milestone_families
 from services.milestone.queries import MilestoneQueries
 from services.milestone.ticker import Ticker
 from services.runtime import registry as service_registry
@@ -37,7 +36,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     rules = Rules(
         settings.milestone_at_risk_days, settings.trajectory_tolerance, settings.report_grace_days
     )
-    apply = make_apply(clock, rules)
+    apply = make_handler(clock, rules)
     subscribe_consumers(
         broker,
         SERVICE,
@@ -57,22 +56,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry.register(states)
 
     async def refresh_metrics() -> None:
-        by_status, overdue = await queries.counts()
-        milestones = GaugeMetricFamily(
-            "cma_milestone_milestones",
-            "Milestones by sheet and status.",
-            labels=["sheet", "status"],
-        )
-        for (sheet, status), n in sorted(by_status.items()):
-            milestones.add_metric([sheet, status], n)
-        reports = GaugeMetricFamily(
-            "cma_milestone_overdue_reports",
-            "Closed semesters not reported yet, by sheet.",
-            labels=["sheet"],
-        )
-        for sheet, n in sorted(overdue.items()):
-            reports.add_metric([sheet], n)
-        states.families = [milestones, reports, *await lagging_families(queries, clock)]
+        states.families = await milestone_families(queries, clock)
         await refresh_backlog()
 
     async def tick_forever() -> None:

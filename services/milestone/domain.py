@@ -1,16 +1,32 @@
-"""Pure rules: a milestone's status at a date, and which reports are overdue."""
+"""Pure rules: a milestone's status at a date, which reports are overdue, and the event each
+change emits (its id derived from what changed, so a replay re-emits nothing new)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import TypedDict
 
-from contracts.events import MilestoneStatus, TotalsRow
+from contracts.events import (
+    MilestoneStatus,
+    MilestoneStatusChanged,
+    MilestoneStatusChangedPayload,
+    ProjectContext,
+    ReportOverdue,
+    ReportOverdueCleared,
+    ReportOverdueClearedPayload,
+    ReportOverduePayload,
+    TotalsRow,
+)
 from contracts.indicators import Target
 from contracts.reports import period_bounds, period_of
 
 OPEN = (MilestoneStatus.PENDING, MilestoneStatus.AT_RISK, MilestoneStatus.OVERDUE)
+LAGGING = (MilestoneStatus.AT_RISK, MilestoneStatus.OVERDUE)
+PRODUCER = "milestone"
+NAMESPACE = uuid.UUID("6f0c5d0e-3d1b-4c55-8f7e-0a4c1f6d2b90")
 
 
 @dataclass(frozen=True)
@@ -71,3 +87,70 @@ def closed_periods(start: date, end: date, today: date, grace_days: int) -> list
         periods.append((period, deadline))
         day = last + timedelta(days=1)
     return periods
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """A milestone whose status at a date is not the one stored: what its event says."""
+
+    project_id: uuid.UUID
+    milestone_id: str
+    title: str
+    due_date: date
+    quantitative: bool
+    project: ProjectContext
+    previous: MilestoneStatus
+    status: MilestoneStatus
+    transitions: int  # changes before this one: this one is number `transitions + 1`
+
+
+class Envelope(TypedDict):
+    event_id: uuid.UUID
+    occurred_at: datetime
+    producer: str
+    project_id: uuid.UUID
+
+
+def envelope(project_id: uuid.UUID, key: str, now: datetime) -> Envelope:
+    """The same change (`key`) of the same project always has the same event id."""
+    return Envelope(
+        event_id=uuid.uuid5(NAMESPACE, f"{project_id}/{key}"),
+        occurred_at=now,
+        producer=PRODUCER,
+        project_id=project_id,
+    )
+
+
+def status_changed(change: StatusChange, now: datetime) -> MilestoneStatusChanged:
+    seq = change.transitions + 1
+    return MilestoneStatusChanged(
+        **envelope(change.project_id, f"milestone/{change.milestone_id}/{seq}", now),
+        payload=MilestoneStatusChangedPayload(
+            milestone_id=change.milestone_id,
+            title=change.title,
+            due_date=change.due_date,
+            quantitative=change.quantitative,
+            previous=change.previous,
+            status=change.status,
+            changed_at=now,
+            project=change.project,
+        ),
+    )
+
+
+def report_overdue(
+    project_id: uuid.UUID, project: ProjectContext, period: str, deadline: date, now: datetime
+) -> ReportOverdue:
+    return ReportOverdue(
+        **envelope(project_id, f"report/{period}/overdue", now),
+        payload=ReportOverduePayload(period=period, deadline=deadline, project=project),
+    )
+
+
+def report_overdue_cleared(
+    project_id: uuid.UUID, project: ProjectContext, period: str, now: datetime
+) -> ReportOverdueCleared:
+    return ReportOverdueCleared(
+        **envelope(project_id, f"report/{period}/cleared", now),
+        payload=ReportOverdueClearedPayload(period=period, cleared_at=now, project=project),
+    )

@@ -1,14 +1,58 @@
-"""Milestone's reads: filtered milestone states, a project's timeline, overdue reports."""
+"""Milestone's reads: filtered milestone states, a project's timeline, overdue reports, and
+the counts behind its gauges."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import any_, func, select
+from sqlalchemy import Row, any_, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from contracts.events import MilestoneStatus
 from services.milestone import models as m
+
+
+@dataclass(frozen=True)
+class MilestoneState:
+    project_id: UUID
+    project_name: str
+    sheet: str
+    regions: tuple[str, ...]
+    milestone_id: str
+    title: str
+    due_date: date
+    status: MilestoneStatus
+    completed_on: date | None
+    quantitative: bool
+
+
+@dataclass(frozen=True)
+class Transition:
+    project_id: UUID
+    milestone_id: str
+    seq: int
+    previous: MilestoneStatus
+    status: MilestoneStatus
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class OverdueReport:
+    project_id: UUID
+    project_name: str
+    sheet: str
+    period: str
+    deadline: date
+    detected_at: datetime
+
+
+@dataclass(frozen=True)
+class Counts:
+    milestones: dict[tuple[str, MilestoneStatus], int]  # by (sheet, status)
+    overdue_reports: dict[str, int]  # open ones, by sheet
 
 
 class MilestoneQueries:
@@ -18,11 +62,12 @@ class MilestoneQueries:
     async def milestones(
         self,
         *,
-        status: str | None = None,
+        status: MilestoneStatus | None = None,
         sheet: str | None = None,
         project_id: UUID | None = None,
         region: str | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[MilestoneState]:
+        """Due first."""
         ms, p = m.milestones.c, m.projects.c
         query = (
             select(
@@ -35,7 +80,8 @@ class MilestoneQueries:
                 ms.due_date,
                 ms.status,
                 ms.completed_on,
-                (ms.criterion.is_not(None)).label("quantitative"),
+                # A deliverable's criterion is stored as JSON null, not SQL NULL.
+                (func.jsonb_typeof(ms.criterion) == "object").label("quantitative"),
             )
             .join(m.projects, p.project_id == ms.project_id)
             .order_by(ms.due_date, ms.project_id, ms.milestone_id)
@@ -44,11 +90,12 @@ class MilestoneQueries:
             if value is not None:
                 query = query.where(column == value)
         if region is not None:
-            query = query.where(region == any_(p.regions))
+            query = query.where(any_(p.regions) == region)
         async with self.engine.connect() as conn:
-            return [row._asdict() for row in await conn.execute(query)]
+            return [_milestone(row) for row in await conn.execute(query)]
 
-    async def timeline(self, project_id: UUID) -> list[dict[str, Any]]:
+    async def timeline(self, project_id: UUID) -> list[Transition]:
+        """Every status change of the project's milestones, in order."""
         t = m.transitions.c
         async with self.engine.connect() as conn:
             rows = await conn.execute(
@@ -56,11 +103,21 @@ class MilestoneQueries:
                 .where(t.project_id == project_id)
                 .order_by(t.changed_at, t.milestone_id, t.seq)
             )
-            return [row._asdict() for row in rows]
+            return [
+                Transition(
+                    **{
+                        **row._mapping,
+                        "previous": MilestoneStatus(row.previous),
+                        "status": MilestoneStatus(row.status),
+                    }
+                )
+                for row in rows
+            ]
 
     async def overdue_reports(
         self, *, sheet: str | None = None, project_id: UUID | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[OverdueReport]:
+        """Not cleared yet, earliest deadline first."""
         o, p = m.overdue_reports.c, m.projects.c
         query = (
             select(
@@ -80,10 +137,9 @@ class MilestoneQueries:
         if project_id is not None:
             query = query.where(o.project_id == project_id)
         async with self.engine.connect() as conn:
-            return [row._asdict() for row in await conn.execute(query)]
+            return [OverdueReport(**row._mapping) for row in await conn.execute(query)]
 
-    async def counts(self) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
-        """(milestones by (sheet, status), open overdue reports by sheet), for /metrics."""
+    async def counts(self) -> Counts:
         ms, p, o = m.milestones.c, m.projects.c, m.overdue_reports.c
         async with self.engine.connect() as conn:
             by_status = await conn.execute(
@@ -97,4 +153,13 @@ class MilestoneQueries:
                 .where(o.cleared_at.is_(None))
                 .group_by(p.sheet)
             )
-            return ({(s, st): n for s, st, n in by_status}, {s: n for s, n in overdue})
+            return Counts(
+                {(s, MilestoneStatus(st)): n for s, st, n in by_status},
+                {s: n for s, n in overdue},
+            )
+
+
+def _milestone(row: Row[*tuple[Any, ...]]) -> MilestoneState:
+    return MilestoneState(
+        **{**row._mapping, "regions": tuple(row.regions), "status": MilestoneStatus(row.status)}
+    )

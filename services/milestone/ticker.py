@@ -11,7 +11,8 @@ from prometheus_client import CollectorRegistry, Histogram
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.milestone.domain import Rules
-from services.milestone.evaluation import evaluate_milestones, evaluate_reports
+from services.milestone.overdue_reports import evaluate_reports
+from services.milestone.transitions import evaluate_milestones
 from services.runtime.clock import Clock
 
 log = logging.getLogger(__name__)

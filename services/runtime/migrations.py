@@ -45,7 +45,9 @@ def run_env(metadata: MetaData) -> None:
             context.run_migrations()
 
     async def main() -> None:
-        engine = create_async_engine(url)  # type: ignore[arg-type]
+        if url is None:
+            raise ValueError("alembic_config() sets sqlalchemy.url; this config has none")
+        engine = create_async_engine(url)
         async with engine.begin() as conn:
             await conn.run_sync(run)
         await engine.dispose()

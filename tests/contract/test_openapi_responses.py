@@ -1,25 +1,38 @@
 """Every service publishes a typed answer for every operation: a schema for each 2xx answer
 that says what the object holds (a generated client gets types, Schemathesis' response
-conformance check has something to check), and the problem shape for errors. A route added
-without a response model fails here."""
+conformance check has something to check), the problem shape for errors, and one validation
+of `sheet`. A route added without a response model fails here."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI
+from pydantic import BaseModel
 
+from contracts.catalog import load_catalog
 from services.runtime import registry
 from services.runtime.errors import PROBLEM_JSON
 from services.runtime.settings import Settings
 
+STAFF_TOKEN = "staff-token-for-contract-tests-0123"
 SETTINGS = Settings(
-    database_url="postgresql+asyncpg://cma@placeholder:5432/cma", kafka_bootstrap="placeholder:9092"
+    database_url="postgresql+asyncpg://cma@placeholder:5432/cma",
+    kafka_bootstrap="placeholder:9092",
+    staff_tokens=(STAFF_TOKEN,),
 )
 
 
+@cache
+def app(service: str) -> FastAPI:
+    return registry.service(service).create_app(SETTINGS)
+
+
 def openapi(service: str) -> dict[str, Any]:
-    spec: dict[str, Any] = registry.service(service).create_app(SETTINGS).openapi()
+    spec: dict[str, Any] = app(service).openapi()
     return spec
 
 
@@ -85,6 +98,68 @@ def test_every_error_answer_is_declared_as_problem_details(service: str) -> None
             assert {"type", "title", "status", "detail"} <= set(schema["properties"]), code
 
 
+def sheet_operations() -> list[tuple[str, str]]:
+    return [
+        (service, path)
+        for service in registry.NAMES
+        for method, path, operation in operations(openapi(service))
+        if method == "GET" and any(p["name"] == "sheet" for p in operation.get("parameters", []))
+    ]
+
+
+def test_every_sheet_filter_publishes_the_catalog_sheets() -> None:
+    assert sheet_operations(), "no operation filters by sheet"
+    for service, path in sheet_operations():
+        operation = openapi(service)["paths"][path]["get"]
+        [schema] = [p["schema"] for p in operation["parameters"] if p["name"] == "sheet"]
+        (sheet, _null) = schema["anyOf"]
+        assert sheet["enum"] == sorted(load_catalog().sheets), (service, path)
+
+
+@pytest.mark.parametrize(("service", "path"), sheet_operations())
+async def test_an_unknown_sheet_is_a_422_naming_the_field(service: str, path: str) -> None:
+    transport = httpx.ASGITransport(app=app(service))
+    async with httpx.AsyncClient(transport=transport, base_url=f"http://{service}") as client:
+        r = await client.get(
+            path, params={"sheet": "nope"}, headers={"Authorization": f"Bearer {STAFF_TOKEN}"}
+        )
+    assert r.status_code == 422
+    assert r.headers["content-type"] == PROBLEM_JSON
+    assert [e["loc"] for e in r.json()["errors"]] == [["query", "sheet"]]
+
+
+class _Loose(BaseModel):
+    name: str
+    extra: dict[str, Any]
+
+
+def test_the_check_finds_a_route_without_a_model_and_a_model_with_an_open_field() -> None:
+    untyped = FastAPI()
+
+    @untyped.get("/v1/open")
+    async def open_answer() -> dict[str, Any]:
+        return {}
+
+    @untyped.get("/v1/unannotated")
+    async def unannotated():  # type: ignore[no-untyped-def]  # the mistake under test
+        return {}
+
+    @untyped.get("/v1/loose")
+    async def loose() -> list[_Loose]:
+        return []
+
+    spec = untyped.openapi()
+    found = {
+        path: open_parts(op["responses"]["200"]["content"]["application/json"]["schema"], spec)
+        for _, path, op in operations(spec)
+    }
+    assert found == {
+        "/v1/open": ["(top)"],
+        "/v1/unannotated": ["(top)"],
+        "/v1/loose": ["[]<_Loose>.extra"],
+    }
+
+
 def test_open_parts_finds_an_open_object_and_passes_a_closed_one() -> None:
     spec: dict[str, Any] = {"components": {"schemas": {"A": {"type": "object"}}}}
     assert open_parts({"type": "object", "additionalProperties": True}, spec) == ["(top)"]
@@ -94,3 +169,27 @@ def test_open_parts_finds_an_open_object_and_passes_a_closed_one() -> None:
     closed = {"type": "object", "properties": {"n": {"type": "integer"}}}
     assert open_parts(closed, spec) == []
     assert open_parts({"type": "object", "additionalProperties": {"type": "integer"}}, spec) == []
+
+
+def test_the_indicator_answers_carry_the_field_names_of_the_api_contract() -> None:
+    """The names docs/architecture's API v1 table promises clients."""
+    spec = openapi("indicator")
+    schemas = spec["components"]["schemas"]
+
+    def answer(path: str) -> dict[str, Any]:
+        schema: dict[str, Any] = spec["paths"][path]["get"]["responses"]["200"]["content"][
+            "application/json"
+        ]["schema"]
+        return schema
+
+    one_or_all = {s["$ref"].rsplit("/", 1)[1] for s in answer("/v1/progress")["anyOf"]}
+    assert one_or_all == {"SheetProgress", "AllSheetsProgress"}
+    assert {"actual", "target", "progress", "expected"} <= set(
+        schemas["TargetProgress"]["properties"]
+    )
+    project = schemas[answer("/v1/projects/{project_id}/progress")["$ref"].rsplit("/", 1)[1]]
+    assert {"totals", "commitments"} <= set(project["properties"])
+    coverage = schemas[answer("/v1/coverage")["$ref"].rsplit("/", 1)[1]]
+    readings = {"covered", "uncovered", "uncovered_population_share"}
+    assert readings | {"funded", "delivered"} <= set(coverage["properties"])
+    assert readings == set(schemas["RegionsCovered"]["properties"])

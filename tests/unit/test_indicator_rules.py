@@ -56,11 +56,11 @@ def test_expected_progress_follows_a_linear_trajectory_clamped_to_the_horizon() 
 def test_a_target_is_behind_only_beyond_the_tolerance() -> None:
     t = target()
     midway = date(2026, 1, 1)  # expected ≈ 0.5
-    assert progress(t, 450, midway, tolerance=0.1)["behind"] is False
-    assert progress(t, 390, midway, tolerance=0.1)["behind"] is True
+    assert progress(t, 450, midway, tolerance=0.1).behind is False
+    assert progress(t, 390, midway, tolerance=0.1).behind is True
     row = progress(t, 390, midway, tolerance=0.1)
-    assert (row["actual"], row["target"], row["progress"]) == (390, 1000, 0.39)
-    assert row["expected_actual"] == round(row["expected"] * 1000)
+    assert (row.actual, row.target, row.progress) == (390, 1000, 0.39)
+    assert row.expected_actual == round(row.expected * 1000)
 
 
 def test_kind_totals_name_every_kind_even_when_nothing_was_reported() -> None:
@@ -71,9 +71,10 @@ def test_kind_totals_name_every_kind_even_when_nothing_was_reported() -> None:
 def test_coverage_derives_uncovered_regions_and_population_share_from_the_catalog() -> None:
     catalog = load_catalog()
     everything = coverage(set(catalog.regions), catalog)
-    assert everything["uncovered"] == [] and everything["uncovered_population_share"] == 0
+    assert everything.uncovered == () and everything.uncovered_population_share == 0
     nothing = coverage(set(), catalog)
-    assert nothing["covered"] == [] and nothing["uncovered_population_share"] == 1
+    assert nothing.covered == () and nothing.uncovered_population_share == 1
     only_idf = coverage({"11"}, catalog)
+    assert only_idf.covered == ("11",) and "11" not in only_idf.uncovered
     expected = 1 - catalog.regions["11"].population / catalog.total_population
-    assert abs(only_idf["uncovered_population_share"] - expected) < 1e-6
+    assert abs(only_idf.uncovered_population_share - expected) < 1e-6

@@ -1,15 +1,26 @@
-"""A milestone's status at a date, and which semesters' reports are overdue."""
+"""A milestone's status at a date, which semesters' reports are overdue, and the events each
+change emits."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+from uuid import UUID
 
 import pytest
 
 from contracts.events import MilestoneStatus as S
-from contracts.events import TotalsRow
+from contracts.events import ProjectContext, TotalsRow
 from contracts.indicators import Selector, Target
-from services.milestone.domain import Progress, Rules, closed_periods, status_at
+from services.milestone.domain import (
+    Progress,
+    Rules,
+    StatusChange,
+    closed_periods,
+    report_overdue,
+    report_overdue_cleared,
+    status_at,
+    status_changed,
+)
 
 RULES = Rules(at_risk_days=30, tolerance=0.1, report_grace_days=60)
 DUE = date(2025, 6, 30)
@@ -102,3 +113,24 @@ def test_only_semesters_past_their_grace_period_are_due() -> None:
         ("2025-S1", date(2025, 8, 29)),
     ]
     assert closed_periods(date(2025, 3, 1), date(2026, 1, 1), date(2025, 8, 29), 60) == []
+
+
+def test_each_change_has_an_event_id_derived_from_it_that_releases_never_change() -> None:
+    """The ids are those the service has always emitted (consumers deduplicate on them)."""
+    project_id, now = (
+        UUID("00000000-0000-4000-8000-000000000001"),
+        datetime(2026, 2, 10, tzinfo=UTC),
+    )
+    project = ProjectContext(name="P", sheet="cloud", regions=("84",))
+    moitie = StatusChange(
+        project_id, "moitie", "100 formés", DUE, True, project, S.AT_RISK, S.OVERDUE, 1
+    )
+    changed = status_changed(moitie, now)
+    assert changed.event_id == UUID("41fb5f97-3fab-52ba-b0b9-105b7373c952")  # transition 2
+    assert (changed.payload.previous, changed.payload.status) == (S.AT_RISK, S.OVERDUE)
+    assert changed.payload.quantitative
+    overdue = report_overdue(project_id, project, "2025-S1", date(2025, 8, 29), now)
+    assert overdue.event_id == UUID("987cfed0-5faf-56c0-9f55-d5378ed6f1e7")
+    cleared = report_overdue_cleared(project_id, project, "2025-S1", now)
+    assert cleared.event_id == UUID("683f1aa9-45fd-52e9-aa0e-8dff256df605")
+    assert {e.producer for e in (changed, overdue, cleared)} == {"milestone"}

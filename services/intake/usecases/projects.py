@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Sequence
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts import topics
-from contracts.events import MilestoneCompleted, MilestoneDeclared, ProjectRegistered
+from contracts.events import (
+    MilestoneCompleted,
+    MilestoneCompletedPayload,
+    MilestoneDeclared,
+    MilestoneDeclaredPayload,
+    MilestoneSpec,
+    ProjectRegistered,
+    ProjectRegisteredPayload,
+)
 from contracts.projects import MilestoneCompletionIn, MilestonesIn, ProjectCreated, ProjectIn
 from services.intake import models as m
 from services.intake.domain import envelope
-from services.intake.usecases import UseCases
+from services.intake.queries import declared_milestones
+from services.intake.schemas import MilestoneCompletionOut, MilestonesDeclared
+from services.intake.usecases.base import UseCases
 from services.runtime.auth import Caller, hash_token, new_project_token
 from services.runtime.errors import Conflict, FieldError, NotFound, Unprocessable
 from services.runtime.outbox import enqueue
@@ -46,36 +56,35 @@ class ProjectUseCases(UseCases):
                 [
                     ProjectRegistered(
                         **envelope(project_id, now),
-                        payload={**fields, "api_token_sha256": hash_token(token)},
+                        payload=ProjectRegisteredPayload.model_validate(
+                            {**fields, "api_token_sha256": hash_token(token)}
+                        ),
                     )
                 ],
             )
             await self._declare(conn, project_id, body.milestones, reason=None)
         return ProjectCreated(project_id=project_id, api_token=token)
 
-    async def declare_milestones(self, project_id: UUID, body: MilestonesIn) -> dict[str, Any]:
+    async def declare_milestones(self, project_id: UUID, body: MilestonesIn) -> MilestonesDeclared:
         async with self.engine.begin() as conn:
-            await self.project(conn, project_id)
+            await self.projects.get(conn, project_id)
             declared = await self._declare(conn, project_id, body.milestones, body.reason)
-        return {"project_id": str(project_id), "declared": declared}
+        return MilestonesDeclared(project_id=project_id, declared=declared)
 
     async def _declare(
-        self, conn: AsyncConnection, project_id: UUID, specs: Any, reason: str | None
+        self,
+        conn: AsyncConnection,
+        project_id: UUID,
+        specs: Sequence[MilestoneSpec],
+        reason: str | None,
     ) -> list[str]:
-        existing = {
-            row.milestone_id: row
-            for row in (
-                await conn.execute(
-                    select(m.milestones).where(m.milestones.c.project_id == project_id)
-                )
-            ).all()
-        }
-        events = []
+        existing = await declared_milestones(conn, project_id)
+        events: list[MilestoneDeclared] = []
         for index, spec in enumerate(specs):
-            known = existing.get(spec.milestone_id)
-            if known is not None and known.completed_on is not None:
+            known = spec.milestone_id in existing
+            if known and existing[spec.milestone_id] is not None:
                 raise Conflict(f"milestone {spec.milestone_id} is already completed")
-            if known is not None and not reason:
+            if known and not reason:
                 raise Unprocessable(
                     [
                         FieldError(
@@ -96,7 +105,9 @@ class ProjectUseCases(UseCases):
             events.append(
                 MilestoneDeclared(
                     **envelope(project_id, self.clock()),
-                    payload={"milestone": spec, "reason": reason if known is not None else None},
+                    payload=MilestoneDeclaredPayload(
+                        milestone=spec, reason=reason if known else None
+                    ),
                 )
             )
         await enqueue(conn, m.outbox, topics.MILESTONES, events)
@@ -104,7 +115,7 @@ class ProjectUseCases(UseCases):
 
     async def complete_milestone(
         self, project_id: UUID, milestone_id: str, body: MilestoneCompletionIn, caller: Caller
-    ) -> dict[str, Any]:
+    ) -> MilestoneCompletionOut:
         now = self.clock()
         if body.completed_on > now.date():
             raise Unprocessable(
@@ -112,7 +123,7 @@ class ProjectUseCases(UseCases):
             )
         t = m.milestones.c
         async with self.engine.begin() as conn:
-            await self.project(conn, project_id)
+            await self.projects.get(conn, project_id)
             done = await conn.execute(
                 update(m.milestones)
                 .where(
@@ -123,12 +134,7 @@ class ProjectUseCases(UseCases):
                 .values(completed_on=body.completed_on, evidence=body.evidence)
             )
             if done.rowcount == 0:
-                exists = await conn.execute(
-                    select(t.milestone_id).where(
-                        t.project_id == project_id, t.milestone_id == milestone_id
-                    )
-                )
-                if exists.one_or_none() is None:
+                if milestone_id not in await declared_milestones(conn, project_id):
                     raise NotFound(f"milestone {milestone_id} not found")
                 raise Conflict(f"milestone {milestone_id} is already completed")
             await enqueue(
@@ -138,17 +144,15 @@ class ProjectUseCases(UseCases):
                 [
                     MilestoneCompleted(
                         **envelope(project_id, now),
-                        payload={
-                            "milestone_id": milestone_id,
-                            "completed_on": body.completed_on,
-                            "evidence": body.evidence,
-                            "declared_by": caller.label,
-                        },
+                        payload=MilestoneCompletedPayload(
+                            milestone_id=milestone_id,
+                            completed_on=body.completed_on,
+                            evidence=body.evidence,
+                            declared_by=caller.label,
+                        ),
                     )
                 ],
             )
-        return {
-            "project_id": str(project_id),
-            "milestone_id": milestone_id,
-            "completed_on": body.completed_on.isoformat(),
-        }
+        return MilestoneCompletionOut(
+            project_id=project_id, milestone_id=milestone_id, completed_on=body.completed_on
+        )

@@ -1,5 +1,6 @@
-"""Applying events, inside the consumer's transaction: registrations, and report revisions that
-replace a period's cells whole. Every change to a project's cells emits its new totals.
+"""The indicator's event handlers, run inside the consumer's transaction: registrations, and
+report revisions that replace a period's cells whole. Every change to a project's cells emits
+its new totals.
 
 A batch is applied set-wise, with a fixed number of statements whatever its size (arrays
 bound through `unnest`, so no statement outgrows PostgreSQL's 32,767 parameters, and cells
@@ -10,8 +11,6 @@ The outcome is the one of applying the events one by one, in order.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -20,19 +19,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts import topics
-from contracts.events import (
-    Event,
-    IndicatorReportSubmitted,
-    ProjectRegistered,
-    ProjectTotalsChanged,
-    TotalsRow,
-)
+from contracts.events import Event, IndicatorReportSubmitted, ProjectRegistered
 from services.indicator import models as m
+from services.indicator.totals_changed import emit_totals
 from services.runtime.clock import Clock
-from services.runtime.outbox import derived_event_id, enqueue
-
-CONSUMER = "indicator.reports"
+from services.runtime.consumer import Apply
 
 # Only a revision above the one held replaces it; the rows returned are the periods replaced.
 _UPSERT_PERIODS = text(f"""
@@ -49,23 +40,18 @@ _DELETE_CELLS = text(f"""
     using unnest(cast(:project_id as uuid[]), cast(:period as text[])) as t(project_id, period)
     where c.project_id = t.project_id and c.period = t.period""")
 _CELL_COLUMNS = ["project_id", "period", "kind", "level", "region", "sex", "audience", "count"]
-_VERSIONS = text(f"""
-    select project_id, sum(revision) from {m.periods.fullname}
-    where project_id = any(cast(:ids as uuid[])) group by project_id""")
-_TOTALS = text(f"""
-    select project_id, kind, level, audience, sum(count) from {m.cells.fullname}
-    where project_id = any(cast(:ids as uuid[]))
-    group by project_id, kind, level, audience order by project_id, kind, level, audience""")
 
 
-def make_apply(clock: Clock) -> Callable[[AsyncConnection, list[Event]], Awaitable[None]]:
-    async def apply_events(conn: AsyncConnection, events: list[Event]) -> None:
+def make_handler(clock: Clock) -> Apply:
+    """What both consumer groups (projects, reports) run on each batch."""
+
+    async def handle_events(conn: AsyncConnection, events: list[Event]) -> None:
         await _register(conn, [e for e in events if isinstance(e, ProjectRegistered)])
         reports = [e for e in events if isinstance(e, IndicatorReportSubmitted)]
         changed = await _replace_periods(conn, reports)
-        await _emit_totals(conn, changed, clock())
+        await emit_totals(conn, changed, clock())
 
-    return apply_events
+    return handle_events
 
 
 async def _register(conn: AsyncConnection, events: list[ProjectRegistered]) -> None:
@@ -154,6 +140,7 @@ async def _copy_cells(conn: AsyncConnection, rows: list[tuple[object, ...]]) -> 
     SQLAlchemy wraps the others, so the consumer still tells transient faults apart."""
     raw = await conn.get_raw_connection()
     try:
+        # The ignore: `driver_connection` is typed Optional; under asyncpg it is always set.
         await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
             m.cells.name, schema_name=m.cells.schema, columns=_CELL_COLUMNS, records=rows
         )
@@ -162,28 +149,3 @@ async def _copy_cells(conn: AsyncConnection, rows: list[tuple[object, ...]]) -> 
         raise DBAPIError(
             f"COPY {m.cells.fullname}", None, exc, connection_invalidated=lost
         ) from exc
-
-
-async def _emit_totals(conn: AsyncConnection, changed: dict[UUID, UUID], now: datetime) -> None:
-    """One `project.totals_changed` per changed project per batch, with an id derived from
-    its cause (a replay emits the same event again, not a new one) and, as version, the sum of
-    the project's current revision numbers: it grows with every change that is applied, and a
-    rebuild by replay arrives at the same numbers, so consumers can keep the highest."""
-    if not changed:
-        return
-    ids = {"ids": list(changed)}
-    versions: dict[UUID, int] = {p: v for p, v in await conn.execute(_VERSIONS, ids)}
-    totals: dict[UUID, list[TotalsRow]] = {p: [] for p in changed}
-    for p, kind, level, audience, n in await conn.execute(_TOTALS, ids):
-        totals[p].append(TotalsRow(kind=kind, level=level, audience=audience or None, count=int(n)))
-    events = [
-        ProjectTotalsChanged(
-            event_id=derived_event_id(CONSUMER, cause),
-            occurred_at=now,
-            producer="indicator",
-            project_id=project_id,
-            payload={"version": versions[project_id], "totals": totals[project_id]},
-        )
-        for project_id, cause in changed.items()
-    ]
-    await enqueue(conn, m.outbox, topics.PROGRESS, events)

@@ -1,9 +1,9 @@
-"""Applying upstream events inside the consumer's transaction, then re-evaluating the
-projects they touched, so a status changes on new data as well as on the clock."""
+"""Milestone's event handlers, run inside the consumer's transaction: upstream events stored,
+then the projects they touched re-evaluated, so a status changes on new data as well as on
+the clock."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 from sqlalchemy import update
@@ -20,20 +20,22 @@ from contracts.events import (
 )
 from services.milestone import models as m
 from services.milestone.domain import Rules
-from services.milestone.evaluation import clear_overdue, evaluate_milestones
+from services.milestone.overdue_reports import clear_overdue
+from services.milestone.transitions import evaluate_milestones
 from services.runtime.clock import Clock
+from services.runtime.consumer import Apply
 
-Apply = Callable[[AsyncConnection, list[Event]], Awaitable[None]]
 
+def make_handler(clock: Clock, rules: Rules) -> Apply:
+    """What every consumer group (projects, milestones, reports, progress) runs on each batch."""
 
-def make_apply(clock: Clock, rules: Rules) -> Apply:
-    async def apply_events(conn: AsyncConnection, events: list[Event]) -> None:
+    async def handle_events(conn: AsyncConnection, events: list[Event]) -> None:
         touched: set[UUID] = set()
         reported: list[tuple[UUID, str]] = []
         for event in events:
             if isinstance(event, IndicatorReportSubmitted):
                 reported.append((event.project_id, event.payload.period))
-            elif await _apply(conn, event):
+            elif await _store(conn, event):
                 touched.add(event.project_id)
         now = clock()
         if reported:
@@ -46,10 +48,10 @@ def make_apply(clock: Clock, rules: Rules) -> Apply:
         if touched:
             await evaluate_milestones(conn, now, rules, projects=sorted(touched))
 
-    return apply_events
+    return handle_events
 
 
-async def _apply(conn: AsyncConnection, event: Event) -> bool:
+async def _store(conn: AsyncConnection, event: Event) -> bool:
     """Stores what the event says; True when the project's milestones need evaluating."""
     ms = m.milestones.c
     if isinstance(event, ProjectRegistered):

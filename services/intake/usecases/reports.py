@@ -1,0 +1,146 @@
+"""Taking indicator reports: validation against the project, revisions, idempotent retries."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy import bindparam
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+
+from contracts import topics
+from contracts.events import IndicatorReportSubmitted, IndicatorReportSubmittedPayload
+from contracts.reports import ReportIn
+from services.intake import models as m
+from services.intake.domain import (
+    CellLoc,
+    ReportRevision,
+    envelope,
+    json_cell_loc,
+    report_problems,
+    request_fingerprint,
+)
+from services.intake.queries import EarlierReport, earlier_report
+from services.intake.schemas import ReportAccepted
+from services.intake.usecases.base import UseCases
+from services.runtime.auth import Caller
+from services.runtime.errors import FieldError, Unprocessable
+from services.runtime.outbox import enqueue
+
+NEXT_REVISION = (
+    insert(m.periods)
+    .values(project_id=bindparam("project_id"), period=bindparam("period"), revision=1)
+    .on_conflict_do_update(
+        index_elements=["project_id", "period"], set_={"revision": m.periods.c.revision + 1}
+    )
+    .returning(m.periods.c.revision)
+)
+"""The period's next revision number; built once, as every report runs it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    answer: ReportAccepted
+    replayed: bool
+
+
+class ReportUseCases(UseCases):
+    async def submit_report(
+        self,
+        project_id: UUID,
+        report: ReportIn,
+        caller: Caller,
+        idempotency_key: str | None,
+        cell_loc: CellLoc = json_cell_loc,
+    ) -> Accepted:
+        now, fingerprint = self.clock(), request_fingerprint(report)
+        try:
+            async with self.engine.begin() as conn:
+                project = await self.projects.get(conn, project_id)
+                if idempotency_key is not None:
+                    earlier = await earlier_report(conn, project_id, idempotency_key)
+                    if earlier is not None:
+                        return _replay(project_id, earlier, fingerprint)
+                problems = report_problems(
+                    report,
+                    regions=project.regions,
+                    start=project.start,
+                    end=project.end,
+                    today=now.date(),
+                    cell_loc=cell_loc,
+                )
+                if problems:
+                    raise Unprocessable(problems)
+                revision = (
+                    await conn.execute(
+                        NEXT_REVISION, {"project_id": project_id, "period": report.period}
+                    )
+                ).scalar_one()
+                sent = ReportRevision(
+                    uuid.uuid4(),
+                    report.period,
+                    revision,
+                    caller.label,
+                    now,
+                    report.reason,
+                    len(report.cells),
+                )
+                await conn.execute(
+                    m.reports.insert(),
+                    {
+                        "report_id": sent.report_id,
+                        "project_id": project_id,
+                        "period": report.period,
+                        "revision": revision,
+                        "idempotency_key": idempotency_key,
+                        "request_sha256": fingerprint,
+                        "submitted_by": caller.label,
+                        "submitted_at": now,
+                        "reason": report.reason,
+                        "cells": [c.model_dump(mode="json") for c in report.cells],
+                    },
+                )
+                await enqueue(
+                    conn,
+                    m.outbox,
+                    topics.REPORTS,
+                    [
+                        IndicatorReportSubmitted(
+                            **envelope(project_id, now),
+                            payload=IndicatorReportSubmittedPayload(
+                                report_id=sent.report_id,
+                                period=report.period,
+                                revision=revision,
+                                submitted_by=caller.label,
+                                submitted_at=now,
+                                reason=report.reason,
+                                cells=tuple(report.cells),
+                            ),
+                        )
+                    ],
+                )
+            return Accepted(ReportAccepted.of(project_id, sent), replayed=False)
+        except IntegrityError:
+            # A concurrent request with the same Idempotency-Key won the race: answer as it did.
+            async with self.engine.connect() as conn:
+                earlier = await earlier_report(conn, project_id, idempotency_key or "")
+            if earlier is None:
+                raise
+            return _replay(project_id, earlier, fingerprint)
+
+
+def _replay(project_id: UUID, earlier: EarlierReport, fingerprint: str) -> Accepted:
+    """The first answer again, if the retry carries the same content."""
+    if earlier.fingerprint != fingerprint:
+        raise Unprocessable(
+            [
+                FieldError(
+                    ("header", "Idempotency-Key"),
+                    "this Idempotency-Key was used for a different report",
+                    "idempotency_key_reused",
+                )
+            ]
+        )
+    return Accepted(ReportAccepted.of(project_id, earlier.revision), replayed=True)
