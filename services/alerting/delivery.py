@@ -31,7 +31,7 @@ from services.alerting.claims import (
 from services.alerting.domain import DeliveryStatus
 from services.alerting.metrics import DeliveryMetrics
 from services.alerting.usecases import AlertingUseCases
-from services.runtime.leases import autocommit, instance_id
+from services.runtime.leases import instance_id
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class DeliveryLoop:
         jitter: Callable[[], float] = random.random,
         holder: str | None = None,
     ) -> None:
-        self.engine, self.usecases, self.channels = autocommit(engine), usecases, channels
+        self.engine, self.usecases, self.channels = engine, usecases, channels
         self.settings, self.metrics, self.jitter = settings, metrics, jitter
         self.poll, self.repeat_every, self.batch = poll_seconds, repeat_every_seconds, batch
         self.holder = holder or instance_id()
