@@ -9,7 +9,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from contracts.topics import ALL, REPORTS
-from services.intake.models import outbox
+from services.intake.models import leases, outbox
 from services.runtime.broker import make_broker, start_when_reachable
 from services.runtime.db import make_engine
 from services.runtime.outbox import OutboxRelay, enqueue
@@ -27,7 +27,15 @@ async def test_events_a_restarted_broker_lost_are_published_again(
     engine = make_engine(clean_database)
     broker: KafkaBroker = make_broker(settings, "test", CollectorRegistry())
     relay = OutboxRelay(
-        engine, outbox, broker, kafka.bootstrap, ALL, batch_rows=10, poll_seconds=0.01
+        engine,
+        outbox,
+        leases,
+        broker,
+        kafka.bootstrap,
+        ALL,
+        batch_rows=10,
+        poll_seconds=0.01,
+        lease_seconds=5,
     )
     events = [report_submitted(uuid.uuid4(), trained=n) for n in range(3)]
     async with engine.begin() as conn:
