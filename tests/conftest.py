@@ -1,69 +1,32 @@
 """Real PostgreSQL (the one named by CMA_TEST_DATABASE_URL, else an embedded one) and a real
-Kafka-protocol broker (a fresh embedded `tansu` per test that needs one)."""
+Kafka-protocol broker (a fresh embedded `tansu` per test that needs one); the platform
+(tests/support/platform) on them."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 
-from services.launcher.embedded import EmbeddedKafka, EmbeddedPostgres
-from services.runtime.migrations import upgrade_all_async
-from services.runtime.registry import SERVICES
+from services.runtime import registry
 from tests.support.clock import FakeClock
-from tests.support.platform import Platform, running_platform, settings_for_tests
-
-
-def plain_url(url: str) -> str:
-    """asyncpg wants `postgresql://`, SQLAlchemy `postgresql+asyncpg://`."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+from tests.support.database import database_for_tests, truncate_all
+from tests.support.platform import (
+    EmbeddedKafka,
+    Platform,
+    running_broker,
+    running_platform,
+    settings_for_tests,
+)
 
 
 @pytest.fixture(scope="session")
 async def database_url() -> AsyncIterator[str]:
-    name = f"cma_test_{uuid.uuid4().hex[:8]}"
-    server_url = os.environ.get("CMA_TEST_DATABASE_URL")
-    embedded = None
-    if server_url:
-        admin = await asyncpg.connect(plain_url(server_url))
-        await admin.execute(f'create database "{name}"')
-        await admin.close()
-        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    else:
-        # Not under pytest's 0700 tmp folders: the server runs as an unprivileged user.
-        embedded = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="cma-test-pg-")))
-        url = await embedded.create_database(name)
-    await upgrade_all_async(url)
-    yield url
-    if embedded is not None:
-        embedded.stop()
-        shutil.rmtree(embedded.directory, ignore_errors=True)
-    else:
-        admin = await asyncpg.connect(plain_url(server_url or ""))
-        await admin.execute(f'drop database if exists "{name}" with (force)')
-        await admin.close()
-
-
-async def truncate_all(database_url: str) -> None:
-    """Empties every service's tables (not their migration history)."""
-    conn = await asyncpg.connect(plain_url(database_url))
-    try:
-        tables = await conn.fetch(
-            "select schemaname, tablename from pg_tables where schemaname = any($1::text[]) "
-            "and tablename <> 'alembic_version'",
-            [spec.schema for spec in SERVICES],
-        )
-        if tables:
-            await conn.execute("truncate " + ", ".join(f'"{s}"."{t}"' for s, t in tables))
-    finally:
-        await conn.close()
+    async with database_for_tests() as url:
+        yield url
 
 
 @pytest.fixture
@@ -74,10 +37,8 @@ async def clean_database(database_url: str) -> str:
 
 @pytest.fixture
 def kafka(tmp_path: Path) -> Iterator[EmbeddedKafka]:
-    broker = EmbeddedKafka(log_file=tmp_path / "tansu.log")
-    broker.start()
-    yield broker
-    broker.stop()
+    with running_broker(tmp_path / "tansu.log") as broker:
+        yield broker
 
 
 @pytest.fixture
@@ -89,7 +50,11 @@ def clock() -> FakeClock:
 async def platform(
     clean_database: str, kafka: EmbeddedKafka, clock: FakeClock
 ) -> AsyncIterator[Platform]:
-    async with running_platform(settings_for_tests(clean_database, kafka.bootstrap), clock) as p:
+    """Every registered service but alerting; a test that needs alerting starts it
+    (`platform.start("alerting")`): its consumers would add two group joins to every test."""
+    settings = settings_for_tests(clean_database, kafka.bootstrap)
+    started = [name for name in registry.NAMES if name != "alerting"]
+    async with running_platform(settings, clock, started) as p:
         yield p
 
 

@@ -20,7 +20,7 @@ from services.runtime.auth import authenticator, token_lookup
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.consumer import subscribe_consumers
-from services.runtime.db import make_engine
+from services.runtime.db import service_engine
 from services.runtime.http import build_app
 from services.runtime.lifespan import service_lifespan
 from services.runtime.metrics import SnapshotCollector
@@ -32,7 +32,7 @@ SERVICE = SPEC.name
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
-    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
+    engine = service_engine(settings)
     broker = make_broker(settings, SERVICE, registry)
     handlers = AlertingHandlers(clock, settings.alert_group_wait_seconds)
     subscribe_consumers(

@@ -28,6 +28,11 @@ class DeliveryMetrics:
             "notifications_dead_lettered_total",
             "Notifications given up on: attempts exhausted or refused for good.",
         )
+        self.claims_lost = counter(
+            "delivery_claims_lost_total",
+            "Attempts whose outcome was dropped: their claim had lapsed and passed to another "
+            "instance (which sent the notification again).",
+        )
         self.latency = Histogram(
             P + "delivery_latency_seconds",
             "From a notification being queued to its delivery (group wait and retries included).",
@@ -36,7 +41,7 @@ class DeliveryMetrics:
             registry=registry,
         )
         for channel in Channel:  # zeros from the start: increase() sees the first
-            for metric in (self.sent, self.failed, self.dead, self.latency):
+            for metric in (self.sent, self.failed, self.dead, self.claims_lost, self.latency):
                 metric.labels(channel)
 
 

@@ -90,6 +90,8 @@ notification_log = Table(
 
 # One notification to one subscription, with its alerts; the delivery loop sends it.
 # `due_at` (the database's clock): the end of the group wait, then of each retry's backoff.
+# `attempts` counts attempts begun: each claim adds one. `claimed_by` names the instance that
+# made the last claim; `claimed_until` is its lease, cleared once the outcome is recorded.
 deliveries = Table(
     "deliveries",
     metadata,
@@ -108,6 +110,8 @@ deliveries = Table(
     Column("due_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("delivered_at", DateTime(timezone=True)),
+    Column("claimed_by", String(200)),
+    Column("claimed_until", DateTime(timezone=True)),
 )
 Index(
     "deliveries_due",

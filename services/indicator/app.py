@@ -17,7 +17,7 @@ from services.runtime.auth import authenticator, token_lookup
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.consumer import subscribe_consumers
-from services.runtime.db import make_engine
+from services.runtime.db import service_engine
 from services.runtime.http import build_app
 from services.runtime.lifespan import service_lifespan
 from services.runtime.metrics import SnapshotCollector
@@ -30,7 +30,7 @@ SERVICE = SPEC.name
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
-    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
+    engine = service_engine(settings)
     broker = make_broker(settings, SERVICE, registry)
     subscribe_consumers(
         broker,
@@ -48,7 +48,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     business = SnapshotCollector()
     registry.register(business)
 
-    relay = OutboxRelay.from_settings(engine, models.outbox, broker, settings)
+    relay = OutboxRelay.from_settings(engine, models.outbox, models.leases, broker, settings)
     refresh_backlog = relay.backlog_gauge(registry, SERVICE)
 
     async def refresh_metrics() -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from services.runtime.db import outbox_table, processed_events_table
+from services.runtime.db import leases_table, outbox_table, processed_events_table
 
 metadata = MetaData(schema="indicator")
 
@@ -67,3 +67,4 @@ Index("cells_by_kind_level_region", cells.c.kind, cells.c.level, cells.c.region)
 
 processed_events = processed_events_table(metadata)
 outbox = outbox_table(metadata)
+leases = leases_table(metadata)  # the outbox relay's, among the replicas

@@ -16,7 +16,7 @@ from services.runtime import registry as service_registry
 from services.runtime.auth import authenticator, token_lookup
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
-from services.runtime.db import make_engine
+from services.runtime.db import service_engine
 from services.runtime.http import build_app
 from services.runtime.lifespan import service_lifespan
 from services.runtime.outbox import OutboxRelay
@@ -28,9 +28,9 @@ SERVICE = SPEC.name
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
-    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
+    engine = service_engine(settings)
     broker = make_broker(settings, SERVICE, registry)
-    relay = OutboxRelay.from_settings(engine, models.outbox, broker, settings)
+    relay = OutboxRelay.from_settings(engine, models.outbox, models.leases, broker, settings)
     runs = ProjectRuns()  # one cache of projects' runs for every use case and query
     report_metrics = ReportMetrics(registry)
 

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from services.runtime.db import outbox_table
+from services.runtime.db import leases_table, outbox_table
 
 metadata = MetaData(schema="intake")
 
@@ -77,3 +77,4 @@ reports = Table(
 )
 
 outbox = outbox_table(metadata)
+leases = leases_table(metadata)  # the outbox relay's, among the replicas

@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from services.runtime.db import outbox_table, processed_events_table
+from services.runtime.db import leases_table, outbox_table, processed_events_table
 
 metadata = MetaData(schema="milestone")
 
@@ -91,3 +91,4 @@ overdue_reports = Table(
 
 processed_events = processed_events_table(metadata)
 outbox = outbox_table(metadata)
+leases = leases_table(metadata)  # the outbox relay's, among the replicas

@@ -17,15 +17,50 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from services.runtime.settings import Settings
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    statement_timeout_ms: int | None = None,
+    idle_in_transaction_timeout_ms: int | None = None,
+) -> AsyncEngine:
     """A fixed pool: beyond `pool_size` a request waits for a connection. Overflow connections
     were opened and closed again under load, a PostgreSQL backend forked per request.
 
     No pre-ping: it costs a round trip per checkout. A connection the server dropped fails
     its statement instead, which the HTTP shell answers 503 + Retry-After and the consumer
-    retries; SQLAlchemy then discards the pool's stale connections."""
-    return create_async_engine(url, pool_size=pool_size, max_overflow=0)
+    retries; SQLAlchemy then discards the pool's stale connections.
+
+    The timeouts (None: the server's own) are set on each session: a process that stalls
+    inside a transaction (frozen, or cut off by a half-open connection) loses its session
+    after `idle_in_transaction_timeout_ms`, and its locks with it."""
+    server_settings = {
+        name: str(value)
+        for name, value in (
+            ("statement_timeout", statement_timeout_ms),
+            ("idle_in_transaction_session_timeout", idle_in_transaction_timeout_ms),
+        )
+        if value is not None
+    }
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        connect_args={"server_settings": server_settings} if server_settings else {},
+    )
+
+
+def service_engine(settings: Settings) -> AsyncEngine:
+    """A service's engine: its pool size and session timeouts from the settings."""
+    return make_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        statement_timeout_ms=settings.database_statement_timeout_ms,
+        idle_in_transaction_timeout_ms=settings.database_idle_in_transaction_timeout_ms,
+    )
 
 
 def processed_events_table(metadata: MetaData) -> Table:
@@ -36,6 +71,18 @@ def processed_events_table(metadata: MetaData) -> Table:
         Column("consumer", String(100), primary_key=True),
         Column("event_id", Uuid, primary_key=True),
         Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+def leases_table(metadata: MetaData) -> Table:
+    """Named leases (`services/runtime/leases.py`): who holds each, and until when (the
+    database's clock). One row per lease, written only by short committed statements."""
+    return Table(
+        "leases",
+        metadata,
+        Column("name", String(100), primary_key=True),
+        Column("holder", String(200), nullable=False),
+        Column("until", DateTime(timezone=True), nullable=False),
     )
 
 

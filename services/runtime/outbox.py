@@ -1,25 +1,36 @@
-"""Outbox: write events in the business transaction; a relay publishes them at least once.
+"""Outbox: write events in the business transaction; a relay publishes them at least once,
+each key's events in the order of the outbox's `seq`.
 
-Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several replicas may relay side by side.
-A row is marked sent only after the broker acknowledged it; a crash in between re-sends it,
-and consumers drop the duplicate by `event_id`.
+One relay per outbox is active: the holder of the outbox's lease (`services/runtime/leases.py`),
+renewed while it publishes; the other replicas stand by and take over when it lapses (the
+holder stalled or died). The active relay reads the oldest unsent rows, without locking them,
+publishes them in `seq` order, and marks those the broker acknowledged in one statement. No
+transaction is open while it talks to Kafka. A crash between a send and its mark re-sends
+the row, and consumers drop the duplicate by `event_id`.
+
+Why the order holds even while a stalled relay wakes up still sending: every relay publishes
+the oldest unsent rows in `seq` order, so the first copy of an event always follows the first
+copies of the earlier events of its key (a late duplicate may follow later ones; consumers
+skip it). Two relays at once would only duplicate work; the lease makes that the exception.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry, Gauge
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.events import Envelope
 from contracts.topics import ALL, Topic, event_key
 from services.runtime.broker import ensure_topics
+from services.runtime.leases import Lease, autocommit, instance_id
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,30 +65,43 @@ class OutboxRelay:
         self,
         engine: AsyncEngine,
         table: Table,
+        leases: Table,
         broker: KafkaBroker,
         bootstrap: str,
         topics: tuple[Topic, ...],
         *,
         batch_rows: int,
         poll_seconds: float,
+        lease_seconds: float,
+        holder: str | None = None,
     ) -> None:
-        self._engine, self._table, self._broker = engine, table, broker
+        self._engine, self._table, self._broker = autocommit(engine), table, broker
         self._bootstrap, self._topics = bootstrap, topics
         self._marker = Topic(f"cma.outbox-marker.{table.schema}", 1, "Its absence: a new broker.")
         self._batch_rows, self._poll_seconds = batch_rows, poll_seconds
+        self.lease = Lease(engine, leases, "outbox-relay", holder or instance_id(), lease_seconds)
+        # A standby looks for a lapsed lease this often: a takeover comes at most this late.
+        self._standby_seconds = min(1.0, lease_seconds / 4)
 
     @classmethod
     def from_settings(
-        cls, engine: AsyncEngine, table: Table, broker: KafkaBroker, settings: Settings
+        cls,
+        engine: AsyncEngine,
+        table: Table,
+        leases: Table,
+        broker: KafkaBroker,
+        settings: Settings,
     ) -> OutboxRelay:
         return cls(
             engine,
             table,
+            leases,
             broker,
             settings.kafka_bootstrap,
             ALL,
             batch_rows=settings.outbox_batch_rows,
             poll_seconds=settings.outbox_poll_seconds,
+            lease_seconds=settings.outbox_lease_seconds,
         )
 
     def backlog_gauge(
@@ -101,39 +125,42 @@ class OutboxRelay:
             return int((await conn.execute(query)).scalar_one())
 
     async def publish_pending(self) -> int:
-        """Publish one batch of unsent rows; returns how many were sent."""
+        """While this relay holds the outbox's lease, publish the oldest unsent rows in `seq`
+        order and mark those acknowledged; returns how many were sent (0 on standby)."""
+        if not await self.lease.hold():
+            return 0
         t = self._table
-        async with self._engine.begin() as conn:
-            rows = (
-                await conn.execute(
-                    select(t.c.seq, t.c.topic, t.c.key, t.c.value)
-                    .where(t.c.sent_at.is_(None))
-                    .order_by(t.c.seq)
-                    .limit(self._batch_rows)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            if not rows:
-                return 0
-            pending = [
-                await self._broker.publish(r.value, r.topic, key=r.key, no_confirm=True)
-                for r in rows
-            ]
-            acks = await asyncio.gather(*pending)
+        query = select(t.c.seq, t.c.topic, t.c.key, t.c.value).where(t.c.sent_at.is_(None))
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query.order_by(t.c.seq).limit(self._batch_rows))).all()
+        pending = []
+        for r in rows:
+            if not await self.lease.hold():  # renewed while publishing; lost: stop here
+                break
+            pending.append(await self._broker.publish(r.value, r.topic, key=r.key, no_confirm=True))
+        if not pending:
+            return 0
+        acks = await asyncio.gather(*pending)
+        await self._mark_sent(
+            [(r.seq, a.partition, a.offset) for r, a in zip(rows[: len(acks)], acks, strict=True)]
+        )
+        return len(acks)
+
+    async def _mark_sent(self, sent: list[tuple[int, int, int]]) -> None:
+        """One statement: no transaction is left open should the relay stall here. A row
+        already marked (by a relay that took over) keeps the partition and offset it has."""
+        seqs, partitions, offsets = (list(column) for column in zip(*sent, strict=True))
+        async with self._engine.connect() as conn:
             await conn.execute(
-                update(t)
-                .where(t.c.seq == bindparam("b_seq"))
-                .values(
-                    sent_at=func.now(),
-                    sent_partition=bindparam("b_partition"),
-                    sent_offset=bindparam("b_offset"),
-                ),
-                [
-                    {"b_seq": r.seq, "b_partition": a.partition, "b_offset": a.offset}
-                    for r, a in zip(rows, acks, strict=True)
-                ],
+                text(f"""
+                    UPDATE {self._table.fullname} AS o
+                    SET sent_at = now(), sent_partition = s.partition, sent_offset = s.offset
+                    FROM unnest(CAST(:seqs AS bigint[]), CAST(:partitions AS int[]),
+                                CAST(:offsets AS bigint[])) AS s(seq, partition, "offset")
+                    WHERE o.seq = s.seq AND o.sent_at IS NULL
+                """),
+                {"seqs": seqs, "partitions": partitions, "offsets": offsets},
             )
-            return len(rows)
 
     async def resend_if_the_broker_is_new(self) -> int:
         """A broker that came back empty (the embedded one keeps nothing across a restart)
@@ -146,7 +173,7 @@ class OutboxRelay:
         if self._marker.name not in created:
             return 0
         t = self._table
-        async with self._engine.begin() as conn:
+        async with self._engine.connect() as conn:
             result = await conn.execute(
                 update(t)
                 .where(t.c.sent_at.is_not(None))
@@ -159,16 +186,21 @@ class OutboxRelay:
     async def run(self, check_broker_every: float = 5.0) -> None:
         loop = asyncio.get_running_loop()
         next_check = loop.time()
-        while True:
-            try:
-                if loop.time() >= next_check:
-                    await self.resend_if_the_broker_is_new()
-                    next_check = loop.time() + check_broker_every
-                if await self.publish_pending() == 0:
-                    await asyncio.sleep(self._poll_seconds)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # broker or database away: keep the rows, try again shortly
-                log.exception("outbox relay: publish failed; retrying")
-                next_check = loop.time()  # a broker that comes back may be a new, empty one
-                await asyncio.sleep(1.0)
+        try:
+            while True:
+                try:
+                    if loop.time() >= next_check:
+                        await self.resend_if_the_broker_is_new()
+                        next_check = loop.time() + check_broker_every
+                    if await self.publish_pending() == 0:
+                        active = self.lease.remaining() > 0
+                        await asyncio.sleep(self._poll_seconds if active else self._standby_seconds)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # broker or database away: keep the rows, try again shortly
+                    log.exception("outbox relay: publish failed; retrying")
+                    next_check = loop.time()  # a broker that comes back may be a new, empty one
+                    await asyncio.sleep(1.0)
+        finally:
+            with contextlib.suppress(Exception):  # a clean stop hands over at once
+                await self.lease.release()

@@ -19,6 +19,12 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(
         default=20, ge=1, description="Database connections per process, opened as needed."
     )
+    database_statement_timeout_ms: int = Field(
+        default=60_000, ge=0, description="Longest statement (`statement_timeout`); 0: none."
+    )
+    database_idle_in_transaction_timeout_ms: int = Field(
+        default=15_000, ge=0, description="Ends a session idle in a transaction, freeing its locks."
+    )
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_idempotence: bool = Field(
         default=True,
@@ -54,6 +60,11 @@ class Settings(BaseSettings):
     )
     outbox_poll_seconds: float = 0.05
     outbox_batch_rows: int = 500
+    outbox_lease_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="One relay per outbox; a stalled one is replaced after this.",
+    )
     milestone_at_risk_days: int = Field(
         default=30, ge=0, description="A milestone due within this many days may be at risk."
     )
@@ -74,6 +85,9 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=5, ge=1)
     delivery_backoff_base_seconds: float = Field(default=1.0, gt=0)
     delivery_timeout_seconds: float = Field(default=10.0, gt=0)
+    delivery_lease_seconds: float = Field(
+        default=60.0, gt=0, description="A claimed delivery not recorded by then is claimed again."
+    )
     trajectory_tolerance: float = Field(
         default=0.10, ge=0, le=1, description="Behind = progress below expected by more than this."
     )
@@ -101,6 +115,12 @@ class Settings(BaseSettings):
 
     def port(self, service: str) -> int:
         return self.ports[service]
+
+    @model_validator(mode="after")
+    def _a_lease_outlasts_an_attempt(self) -> Settings:
+        if self.delivery_lease_seconds <= self.delivery_timeout_seconds:
+            raise ValueError("CMA_DELIVERY_LEASE_SECONDS must exceed CMA_DELIVERY_TIMEOUT_SECONDS")
+        return self
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:

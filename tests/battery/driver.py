@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 import httpx
 
 from tests.support.data import project_body
-from tests.support.platform import STAFF_TOKEN
+from tests.support.platform import STAFF
 
-STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 PERIODS = ("2024-S1", "2024-S2", "2025-S1", "2025-S2", "2026-S1")
 LEVELS = ("bac+2", "bac+3", "bac+5")
 

@@ -19,7 +19,7 @@ from services.indicator.models import processed_events
 from services.runtime.consumer import IdempotentConsumer
 from services.runtime.db import make_engine
 from services.runtime.metrics import ConsumerMetrics
-from tests.component.test_indicator_handlers import report
+from tests.support.events import report_submitted
 from tests.support.platform import settings_for_tests
 
 
@@ -69,9 +69,7 @@ async def test_a_failure_on_one_event_neither_skips_it_silently_nor_blocks_the_n
 ) -> None:
     project = uuid.uuid4()
     good_before, bad, good_after = (
-        report(project, 1, 1),
-        report(project, 2, 2),
-        report(project, 3, 3),
+        report_submitted(project, revision=n, trained=n) for n in (1, 2, 3)
     )
     attempts: dict[uuid.UUID, int] = {}
     applied: list[uuid.UUID] = []
@@ -101,7 +99,7 @@ async def test_a_failure_on_one_event_neither_skips_it_silently_nor_blocks_the_n
 
 
 async def test_a_transient_failure_is_retried_without_dead_lettering(engine: AsyncEngine) -> None:
-    event, calls = report(uuid.uuid4(), 1, 1), []
+    event, calls = report_submitted(uuid.uuid4()), []
 
     async def apply(conn: AsyncConnection, events: list[Event]) -> None:
         calls.append(len(events))
@@ -117,7 +115,7 @@ async def test_a_transient_failure_is_retried_without_dead_lettering(engine: Asy
 
 
 async def test_an_event_seen_before_is_not_applied_again(engine: AsyncEngine) -> None:
-    event, seen = report(uuid.uuid4(), 1, 1), []
+    event, seen = report_submitted(uuid.uuid4()), []
 
     async def apply(conn: AsyncConnection, events: list[Event]) -> None:
         seen.extend(e.event_id for e in events)

@@ -3,61 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 from faststream.kafka import TestKafkaBroker
 from sqlalchemy import select
 
-from contracts.events import IndicatorReportSubmitted, ProjectRegistered, parse_event
-from contracts.reports import Cell
+from contracts.events import parse_event
 from contracts.topics import PROJECTS, REPORTS
 from services.indicator.app import create_app
 from services.indicator.models import outbox
 from services.indicator.queries import IndicatorQueries
 from services.runtime.db import make_engine
 from tests.support.clock import FakeClock
+from tests.support.events import project_registered, report_submitted
 from tests.support.platform import settings_for_tests
-
-NOW = datetime(2025, 9, 1, tzinfo=UTC)
-
-
-def registered(project_id: uuid.UUID) -> ProjectRegistered:
-    return ProjectRegistered(
-        event_id=uuid.uuid4(),
-        occurred_at=NOW,
-        producer="test",
-        project_id=project_id,
-        payload={
-            "sheet": "cloud",
-            "wave": "s1",
-            "name": "P",
-            "lead": "L",
-            "regions": ("84",),
-            "start_date": "2023-01-01",
-            "end_date": "2027-01-01",
-            "funding_eur": 10,
-            "commitments": (),
-            "api_token_sha256": uuid.uuid4().hex * 2,
-        },
-    )
-
-
-def report(project_id: uuid.UUID, revision: int, count: int) -> IndicatorReportSubmitted:
-    return IndicatorReportSubmitted(
-        event_id=uuid.uuid4(),
-        occurred_at=NOW,
-        producer="test",
-        project_id=project_id,
-        payload={
-            "report_id": uuid.uuid4(),
-            "period": "2025-S1",
-            "revision": revision,
-            "submitted_by": "test",
-            "submitted_at": NOW,
-            "reason": None,
-            "cells": (Cell(kind="trained", level="bac+5", region="84", count=count),),
-        },
-    )
 
 
 async def test_handlers_apply_registrations_and_the_latest_revision_once(
@@ -65,11 +23,13 @@ async def test_handlers_apply_registrations_and_the_latest_revision_once(
 ) -> None:
     app = create_app(settings_for_tests(clean_database, "unused:9092"), FakeClock())
     project_id = uuid.uuid4()
-    first, second = report(project_id, 1, 10), report(project_id, 2, 25)
+    first = report_submitted(project_id, revision=1, trained=10)
+    second = report_submitted(project_id, revision=2, trained=25)
+    registered = project_registered(project_id)
     async with TestKafkaBroker(app.state.broker) as broker:
         # The report may arrive before the registration: it is kept and counted once known.
         await broker.publish(first.model_dump_json().encode(), REPORTS.name)
-        await broker.publish(registered(project_id).model_dump_json().encode(), PROJECTS.name)
+        await broker.publish(registered.model_dump_json().encode(), PROJECTS.name)
         await broker.publish(second.model_dump_json().encode(), REPORTS.name)
         await broker.publish(first.model_dump_json().encode(), REPORTS.name)  # late and repeated
     engine = make_engine(clean_database)

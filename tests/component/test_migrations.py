@@ -9,8 +9,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
+from services.runtime import registry
 from services.runtime.db import make_engine
-from services.runtime.registry import NAMES
 
 
 def differences(conn: Connection, metadata: MetaData) -> list[object]:
@@ -29,7 +29,8 @@ def differences(conn: Connection, metadata: MetaData) -> list[object]:
 async def test_every_service_schema_matches_its_models_after_migrating(database_url: str) -> None:
     engine = make_engine(database_url)
     async with engine.connect() as conn:
-        for service in NAMES:
-            metadata = import_module(f"services.{service}.models").metadata
-            assert await conn.run_sync(differences, metadata) == [], service
+        for spec in registry.SERVICES:
+            metadata = import_module(f"services.{spec.name}.models").metadata
+            assert metadata.schema == spec.schema
+            assert await conn.run_sync(differences, metadata) == [], spec.name
     await engine.dispose()

@@ -5,21 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 
-from contracts.events import (
-    IndicatorReportSubmitted,
-    MilestoneCompleted,
-    MilestoneDeclared,
-    MilestoneSpec,
-    MilestoneStatus,
-    MilestoneStatusChanged,
-    ProjectContext,
-    ProjectRegistered,
-    ProjectTotalsChanged,
-    ReportOverdue,
-    ReportOverdueCleared,
-)
+from contracts.events import MilestoneSpec, MilestoneStatus, ProjectContext, TotalsRow
 from contracts.indicators import CellKind, Selector, Sex, Target
 from contracts.reports import Cell
+from tests.support import events
 
 PROJECT_ID = uuid.UUID("0b9f1f4e-3c1a-4d2e-9a55-6f1f5b8f0c01")
 AT = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
@@ -34,101 +23,81 @@ TARGET = Target(
     horizon=date(2027, 12, 31),
 )
 CONTEXT = ProjectContext(name="La Tête Dans Le Nuage", sheet="cloud", regions=("84",))
+OPENING = MilestoneSpec(
+    milestone_id="m1.open", title="Ouverture", due_date=date(2024, 9, 1), criterion=TARGET
+)
 
 
-def envelope(n: int) -> dict[str, object]:
-    return {
-        "event_id": uuid.UUID(int=n),
-        "occurred_at": AT,
-        "producer": "intake",
-        "project_id": PROJECT_ID,
-    }
+def event_id(n: int) -> uuid.UUID:
+    return uuid.UUID(int=n)
 
 
 SAMPLES = (
-    ProjectRegistered(
-        **envelope(1),
-        payload={
-            "sheet": "cloud",
-            "wave": "saison-1",
-            "name": "La Tête Dans Le Nuage",
-            "lead": "Université Grenoble-Alpes",
-            "regions": ("84", "93"),
-            "start_date": date(2023, 1, 1),
-            "end_date": date(2027, 12, 31),
-            "funding_eur": 5_000_000,
-            "commitments": (TARGET,),
-            "api_token_sha256": "0" * 64,
-        },
+    events.project_registered(
+        PROJECT_ID,
+        name="La Tête Dans Le Nuage",
+        regions=("84", "93"),
+        commitments=(TARGET,),
+        funding_eur=5_000_000,
+        token_sha256="0" * 64,
+        at=AT,
+        event_id=event_id(1),
     ),
-    IndicatorReportSubmitted(
-        **envelope(2),
-        payload={
-            "report_id": uuid.UUID(int=20),
-            "period": "2025-S1",
-            "revision": 2,
-            "submitted_by": "project",
-            "submitted_at": AT,
-            "reason": "corrected counts",
-            "cells": (
-                Cell(kind=CellKind.TRAINED, level="bac+5", region="84", sex=Sex.FEMALE, count=12),
-                Cell(kind=CellKind.ALTERNANCE, level="bac+5", region="84", sex=Sex.FEMALE, count=5),
-                Cell(
-                    kind=CellKind.SENSITISED, level="bac", region="93", audience="pupils", count=300
-                ),
-            ),
-        },
+    events.report_submitted(
+        PROJECT_ID,
+        revision=2,
+        period="2025-S1",
+        reason="corrected counts",
+        cells=(
+            Cell(kind=CellKind.TRAINED, level="bac+5", region="84", sex=Sex.FEMALE, count=12),
+            Cell(kind=CellKind.ALTERNANCE, level="bac+5", region="84", sex=Sex.FEMALE, count=5),
+            Cell(kind=CellKind.SENSITISED, level="bac", region="93", audience="pupils", count=300),
+        ),
+        at=AT,
+        event_id=event_id(2),
+        report_id=uuid.UUID(int=20),
     ),
-    MilestoneDeclared(
-        **envelope(3),
-        payload={
-            "milestone": MilestoneSpec(
-                milestone_id="m1.open",
-                title="Ouverture",
-                due_date=date(2024, 9, 1),
-                criterion=TARGET,
-            ),
-            "reason": "rescheduled after the accreditation",
-        },
+    events.milestone_declared(
+        PROJECT_ID,
+        OPENING,
+        reason="rescheduled after the accreditation",
+        at=AT,
+        event_id=event_id(3),
     ),
-    MilestoneCompleted(
-        **envelope(4),
-        payload={
-            "milestone_id": "m1.open",
-            "completed_on": date(2024, 9, 2),
-            "evidence": "https://example.org/syllabus.pdf",
-            "declared_by": "staff",
-        },
+    events.milestone_completed(
+        PROJECT_ID,
+        "m1.open",
+        date(2024, 9, 2),
+        evidence="https://example.org/syllabus.pdf",
+        declared_by="staff",
+        at=AT,
+        event_id=event_id(4),
     ),
-    ProjectTotalsChanged(
-        **envelope(5),
-        payload={
-            "version": 3,
-            "totals": (
-                {"kind": "trained", "level": "bac+5", "audience": None, "count": 12},
-                {"kind": "sensitised", "level": "bac", "audience": "pupils", "count": 300},
-            ),
-        },
+    events.totals_changed(
+        PROJECT_ID,
+        3,
+        (
+            TotalsRow(kind="trained", level="bac+5", audience=None, count=12),
+            TotalsRow(kind="sensitised", level="bac", audience="pupils", count=300),
+        ),
+        at=AT,
+        event_id=event_id(5),
     ),
-    MilestoneStatusChanged(
-        **envelope(6),
-        payload={
-            "milestone_id": "m1.open",
-            "title": "Ouverture",
-            "due_date": date(2024, 9, 1),
-            "quantitative": True,
-            "previous": MilestoneStatus.AT_RISK,
-            "status": MilestoneStatus.OVERDUE,
-            "changed_at": AT,
-            "project": CONTEXT,
-        },
+    events.milestone_changed(
+        MilestoneStatus.OVERDUE,
+        PROJECT_ID,
+        AT,
+        previous=MilestoneStatus.AT_RISK,
+        milestone_id="m1.open",
+        due_date=date(2024, 9, 1),
+        quantitative=True,
+        project=CONTEXT,
+        event_id=event_id(6),
     ),
-    ReportOverdue(
-        **envelope(7),
-        payload={"period": "2024-S2", "deadline": date(2025, 2, 28), "project": CONTEXT},
+    events.report_overdue(
+        PROJECT_ID, "2024-S2", date(2025, 2, 28), project=CONTEXT, at=AT, event_id=event_id(7)
     ),
-    ReportOverdueCleared(
-        **envelope(8),
-        payload={"period": "2024-S2", "cleared_at": AT, "project": CONTEXT},
+    events.report_overdue_cleared(
+        PROJECT_ID, "2024-S2", project=CONTEXT, at=AT, event_id=event_id(8)
     ),
 )

@@ -4,22 +4,21 @@ rule records."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
 from dashboards.generator.__main__ import rendered
 from dashboards.generator.grafana import VARIABLE, expressions, substitute
-from services.alerting.app import create_app as alerting_app
+from services.runtime import registry
 from tests.conftest import require_tool
-from tests.support.platform import Platform, serve
+from tests.support.platform import Platform
+from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 BOARDS = {p.stem: json.loads(p.read_text()) for p in sorted((ROOT / "dashboards").glob("*.json"))}
@@ -155,24 +154,22 @@ def exported_names(exposition: str) -> set[str]:
 async def test_dashboards_and_rules_name_only_metrics_the_services_export(
     platform: Platform,
 ) -> None:
-    async with (
-        serve(alerting_app(platform.settings, platform.clock)) as url,
-        httpx.AsyncClient(base_url=url, timeout=10) as alerting,
-    ):
-        await asyncio.sleep(0.5)
-        pages = [
-            (await client.get("/metrics")).text
-            for client in (platform.intake, platform.indicator, platform.milestone, alerting)
-        ]
-    exported = set().union(*map(exported_names, pages)) | {"up"}
+    await platform.start("alerting")
     recorded = {rule["record"] for rule in rules() if "record" in rule}
-    unknown = {
-        f"{where}: {name}"
+    named = [
+        (where, name)
         for where, expr in [
             *all_queries(),
             *((r.get("record", r.get("alert")), r["expr"]) for r in rules()),
         ]
         for name in metric_names(expr)
-        if name not in exported | recorded
-    }
-    assert not unknown, "not exported by any service nor recorded:\n" + "\n".join(sorted(unknown))
+    ]
+
+    async def unknown() -> list[str]:
+        pages = [(await platform.client(name).get("/metrics")).text for name in registry.NAMES]
+        exported = set().union(*map(exported_names, pages)) | {"up"}
+        return sorted({f"{w}: {n}" for w, n in named if n not in exported | recorded})
+
+    # A family may appear only once its service has reached the broker: wait for them all,
+    # and fail naming those that never came.
+    await eventually(unknown, [], within=15, what="named but not exported nor recorded")

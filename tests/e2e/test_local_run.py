@@ -3,15 +3,12 @@ laureates through the API, the document's AI coverage, and a clean stop on Ctrl-
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import functools
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,13 +18,18 @@ import httpx
 import psutil
 import pytest
 
-from services.launcher.embedded import free_port
-from services.runtime.registry import SERVICES
+from services.runtime import registry
+from tests.support.platform import (
+    STAFF,
+    STAFF_TOKEN,
+    cma_command,
+    free_port,
+    process_environment,
+)
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
-STAFF_TOKEN = "e2e-staff-token-0123456789abcdef"
-STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 IA_UNCOVERED = ["01", "02", "03", "04", "06", "24", "27", "32", "44", "52", "94"]
 
 
@@ -42,16 +44,22 @@ class CmaRun:
     def report(self) -> str:
         return f"cma run exit code {self.process.poll()}; its output:\n{self.output.read_text()}"
 
-    def eventually(self, read: Callable[[], Any], ok: Callable[[Any], bool], within: float) -> Any:
-        """Polls `read()` until `ok` holds, as long as `cma run` is still running."""
-        deadline, value = time.monotonic() + within, None
-        while time.monotonic() < deadline and self.process.poll() is None:
-            with contextlib.suppress(httpx.HTTPError):
-                value = read()
-                if ok(value):
-                    return value
-            time.sleep(0.25)
-        raise AssertionError(f"still {value!r}\n{self.report()}")
+    async def shows(self, url: str, ok: Callable[[Any], bool], within: float) -> Any:
+        """Polls GET `url` (as staff) until `ok` holds of its JSON answer, as long as `cma run`
+        is still running; its output is in the failure."""
+
+        async def read() -> Any:
+            assert self.process.poll() is None, "cma run stopped"
+            async with httpx.AsyncClient(headers=STAFF, timeout=10) as client:
+                r = await client.get(url)
+                return r.json() if r.status_code == 200 else r.status_code
+
+        try:
+            return await eventually(
+                read, ok, within=within, every=0.25, ignoring=(httpx.HTTPError,), what=url
+            )
+        except AssertionError as failed:
+            raise AssertionError(f"{failed}\n{self.report()}") from None
 
     def descendants(self) -> list[psutil.Process]:
         found: list[psutil.Process] = psutil.Process(self.process.pid).children(recursive=True)
@@ -67,10 +75,6 @@ class CmaRun:
             if str(self.state_dir) in " ".join(process.info["cmdline"] or ()):
                 found[process.pid] = process
         return [p for p in found.values() if _alive(p)]
-
-
-def _status(url: str) -> int:
-    return httpx.get(url).status_code
 
 
 def _alive(process: psutil.Process) -> bool:
@@ -93,19 +97,15 @@ def cma_run() -> Iterator[CmaRun]:
     # Not pytest's tmp_path (0700): the embedded PostgreSQL runs as an unprivileged user.
     state_dir = Path(tempfile.mkdtemp(prefix="cma-e2e-run-")).resolve()
     ports: dict[str, int] = {}
-    for spec in SERVICES:
+    for spec in registry.SERVICES:
         ports[spec.name] = next(p for p in iter(free_port, None) if p not in ports.values())
-    env = (
-        {k: v for k, v in os.environ.items() if not k.startswith("CMA_")}
-        | {spec.port_variable: str(ports[spec.name]) for spec in SERVICES}
-        | {"CMA_STAFF_TOKENS": STAFF_TOKEN}
-    )
-    script = Path(sys.executable).parent / "cma"  # the console script, as a user runs it
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "services.command"]
+    env = process_environment(staff_tokens=(STAFF_TOKEN,)) | {
+        spec.port_variable: str(ports[spec.name]) for spec in registry.SERVICES
+    }
     output = state_dir.parent / f"{state_dir.name}.out"
     with output.open("wb") as out:
         process = subprocess.Popen(
-            [*command, "run", "--demo", "--state-dir", str(state_dir)],
+            [*cma_command(), "run", "--demo", "--state-dir", str(state_dir)],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -128,25 +128,29 @@ def cma_run() -> Iterator[CmaRun]:
     output.unlink(missing_ok=True)
 
 
-def test_cma_run_demo_shows_the_documents_ai_coverage_and_stops_cleanly(cma_run: CmaRun) -> None:
+async def test_cma_run_demo_shows_the_documents_ai_coverage_and_stops_cleanly(
+    cma_run: CmaRun,
+) -> None:
     for url in cma_run.urls.values():
-        cma_run.eventually(functools.partial(_status, f"{url}/healthz"), lambda c: c == 200, 120)
+        await cma_run.shows(
+            f"{url}/healthz", lambda body: isinstance(body, dict) and body["status"] == "ok", 120
+        )
     indicator, milestone = cma_run.urls["indicator"], cma_run.urls["milestone"]
 
-    coverage = cma_run.eventually(
-        lambda: httpx.get(f"{indicator}/v1/coverage?sheet=ia", headers=STAFF).json(),
-        lambda body: body.get("uncovered") == IA_UNCOVERED,
+    coverage = await cma_run.shows(
+        f"{indicator}/v1/coverage?sheet=ia",
+        lambda body: isinstance(body, dict) and body.get("uncovered") == IA_UNCOVERED,
         60,
     )
     assert abs(coverage["uncovered_population_share"] - 0.34) <= 0.01
-    cma_run.eventually(
-        lambda: httpx.get(f"{indicator}/v1/progress?sheet=ia", headers=STAFF).json(),
-        lambda body: any(target["actual"] > 0 for target in body["targets"]),
+    await cma_run.shows(
+        f"{indicator}/v1/progress?sheet=ia",
+        lambda body: isinstance(body, dict) and any(t["actual"] > 0 for t in body["targets"]),
         60,
     )
-    cma_run.eventually(  # the demo's milestones reach the milestone service
-        lambda: httpx.get(f"{milestone}/v1/milestones", headers=STAFF).json(),
-        lambda body: len(body.get("milestones", [])) > 0,
+    await cma_run.shows(  # the demo's milestones reach the milestone service
+        f"{milestone}/v1/milestones",
+        lambda body: isinstance(body, dict) and len(body.get("milestones", [])) > 0,
         60,
     )
     children = cma_run.descendants()
@@ -154,7 +158,7 @@ def test_cma_run_demo_shows_the_documents_ai_coverage_and_stops_cleanly(cma_run:
 
     cma_run.process.send_signal(signal.SIGINT)
     try:
-        code = cma_run.process.wait(timeout=30)
+        code = await asyncio.to_thread(cma_run.process.wait, 30)
     except subprocess.TimeoutExpired:
         pytest.fail(f"cma run still running 30 s after SIGINT\n{cma_run.report()}")
     assert code == 0, cma_run.report()

@@ -19,14 +19,13 @@ import pytest
 import yaml
 
 from dashboards.generator.grafana import expressions, substitute
-from services.alerting.app import create_app as alerting_app
 from services.launcher.demo import post_demo
-from services.launcher.embedded import free_port
-from services.runtime.registry import NAMES
+from services.runtime import registry
 from tests.conftest import require_tool
 from tests.contract.test_dashboards import BOARDS, SAMPLES
-from tests.support.data import cell, project_body, report_body
-from tests.support.platform import STAFF_TOKEN, Platform, serve
+from tests.support.data import cell, report_body
+from tests.support.platform import STAFF_TOKEN, Platform, free_port
+from tests.support.waiting import NeverHappened, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -70,14 +69,14 @@ async def running_prometheus(targets: dict[str, str]) -> AsyncIterator[httpx.Asy
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as api:
-            for _ in range(200):
+
+            async def ready() -> int:
                 assert process.returncode is None, (directory / "prometheus.log").read_text()
-                with contextlib.suppress(httpx.TransportError):
-                    if (await api.get("/-/ready")).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("Prometheus not ready after 20 s")
+                return (await api.get("/-/ready")).status_code
+
+            await eventually(
+                ready, 200, within=20, every=0.1, ignoring=(httpx.TransportError,), what="ready"
+            )
             yield api
     finally:
         process.terminate()
@@ -93,11 +92,11 @@ async def instant(api: httpx.AsyncClient, expr: str) -> list[dict[str, Any]]:
 
 
 async def eventually_data(api: httpx.AsyncClient, expr: str, within: float) -> bool:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await instant(api, expr):
-        if asyncio.get_running_loop().time() > deadline:
-            return False
-        await asyncio.sleep(0.5)
+    """Whether `expr` comes to return data within `within` seconds."""
+    try:
+        await eventually(lambda: instant(api, expr), bool, within=within, every=0.5)
+    except NeverHappened:
+        return False
     return True
 
 
@@ -105,25 +104,21 @@ async def post_data(platform: Platform) -> None:
     """The demo laureates and their reports, plus a project late on everything (an overdue
     milestone and overdue reports), then one milestone tick."""
     platform.clock.now = datetime(2026, 6, 15, 12, tzinfo=UTC)
-    urls = str(platform.intake.base_url), str(platform.indicator.base_url)
+    urls = platform.url("intake"), platform.url("indicator")
     state = Path(tempfile.mkdtemp(prefix="cma-demo-"))
     await asyncio.to_thread(post_demo, *urls, STAFF_TOKEN, state)
     shutil.rmtree(state)
-    created = await platform.intake.post(
-        "/v1/projects", headers=platform.staff, json=project_body()
-    )
-    assert created.status_code == 201, created.text
-    token = {"Authorization": f"Bearer {created.json()['api_token']}"}
+    late = await platform.register()
     report = report_body("2025-S1", cell(), cell(kind="sensitised", count=5, sex="F"))
     answer = await platform.intake.post(
-        f"/v1/projects/{created.json()['project_id']}/reports", headers=token, json=report
+        f"/v1/projects/{late.project_id}/reports", headers=late.headers, json=report
     )
     assert answer.status_code == 201, answer.text
 
     async def known() -> str:
         return (await platform.milestone.get("/metrics")).text
 
-    await platform.eventually(known, lambda text: 'status="overdue"' in text, within=20)
+    await eventually(known, lambda text: 'status="overdue"' in text, within=20)
     await platform.ticker.tick()
 
 
@@ -131,39 +126,33 @@ async def test_every_dashboard_query_returns_data_and_every_rule_evaluates(
     platform: Platform,
 ) -> None:
     await post_data(platform)
-    async with serve(alerting_app(platform.settings, platform.clock)) as alerting:
-        clients = {name: getattr(platform, name, None) for name in NAMES}
-        targets = {
-            name: str(client.base_url).removeprefix("http://").rstrip("/")
-            for name, client in clients.items()
-            if isinstance(client, httpx.AsyncClient)
-        } | {"alerting": alerting.removeprefix("http://")}
-        assert set(targets) == set(NAMES), "every registered service is scraped"
-        async with running_prometheus(targets) as api:
-            # Every job scraped successfully (a scrape may time out now and then on a loaded
-            # machine: the indicator's and milestone's read the database).
-            assert await eventually_data(api, "count_over_time(up[1m]) >= 3", within=45)
-            assert await eventually_data(api, f"count(up == 1) == {len(targets)}", within=45)
-            scraped = await instant(api, "max_over_time(up[1m]) == 1")
-            assert {r["metric"]["job"] for r in scraped} == set(targets)
+    await platform.start("alerting")
+    targets = {name: platform.url(name).removeprefix("http://") for name in registry.NAMES}
+    async with running_prometheus(targets) as api:
+        # Every job scraped successfully (a scrape may time out now and then on a loaded
+        # machine: the indicator's and milestone's read the database).
+        for expr in ("count_over_time(up[1m]) >= 3", f"count(up == 1) == {len(targets)}"):
+            await eventually(
+                lambda expr=expr: instant(api, expr), bool, within=45, every=0.5, what=expr
+            )
+        scraped = await instant(api, "max_over_time(up[1m]) == 1")
+        assert {r["metric"]["job"] for r in scraped} == set(targets)
 
-            queries = [
-                (w, substitute(e, SAMPLES)) for b in BOARDS.values() for w, e in expressions(b)
-            ]
-            empty = [
-                f"{where}: {expr}"
-                for where, expr in queries
-                if expr not in MAY_BE_EMPTY and not await eventually_data(api, expr, within=15)
-            ]
-            assert not empty, "panels without data:\n" + "\n".join(empty)
+        queries = [(w, substitute(e, SAMPLES)) for b in BOARDS.values() for w, e in expressions(b)]
+        empty = [
+            f"{where}: {expr}"
+            for where, expr in queries
+            if expr not in MAY_BE_EMPTY and not await eventually_data(api, expr, within=15)
+        ]
+        assert not empty, "panels without data:\n" + "\n".join(empty)
 
-            groups = (await api.get("/api/v1/rules")).json()["data"]["groups"]
-            broken = [
-                f"{g['name']} / {r['name']}: {r.get('lastError')}"
-                for g in groups
-                for r in g["rules"]
-                if r["health"] != "ok"
-            ]
-            assert not broken, "\n".join(broken)
-            files = [yaml.safe_load(f.read_text()) for f in (PROMETHEUS / "rules").glob("*.yml")]
-            assert {g["name"] for g in groups} == {g["name"] for f in files for g in f["groups"]}
+        groups = (await api.get("/api/v1/rules")).json()["data"]["groups"]
+        broken = [
+            f"{g['name']} / {r['name']}: {r.get('lastError')}"
+            for g in groups
+            for r in g["rules"]
+            if r["health"] != "ok"
+        ]
+        assert not broken, "\n".join(broken)
+        files = [yaml.safe_load(f.read_text()) for f in (PROMETHEUS / "rules").glob("*.yml")]
+        assert {g["name"] for g in groups} == {g["name"] for f in files for g in f["groups"]}

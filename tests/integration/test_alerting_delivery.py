@@ -3,16 +3,14 @@ a real HTTP receiver and a real SMTP server on loopback, and a fake clock for th
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import email
 import email.policy
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +23,24 @@ from contracts import topics
 from contracts.events import (
     MilestoneStatus,
     MilestoneStatusChanged,
-    MilestoneStatusChangedPayload,
     ProjectContext,
-    ProjectRegistered,
-    ProjectRegisteredPayload,
 )
 from services.alerting.app import create_app
 from services.alerting.usecases import AlertingUseCases
-from services.launcher.embedded import EmbeddedKafka, free_port
-from services.runtime.auth import hash_token
 from services.runtime.broker import ensure_topics
 from tests.support.clock import FakeClock
 from tests.support.data import project_body
+from tests.support.events import milestone_changed, project_registered
 from tests.support.kafka import publish
-from tests.support.platform import STAFF_TOKEN, Platform, serve, settings_for_tests
+from tests.support.platform import (
+    STAFF_TOKEN,
+    EmbeddedKafka,
+    Platform,
+    free_port,
+    serve,
+    settings_for_tests,
+)
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -124,54 +126,15 @@ def milestone_event(
     previous: MilestoneStatus,
     milestone_id: str = "m1",
 ) -> MilestoneStatusChanged:
-    payload = MilestoneStatusChangedPayload(
+    return milestone_changed(
+        status,
+        project_id,
+        clock(),
+        previous=previous,
         milestone_id=milestone_id,
         title="Ouverture du parcours bac+5",
-        due_date=date(2025, 8, 31),
-        quantitative=False,
-        previous=previous,
-        status=status,
-        changed_at=clock(),
         project=CONTEXT,
     )
-    return MilestoneStatusChanged(
-        event_id=uuid.uuid4(),
-        occurred_at=clock(),
-        producer="milestone",
-        project_id=project_id,
-        payload=payload,
-    )
-
-
-def registered(project_id: uuid.UUID, token: str) -> ProjectRegistered:
-    payload = ProjectRegisteredPayload(
-        sheet="cloud",
-        wave="saison-1",
-        name="Nuage",
-        lead="UGA",
-        regions=("84",),
-        start_date=date(2023, 1, 1),
-        end_date=date(2027, 12, 31),
-        funding_eur=None,
-        commitments=(),
-        api_token_sha256=hash_token(token),
-    )
-    return ProjectRegistered(
-        event_id=uuid.uuid4(),
-        occurred_at=FakeClock()(),
-        producer="intake",
-        project_id=project_id,
-        payload=payload,
-    )
-
-
-async def eventually(read: Callable[[], Awaitable[Any]], ok: Callable[[Any], bool]) -> Any:
-    deadline = asyncio.get_running_loop().time() + 20
-    while not ok(value := await read()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"still {value!r}")
-        await asyncio.sleep(0.05)
-    return value
 
 
 @contextlib.asynccontextmanager
@@ -408,7 +371,9 @@ async def test_a_project_token_cannot_subscribe_to_another_projects_alerts(
     token = {"Authorization": "Bearer cmap_project-token-for-tests"}
     async with alerting(clean_database, kafka, clock) as stack:
         await publish(
-            kafka.bootstrap, topics.PROJECTS, [registered(mine, "cmap_project-token-for-tests")]
+            kafka.bootstrap,
+            topics.PROJECTS,
+            [project_registered(mine, token="cmap_project-token-for-tests")],
         )
 
         async def listing() -> int:

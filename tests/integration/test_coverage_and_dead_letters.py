@@ -6,10 +6,10 @@ import pytest
 
 from contracts.catalog import load_catalog
 from contracts.topics import DEAD_LETTERS, REPORTS
-from services.launcher.embedded import EmbeddedKafka
 from tests.support.data import cell, project_body, report_body
 from tests.support.kafka import publish, read_all
-from tests.support.platform import Platform
+from tests.support.platform import EmbeddedKafka, Platform
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -50,9 +50,7 @@ async def test_with_the_documents_ai_laureates_eleven_regions_and_a_third_of_peo
 ) -> None:
     ids = await register_laureates(platform, "ia")
     assert len(ids) == 11
-    coverage = await platform.eventually(
-        lambda: ai_coverage(platform), lambda c: len(c["covered"]) == 7
-    )
+    coverage = await eventually(lambda: ai_coverage(platform), lambda c: len(c["covered"]) == 7)
     assert coverage["uncovered"] == DOCUMENT_UNCOVERED
     assert coverage["funded"]["uncovered"] == DOCUMENT_UNCOVERED
     assert abs(coverage["uncovered_population_share"] - 0.34) < 0.01
@@ -70,9 +68,7 @@ async def test_registering_a_project_in_an_uncovered_region_shrinks_the_uncovere
     platform: Platform,
 ) -> None:
     await register_laureates(platform, "ia")
-    before = await platform.eventually(
-        lambda: ai_coverage(platform), lambda c: len(c["covered"]) == 7
-    )
+    before = await eventually(lambda: ai_coverage(platform), lambda c: len(c["covered"]) == 7)
     r = await platform.intake.post(
         "/v1/projects",
         headers=platform.staff,
@@ -81,9 +77,7 @@ async def test_registering_a_project_in_an_uncovered_region_shrinks_the_uncovere
         ),
     )
     assert r.status_code == 201
-    after = await platform.eventually(
-        lambda: ai_coverage(platform), lambda c: len(c["covered"]) == 8
-    )
+    after = await eventually(lambda: ai_coverage(platform), lambda c: len(c["covered"]) == 8)
     assert "32" not in after["uncovered"]
     assert after["uncovered_population_share"] < before["uncovered_population_share"]
 
@@ -91,8 +85,8 @@ async def test_registering_a_project_in_an_uncovered_region_shrinks_the_uncovere
 async def test_poison_messages_are_dead_lettered_and_later_messages_are_applied(
     platform: Platform, kafka: EmbeddedKafka
 ) -> None:
-    r = await platform.intake.post("/v1/projects", headers=platform.staff, json=project_body())
-    project_id, token = r.json()["project_id"], {"Authorization": f"Bearer {r.json()['api_token']}"}
+    project = await platform.register()
+    project_id, token = project.project_id, project.headers
     poison = [b"not json", b'{"type": "indicator_report.submitted", "payload": {}}']
     await publish(kafka.bootstrap, REPORTS, poison, key=project_id.encode())
     r = await platform.intake.post(
@@ -106,9 +100,9 @@ async def test_poison_messages_are_dead_lettered_and_later_messages_are_applied(
         r = await platform.indicator.get(f"/v1/projects/{project_id}/progress", headers=token)
         return r.json()["totals"]["trained"] if r.status_code == 200 else None
 
-    await platform.eventually(trained, 9)
+    await eventually(trained, 9)
     # Every consumer group of the topic (indicator's and milestone's) gives up on each once.
-    letters = await platform.eventually(
+    letters = await eventually(
         lambda: read_all(kafka.bootstrap, DEAD_LETTERS), lambda found: len(found) >= 4
     )
     by_consumer: dict[bytes, list[bytes]] = {}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
 import pytest
 
-from tests.conftest import plain_url
+from contracts.topics import REPORTS
 from tests.support.data import cell, project_body, report_body
+from tests.support.database import fetch
 from tests.support.platform import Platform
 
 pytestmark = pytest.mark.integration
@@ -16,22 +16,19 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def project(platform: Platform) -> tuple[str, dict[str, str]]:
-    r = await platform.intake.post("/v1/projects", json=project_body(), headers=platform.staff)
-    assert r.status_code == 201, r.text
-    return r.json()["project_id"], {"Authorization": f"Bearer {r.json()['api_token']}"}
+    registered = await platform.register()
+    return registered.project_id, registered.headers
 
 
 async def stored_reports(platform: Platform) -> tuple[int, int]:
     """(report rows, report events in the outbox)."""
-    conn = await asyncpg.connect(plain_url(platform.settings.database_url))
-    try:
-        reports = await conn.fetchval("select count(*) from intake.reports")
-        events = await conn.fetchval(
-            "select count(*) from intake.outbox where topic = 'cma.reports.v1'"
-        )
-        return reports, events
-    finally:
-        await conn.close()
+    [(reports, events)] = await fetch(
+        platform.database_url,
+        "select (select count(*) from intake.reports), "
+        "(select count(*) from intake.outbox where topic = $1)",
+        REPORTS.name,
+    )
+    return reports, events
 
 
 JSON_CASES: list[tuple[str, dict[str, Any], list[Any], str]] = [

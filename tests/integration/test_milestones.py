@@ -6,7 +6,6 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -17,12 +16,12 @@ from contracts.events import (
     parse_event,
 )
 from contracts.topics import MILESTONES, STATUS
-from services.launcher.embedded import EmbeddedKafka
 from services.milestone.app import create_app as milestone_app
-from tests.conftest import plain_url
 from tests.support.data import cell, project_body, report_body
+from tests.support.database import fetch
 from tests.support.kafka import publish, read_all
-from tests.support.platform import Platform
+from tests.support.platform import EmbeddedKafka, Platform
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +50,7 @@ async def register(
         )
         return len(r.json()["milestones"])
 
-    await platform.eventually(known, len(milestones))
+    await eventually(known, len(milestones))
     return project_id, {"Authorization": f"Bearer {r.json()['api_token']}"}
 
 
@@ -68,13 +67,11 @@ async def status_events(kafka: EmbeddedKafka, kind: type = MilestoneStatusChange
 async def emitted(platform: Platform, kind: type = MilestoneStatusChanged) -> list[Any]:
     """Every status event the milestone service committed to its outbox, sent or not: what
     proves that nothing (more) happened."""
-    conn = await asyncpg.connect(plain_url(platform.settings.database_url))
-    try:
-        rows = await conn.fetch(
-            "select value from milestone.outbox where topic = $1 order by seq", STATUS.name
-        )
-    finally:
-        await conn.close()
+    rows = await fetch(
+        platform.database_url,
+        "select value from milestone.outbox where topic = $1 order by seq",
+        STATUS.name,
+    )
     return of_kind([row["value"] for row in rows], kind)
 
 
@@ -125,7 +122,7 @@ async def test_a_quantitative_milestone_goes_at_risk_overdue_then_met_late_in_th
     async def met() -> list[tuple[str, str]]:
         return moves(await status_events(kafka))
 
-    assert await platform.eventually(met, lambda m: len(m) >= 3) == [
+    assert await eventually(met, lambda m: len(m) >= 3) == [
         ("pending", "at_risk"),
         ("at_risk", "overdue"),
         ("overdue", "met_late"),
@@ -154,7 +151,7 @@ async def test_a_deliverable_completed_on_time_emits_one_met(
     async def met() -> list[tuple[str, str]]:
         return moves(await status_events(kafka))
 
-    assert await platform.eventually(met, lambda m: len(m) >= 1) == [("pending", "met")]
+    assert await eventually(met, lambda m: len(m) >= 1) == [("pending", "met")]
     await platform.ticker.tick()
     assert moves(await emitted(platform)) == [("pending", "met")]
     r = await platform.milestone.get(f"/v1/projects/{project_id}/milestones", headers=token)
@@ -174,7 +171,7 @@ async def test_restarts_duplicates_and_concurrent_ticks_emit_each_transition_onc
     )
     platform.clock.now = datetime(2025, 10, 1, tzinfo=UTC)
     await platform.ticker.tick()  # all five at risk
-    at_risk = await platform.eventually(lambda: status_events(kafka), lambda e: len(e) >= 5)
+    at_risk = await eventually(lambda: status_events(kafka), lambda e: len(e) >= 5)
     assert len(at_risk) == 5
 
     # A restarted service (a new instance on the same database) ticks at the same time.
@@ -183,7 +180,7 @@ async def test_restarts_duplicates_and_concurrent_ticks_emit_each_transition_onc
     # The same upstream events delivered again change nothing.
     again = [r.value for r in await read_all(kafka.bootstrap, MILESTONES)]
     await publish(kafka.bootstrap, MILESTONES, again)
-    await platform.eventually(
+    await eventually(
         lambda: duplicates_dropped(platform, "milestone.milestones"), lambda n: n >= len(again)
     )
     assert len(await emitted(platform)) == 5
@@ -191,7 +188,7 @@ async def test_restarts_duplicates_and_concurrent_ticks_emit_each_transition_onc
     platform.clock.now = datetime(2025, 10, 16, tzinfo=UTC)
     changed = await asyncio.gather(platform.ticker.tick(), restarted.tick())
     assert sum(changed) == 5
-    events = await platform.eventually(lambda: status_events(kafka), lambda e: len(e) >= 10)
+    events = await eventually(lambda: status_events(kafka), lambda e: len(e) >= 10)
     assert sorted(moves(events)) == [("at_risk", "overdue")] * 5 + [("pending", "at_risk")] * 5
     assert len({e.event_id for e in events}) == 10
     assert len(await emitted(platform)) == 10
@@ -204,9 +201,9 @@ async def test_a_missed_semester_raises_one_overdue_report_cleared_by_its_arriva
     project_id, token = await register(platform, [], start_date="2025-01-01")
     # 1 September 2025: 2025-S1 closed on 30 June, its 60-day grace ended on 29 August.
     # (Tick until the milestone service has learnt of the project: then exactly one flag.)
-    await platform.eventually(platform.ticker.tick, 1)
+    await eventually(platform.ticker.tick, 1)
     assert await platform.ticker.tick() == 0
-    overdue = await platform.eventually(  # the outbox relay publishes it shortly
+    overdue = await eventually(  # the outbox relay publishes it shortly
         lambda: status_events(kafka, ReportOverdue), lambda found: len(found) >= 1
     )
     assert [(e.payload.period, str(e.payload.deadline)) for e in overdue] == [
@@ -225,7 +222,7 @@ async def test_a_missed_semester_raises_one_overdue_report_cleared_by_its_arriva
     async def cleared() -> list[str]:
         return [e.payload.period for e in await status_events(kafka, ReportOverdueCleared)]
 
-    assert await platform.eventually(cleared, ["2025-S1"]) == ["2025-S1"]
+    assert await eventually(cleared, ["2025-S1"]) == ["2025-S1"]
     assert await platform.ticker.tick() == 0
     assert len(await emitted(platform, ReportOverdue)) == 1
     listed = await platform.milestone.get("/v1/overdue-reports", headers=token)

@@ -9,14 +9,13 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from contracts.topics import ALL, REPORTS
-from services.intake.models import outbox
-from services.launcher.embedded import EmbeddedKafka
+from services.intake.models import leases, outbox
 from services.runtime.broker import make_broker, start_when_reachable
 from services.runtime.db import make_engine
 from services.runtime.outbox import OutboxRelay, enqueue
-from tests.component.test_indicator_handlers import report
+from tests.support.events import report_submitted
 from tests.support.kafka import read_all
-from tests.support.platform import settings_for_tests
+from tests.support.platform import EmbeddedKafka, settings_for_tests
 
 pytestmark = pytest.mark.integration
 
@@ -28,9 +27,17 @@ async def test_events_a_restarted_broker_lost_are_published_again(
     engine = make_engine(clean_database)
     broker: KafkaBroker = make_broker(settings, "test", CollectorRegistry())
     relay = OutboxRelay(
-        engine, outbox, broker, kafka.bootstrap, ALL, batch_rows=10, poll_seconds=0.01
+        engine,
+        outbox,
+        leases,
+        broker,
+        kafka.bootstrap,
+        ALL,
+        batch_rows=10,
+        poll_seconds=0.01,
+        lease_seconds=5,
     )
-    events = [report(uuid.uuid4(), 1, n) for n in range(3)]
+    events = [report_submitted(uuid.uuid4(), trained=n) for n in range(3)]
     async with engine.begin() as conn:
         await enqueue(conn, outbox, REPORTS, events)
     try:
@@ -41,7 +48,7 @@ async def test_events_a_restarted_broker_lost_are_published_again(
         assert await relay.resend_if_the_broker_is_new() == 0  # same broker: nothing to do
 
         kafka.restart()  # memory only: the three events are gone
-        assert await read_all(kafka.bootstrap, REPORTS, timeout_ms=500) == []
+        assert await read_all(kafka.bootstrap, REPORTS) == []
         assert await relay.resend_if_the_broker_is_new() == 3
         assert await relay.publish_pending() == 3
         values = sorted(r.value for r in await read_all(kafka.bootstrap, REPORTS))

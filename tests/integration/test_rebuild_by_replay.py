@@ -3,57 +3,31 @@ migrate it afresh, rewind its consumer groups, start it: the read API gives the 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from services.command.replay import ReplayRefused, rebuild, rewind
 from services.command.replay import main as replay_main
-from services.indicator.app import create_app as indicator_app
-from services.intake.app import create_app as intake_app
-from services.launcher.embedded import EmbeddedKafka
+from services.runtime import registry
 from services.runtime.migrations import upgrade_all_async
-from services.runtime.registry import SERVICES
 from services.runtime.settings import Settings
-from tests.conftest import plain_url
 from tests.support.clock import FakeClock
 from tests.support.data import cell, project_body, report_body
-from tests.support.platform import STAFF_TOKEN, serve, settings_for_tests
+from tests.support.database import fetch
+from tests.support.platform import STAFF, EmbeddedKafka, running_platform, settings_for_tests
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
-
-STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
-
-
-@contextlib.asynccontextmanager
-async def indicator(settings: Settings, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
-    """The indicator service on a port of its own, stopped when the block ends."""
-    async with (
-        serve(indicator_app(settings, clock)) as url,
-        httpx.AsyncClient(base_url=url, timeout=10) as client,
-    ):
-        yield client
 
 
 def polled_settings(database_url: str, bootstrap: str) -> Settings:
     """These tests poll a dozen reads at a time with the staff token until figures settle:
     the per-token rate limit (tested in tests/security) would answer them 429 instead."""
     return settings_for_tests(database_url, bootstrap, rate_limit_per_minute=60_000)
-
-
-async def eventually(read: Callable[[], Awaitable[Any]], expect: Any, within: float = 30) -> Any:
-    deadline = asyncio.get_running_loop().time() + within
-    while (value := await read()) != expect:
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"still {value!r} after {within}s, expected {expect!r}")
-        await asyncio.sleep(0.1)
-    return value
 
 
 async def figures(client: httpx.AsyncClient, project_ids: list[str]) -> dict[str, Any]:
@@ -97,11 +71,8 @@ async def post_history(intake: httpx.AsyncClient) -> list[str]:
 
 
 async def indicator_rows(database_url: str) -> int:
-    conn = await asyncpg.connect(plain_url(database_url))
-    try:
-        return int(await conn.fetchval("select count(*) from indicator.processed_events"))
-    finally:
-        await conn.close()
+    [(count,)] = await fetch(database_url, "select count(*) from indicator.processed_events")
+    return int(count)
 
 
 async def run_history_then(
@@ -112,27 +83,26 @@ async def run_history_then(
 ) -> None:
     """Post the history with the indicator running, stop it, `replay()`, start it again:
     its figures become those it served before, and /metrics comes to show `metric`."""
-    async with (
-        serve(intake_app(settings, clock)) as intake_url,
-        httpx.AsyncClient(base_url=intake_url, timeout=10) as intake,
-    ):
-        async with indicator(settings, clock) as client:
-            ids = await post_history(intake)
-            totals = {ids[0]: 115, ids[1]: 75, ids[2]: 0}  # 100 (revision 2) + 15; 70 + 5
+    async with running_platform(settings, clock, services=()) as platform:
+        await platform.start("intake")
+        await platform.start("indicator")
+        ids = await post_history(platform.intake)
+        totals = {ids[0]: 115, ids[1]: 75, ids[2]: 0}  # 100 (revision 2) + 15; 70 + 5
 
-            async def trained() -> dict[str, int | None]:
-                r = {p: (await figures(client, [p]))[p] for p in ids}
-                return {
-                    p: v["totals"]["trained"] if isinstance(v, dict) else None for p, v in r.items()
-                }
+        async def trained() -> dict[str, int | None]:
+            r = {p: (await figures(platform.indicator, [p]))[p] for p in ids}
+            return {
+                p: v["totals"]["trained"] if isinstance(v, dict) else None for p, v in r.items()
+            }
 
-            await eventually(trained, totals)
-            before = await figures(client, ids)
+        await eventually(trained, totals)
+        before = await figures(platform.indicator, ids)
+        await platform.stop("indicator")
         assert await indicator_rows(settings.database_url) == 8  # 3 projects + 5 reports
         await replay()
-        async with indicator(settings, clock) as client:
-            await eventually(lambda: figures(client, ids), before)
-            await eventually(lambda: _shows(client, metric), True)
+        await platform.start("indicator")
+        await eventually(lambda: figures(platform.indicator, ids), before)
+        await eventually(lambda: _shows(platform.indicator, metric), True)
     assert before["progress"]["targets"], "the comparison must cover real figures"
 
 
@@ -172,7 +142,7 @@ async def test_rewinding_a_group_whose_service_still_runs_is_refused(
     clean_database: str, kafka: EmbeddedKafka, clock: FakeClock
 ) -> None:
     settings = polled_settings(clean_database, kafka.bootstrap)
-    async with indicator(settings, clock):
+    async with running_platform(settings, clock, ("indicator",)):
         await eventually(lambda: _members(kafka.bootstrap, "indicator.reports"), 1)
         with pytest.raises(ReplayRefused, match="is the service stopped"):
             await rewind(kafka.bootstrap, ["indicator.reports"], ["cma.reports.v1"], wait_seconds=5)
@@ -181,7 +151,7 @@ async def test_rewinding_a_group_whose_service_still_runs_is_refused(
 async def test_services_whose_tables_are_the_record_are_never_dropped() -> None:
     # Refused before any connection: these settings point nowhere.
     settings = settings_for_tests("postgresql+asyncpg://nobody@127.0.0.1:1/none", "127.0.0.1:1")
-    kept = [spec.name for spec in SERVICES if spec.not_rebuildable]
+    kept = [spec.name for spec in registry.SERVICES if spec.not_rebuildable]
     assert kept
     for service in kept:
         with pytest.raises(ReplayRefused, match=r"not from topics|consumes nothing"):

@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
 from contracts.events import IndicatorReportSubmitted
-from contracts.reports import Cell
 from contracts.topics import REPORTS
-from services.launcher.embedded import EmbeddedKafka
-from tests.support.data import cell, project_body, report_body
+from tests.support.data import cell, report_body
+from tests.support.events import report_submitted
 from tests.support.kafka import publish
-from tests.support.platform import Platform
+from tests.support.platform import EmbeddedKafka, Platform
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
-
-
-async def register(platform: Platform, **overrides: Any) -> tuple[str, dict[str, str]]:
-    r = await platform.intake.post(
-        "/v1/projects", json=project_body(**overrides), headers=platform.staff
-    )
-    assert r.status_code == 201, r.text
-    body = r.json()
-    return body["project_id"], {"Authorization": f"Bearer {body['api_token']}"}
 
 
 async def trained(platform: Platform, project_id: str) -> int | None:
@@ -42,7 +31,8 @@ async def cloud_target(platform: Platform, target_id: str) -> int:
 
 
 async def test_a_posted_report_appears_in_the_read_api_and_in_metrics(platform: Platform) -> None:
-    project_id, token = await register(platform)
+    project = await platform.register()
+    project_id, token = project.project_id, project.headers
     r = await platform.intake.post(
         f"/v1/projects/{project_id}/reports",
         headers=token,
@@ -51,7 +41,7 @@ async def test_a_posted_report_appears_in_the_read_api_and_in_metrics(platform: 
     assert r.status_code == 201, r.text
     assert r.json()["revision"] == 1
 
-    await platform.eventually(lambda: cloud_target(platform, "cloud-bac5"), 120)
+    await eventually(lambda: cloud_target(platform, "cloud-bac5"), 120)
     metrics = (await platform.indicator.get("/metrics")).text
     assert 'cma_indicator_target_actual{sheet="cloud",target="cloud-bac5"} 120.0' in metrics
     assert 'cma_indicator_people{kind="trained",sheet="cloud"} 150.0' in metrics
@@ -60,7 +50,8 @@ async def test_a_posted_report_appears_in_the_read_api_and_in_metrics(platform: 
 async def test_an_identical_retry_returns_the_first_answer_and_changes_nothing(
     platform: Platform,
 ) -> None:
-    project_id, token = await register(platform)
+    project = await platform.register()
+    project_id, token = project.project_id, project.headers
     headers = {**token, "Idempotency-Key": "2025-S1-first"}
     body = report_body("2025-S1", cell(count=40))
     first = await platform.intake.post(
@@ -85,11 +76,12 @@ async def test_an_identical_retry_returns_the_first_answer_and_changes_nothing(
         await platform.intake.get(f"/v1/projects/{project_id}/reports", headers=token)
     ).json()
     assert [len(p["revisions"]) for p in history["periods"]] == [1]
-    assert await platform.eventually(lambda: trained(platform, project_id), 40) == 40
+    assert await eventually(lambda: trained(platform, project_id), 40) == 40
 
 
 async def test_a_new_revision_replaces_the_period_as_a_whole(platform: Platform) -> None:
-    project_id, token = await register(platform)
+    project = await platform.register()
+    project_id, token = project.project_id, project.headers
     url = f"/v1/projects/{project_id}/reports"
     await platform.intake.post(
         url,
@@ -105,7 +97,7 @@ async def test_a_new_revision_replaces_the_period_as_a_whole(platform: Platform)
     assert second.json()["revision"] == 2
 
     # 2025-S1 is now only revision 2's 60 (its bac+2 cell is gone), plus 2025-S2's 7.
-    await platform.eventually(lambda: trained(platform, project_id), 67)
+    await eventually(lambda: trained(platform, project_id), 67)
     history = (await platform.intake.get(url, headers=token)).json()
     s1 = next(p for p in history["periods"] if p["period"] == "2025-S1")
     assert s1["current_revision"] == 2
@@ -113,7 +105,8 @@ async def test_a_new_revision_replaces_the_period_as_a_whole(platform: Platform)
 
 
 async def test_a_csv_report_counts_like_its_json_twin(platform: Platform) -> None:
-    project_id, token = await register(platform)
+    project = await platform.register()
+    project_id, token = project.project_id, project.headers
     csv_body = (
         "kind,level,region,sex,audience,count\ntrained,bac+5,84,F,,12\ntrained,bac+5,84,M,,30\n"
     )
@@ -124,50 +117,39 @@ async def test_a_csv_report_counts_like_its_json_twin(platform: Platform) -> Non
         content=csv_body,
     )
     assert r.status_code == 201, r.text
-    assert await platform.eventually(lambda: trained(platform, project_id), 42) == 42
+    assert await eventually(lambda: trained(platform, project_id), 42) == 42
 
 
-def _report_event(project_id: str, revision: int, count: int) -> IndicatorReportSubmitted:
-    return IndicatorReportSubmitted(
-        event_id=uuid.uuid4(),
-        occurred_at=datetime.now(UTC),
-        producer="test",
-        project_id=uuid.UUID(project_id),
-        payload={
-            "report_id": uuid.uuid4(),
-            "period": "2024-S2",
-            "revision": revision,
-            "submitted_by": "test",
-            "submitted_at": datetime.now(UTC),
-            "reason": None,
-            "cells": (Cell(kind="trained", level="bac+5", region="84", count=count),),
-        },
+def late(project_id: str, revision: int, trained: int) -> IndicatorReportSubmitted:
+    """Revision `revision` of 2024-S2, published straight to the topic."""
+    return report_submitted(
+        uuid.UUID(project_id), revision=revision, trained=trained, period="2024-S2"
     )
 
 
 async def test_an_older_revision_arriving_late_is_ignored(
     platform: Platform, kafka: EmbeddedKafka
 ) -> None:
-    project_id, _ = await register(platform)
+    project_id = (await platform.register()).project_id
     await publish(
         kafka.bootstrap,
         REPORTS,
-        [_report_event(project_id, 3, 30), _report_event(project_id, 2, 20)],
+        [late(project_id, 3, 30), late(project_id, 2, 20)],
     )
-    marker = _report_event(project_id, 4, 40)  # applied after both: proves they were consumed
-    await platform.eventually(lambda: trained(platform, project_id), 30)
+    marker = late(project_id, 4, 40)  # applied after both: proves they were consumed
+    await eventually(lambda: trained(platform, project_id), 30)
     await publish(kafka.bootstrap, REPORTS, [marker])
-    await platform.eventually(lambda: trained(platform, project_id), 40)
+    await eventually(lambda: trained(platform, project_id), 40)
 
 
 async def test_the_same_event_delivered_twice_is_counted_once(
     platform: Platform, kafka: EmbeddedKafka
 ) -> None:
-    project_id, _ = await register(platform)
-    event = _report_event(project_id, 1, 25)
+    project_id = (await platform.register()).project_id
+    event = late(project_id, 1, 25)
     await publish(kafka.bootstrap, REPORTS, [event, event])
     await publish(kafka.bootstrap, REPORTS, [event])
-    assert await platform.eventually(lambda: trained(platform, project_id), 25) == 25
+    assert await eventually(lambda: trained(platform, project_id), 25) == 25
     metrics = (await platform.indicator.get("/metrics")).text
     assert (
         'cma_indicator_events_total{consumer="indicator.reports",outcome="duplicate"} 2.0'
@@ -178,12 +160,13 @@ async def test_the_same_event_delivered_twice_is_counted_once(
 async def test_every_report_accepted_while_the_broker_is_down_is_counted_once(
     platform: Platform, kafka: EmbeddedKafka
 ) -> None:
-    project_id, token = await register(platform)
+    project = await platform.register()
+    project_id, token = project.project_id, project.headers
     url = f"/v1/projects/{project_id}/reports"
     assert (
         await platform.intake.post(url, headers=token, json=report_body("2024-S1", cell(count=5)))
     ).status_code == 201
-    await platform.eventually(lambda: trained(platform, project_id), 5)
+    await eventually(lambda: trained(platform, project_id), 5)
 
     kafka.stop()
     accepted = 0
@@ -197,4 +180,4 @@ async def test_every_report_accepted_while_the_broker_is_down_is_counted_once(
     kafka.start()
     # A new consumer-group generation on the new broker, then the relay's re-sends: on a
     # loaded machine this takes a while.
-    await platform.eventually(lambda: trained(platform, project_id), 5 + accepted, within=120)
+    await eventually(lambda: trained(platform, project_id), 5 + accepted, within=120)

@@ -20,7 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contracts.catalog import load_catalog
-from tests.security.conftest import Project, Stack
+from tests.security.conftest import SharedPlatform
+from tests.support.platform import Project
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -113,18 +115,20 @@ def oracle(body: bytes) -> tuple[int, dict[str, int]]:
 
 # The platform, serving on the main thread meanwhile, draws from `random` (jittered retries).
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
-async def test_random_csv_bodies_never_get_a_5xx_and_refusals_write_nothing(stack: Stack) -> None:
+async def test_random_csv_bodies_never_get_a_5xx_and_refusals_write_nothing(
+    platform: SharedPlatform,
+) -> None:
     loop = asyncio.get_running_loop()
-    project = await stack.register(name="Projet CSV", regions=["84", "93"], milestones=[])
-    await stack.known_everywhere(project)
+    project = await platform.register(name="Projet CSV", regions=["84", "93"], milestones=[])
+    await platform.known_everywhere(project)
     latest: dict[str, dict[str, int]] = {}
     outcomes: dict[int, int] = defaultdict(int)
 
     def rows() -> dict[str, int]:
-        return asyncio.run_coroutine_threadsafe(stack.rows(TABLES), loop).result()
+        return asyncio.run_coroutine_threadsafe(platform.rows(TABLES), loop).result()
 
     def fuzz() -> None:
-        with httpx.Client(base_url=stack.urls["intake"], timeout=30) as client:
+        with httpx.Client(base_url=platform.url("intake"), timeout=30) as client:
 
             @settings(
                 max_examples=EXAMPLES,
@@ -171,16 +175,14 @@ async def test_random_csv_bodies_never_get_a_5xx_and_refusals_write_nothing(stac
 
     expected = {p: {k: n for k, n in kinds.items() if n} for p, kinds in latest.items()}
     expected = {p: kinds for p, kinds in expected.items() if kinds}
-    indicator = stack.clients["indicator"]
-    deadline = loop.time() + 30
-    while True:
-        r = await indicator.get(
+
+    async def shown() -> dict[str, dict[str, int]] | int:
+        r = await platform.indicator.get(
             f"/v1/projects/{project.project_id}/progress", headers=project.headers
         )
-        if r.status_code == 200 and by_period(r.json()) == expected:
-            break
-        assert loop.time() < deadline, (r.json(), expected)
-        await asyncio.sleep(0.2)
+        return by_period(r.json()) if r.status_code == 200 else r.status_code
+
+    await eventually(shown, expected, every=0.2, what="the indicator's totals")
 
 
 def post(

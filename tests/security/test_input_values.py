@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.security.conftest import STAFF, Stack
+from tests.security.conftest import SharedPlatform
 from tests.support.data import cell, project_body, report_body
+from tests.support.platform import STAFF
 
 pytestmark = pytest.mark.integration
 
@@ -468,35 +469,35 @@ def control_cases() -> list[Case]:
 CASES = VALUE_CASES + control_cases()
 
 
-def fill(value: Any, stack: Stack) -> Any:
+def fill(value: Any, platform: SharedPlatform) -> Any:
     """Puts the projects' ids in place of `{a}` and `{b}`."""
     text = value if isinstance(value, bytes) else json.dumps(value).encode()
-    return text.replace(b"{a}", stack.a.project_id.encode()).replace(
-        b"{b}", stack.b.project_id.encode()
+    return text.replace(b"{a}", platform.a.project_id.encode()).replace(
+        b"{b}", platform.b.project_id.encode()
     )
 
 
-async def post(stack: Stack, case: Case, body: bytes, content_type: str | None) -> Any:
-    headers = dict(STAFF if case.who == "staff" else stack.a.headers)
+async def post(platform: SharedPlatform, case: Case, body: bytes, content_type: str | None) -> Any:
+    headers = dict(STAFF if case.who == "staff" else platform.a.headers)
     if content_type is not None:
         headers["Content-Type"] = content_type
-    path = case.path.replace("{a}", stack.a.project_id)
-    return await stack.clients[case.service].post(path, content=body, headers=headers)
+    path = case.path.replace("{a}", platform.a.project_id)
+    return await platform.client(case.service).post(path, content=body, headers=headers)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 async def test_a_bad_value_is_refused_with_422_naming_the_field_and_nothing_is_stored(
-    stack: Stack, case: Case
+    platform: SharedPlatform, case: Case
 ) -> None:
-    before = await stack.rows()
-    r = await post(stack, case, fill(case.body, stack), "application/json")
+    before = await platform.rows()
+    r = await post(platform, case, fill(case.body, platform), "application/json")
     assert r.status_code == 422, r.text
     if case.loc is not None:
         locs = [d["loc"] for d in r.json()["errors"]]
         assert case.loc in locs, locs
     else:
         assert r.json()["errors"][0]["loc"][0] == "body"
-    assert await stack.rows() == before
+    assert await platform.rows() == before
 
 
 JSON_OPERATIONS = [
@@ -538,44 +539,46 @@ MALFORMED: list[tuple[str, bytes | None, str | None, set[int]]] = [
 
 @pytest.mark.parametrize("op", JSON_OPERATIONS, ids=[c.id for c in JSON_OPERATIONS])
 async def test_malformed_bodies_and_content_types_get_a_4xx_never_a_5xx(
-    stack: Stack, op: Case
+    platform: SharedPlatform, op: Case
 ) -> None:
-    before = await stack.rows()
+    before = await platform.rows()
     for name, body, content_type, expected in MALFORMED:
         if content_type == "text/csv" and op.id == "report":
             continue  # declared there
-        sent = fill(op.body, stack) if body is None else body
-        r = await post(stack, op, sent, content_type)
+        sent = fill(op.body, platform) if body is None else body
+        r = await post(platform, op, sent, content_type)
         assert r.status_code in expected, (name, r.status_code, r.text)
-    assert await stack.rows() == before
+    assert await platform.rows() == before
 
 
-async def test_a_json_content_type_with_a_charset_is_accepted(stack: Stack) -> None:
+async def test_a_json_content_type_with_a_charset_is_accepted(platform: SharedPlatform) -> None:
     op = JSON_OPERATIONS[1]
-    r = await post(stack, op, fill(op.body, stack), "application/json; charset=utf-8")
+    r = await post(platform, op, fill(op.body, platform), "application/json; charset=utf-8")
     assert r.status_code == 201, r.text
 
 
-async def test_a_milestone_id_outside_its_pattern_is_refused_in_the_path(stack: Stack) -> None:
-    before = await stack.rows()
+async def test_a_milestone_id_outside_its_pattern_is_refused_in_the_path(
+    platform: SharedPlatform,
+) -> None:
+    before = await platform.rows()
     for milestone_id in ("%00", "a%0Ab", "..", "x" * 65, "%C2%85"):
-        r = await stack.intake.post(
-            f"/v1/projects/{stack.a.project_id}/milestones/{milestone_id}/complete",
+        r = await platform.intake.post(
+            f"/v1/projects/{platform.a.project_id}/milestones/{milestone_id}/complete",
             json={"completed_on": "2025-08-01"},
-            headers=stack.a.headers,
+            headers=platform.a.headers,
         )
         assert r.status_code in (404, 422), (milestone_id, r.status_code, r.text)
-    assert await stack.rows() == before
+    assert await platform.rows() == before
 
 
 async def test_a_csv_reason_with_a_control_character_names_the_query_parameter(
-    stack: Stack,
+    platform: SharedPlatform,
 ) -> None:
-    r = await stack.intake.post(
-        f"/v1/projects/{stack.a.project_id}/reports",
+    r = await platform.intake.post(
+        f"/v1/projects/{platform.a.project_id}/reports",
         params={"period": "2025-S1", "reason": "ligne\nsuivante"},
         content="kind,level,region,count\ntrained,bac+5,84,1\n",
-        headers={**stack.a.headers, "Content-Type": "text/csv"},
+        headers={**platform.a.headers, "Content-Type": "text/csv"},
     )
     assert r.status_code == 422, r.text
     assert ["query", "reason"] in [d["loc"] for d in r.json()["errors"]]
@@ -588,33 +591,35 @@ async def chunks(total: int, size: int, sent: list[int]) -> AsyncIterator[bytes]
 
 
 @pytest.mark.parametrize("path", ["/v1/projects", REPORTS])
-async def test_a_streamed_body_over_the_limit_is_refused_with_413(stack: Stack, path: str) -> None:
+async def test_a_streamed_body_over_the_limit_is_refused_with_413(
+    platform: SharedPlatform, path: str
+) -> None:
     """Chunked (no Content-Length): FastAPI's own body parsing (`/v1/projects`) and intake's
     (reports) both answer 413, not 400 or 500."""
-    before = await stack.rows()
-    limit = stack.settings.max_body_bytes
+    before = await platform.rows()
+    limit = platform.settings.max_body_bytes
     sent = [0]
-    r = await stack.intake.post(
-        path.replace("{a}", stack.a.project_id),
+    r = await platform.intake.post(
+        path.replace("{a}", platform.a.project_id),
         content=chunks(limit * 2, 64 * 1024, sent),
         headers={**STAFF, "Content-Type": "application/json"},
     )
     assert r.status_code == 413, r.text
-    assert await stack.rows() == before
+    assert await platform.rows() == before
 
 
 async def test_a_declared_oversized_body_is_refused_before_any_of_it_is_sent(
-    stack: Stack,
+    platform: SharedPlatform,
 ) -> None:
     """Headers only, announcing more than the limit: the answer comes without the body."""
-    host, port = stack.urls["intake"].removeprefix("http://").split(":")
+    host, port = platform.url("intake").removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
     try:
         writer.write(
             (
                 f"POST /v1/projects HTTP/1.1\r\nHost: {host}\r\n"
                 f"Authorization: {STAFF['Authorization']}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {stack.settings.max_body_bytes + 1}\r\n\r\n"
+                f"Content-Length: {platform.settings.max_body_bytes + 1}\r\n\r\n"
             ).encode()
         )
         await writer.drain()

@@ -9,13 +9,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
-from services.intake.app import create_app as intake_app
-from services.launcher.embedded import free_port
-from services.runtime.limits import TokenBuckets, caller_key
-from tests.security.conftest import STAFF, Stack
-from tests.support.clock import FakeClock
-from tests.support.platform import serve, settings_for_tests
+from services.runtime.limits import ConcurrencyLimit, TokenBuckets, caller_key
+from tests.security.conftest import SharedPlatform
+from tests.support.platform import STAFF, free_port, settings_for_tests
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -58,22 +57,22 @@ def test_the_key_is_the_tokens_sha256_never_the_token() -> None:
 
 
 @contextlib.asynccontextmanager
-async def intake(stack: Stack, **limits: int) -> AsyncIterator[httpx.AsyncClient]:
-    """Another intake replica on the battery's database (so it knows projects A and B), with
-    its own limits; no broker (its relay waits for one; the HTTP API does not)."""
-    settings = settings_for_tests(stack.settings.database_url, f"127.0.0.1:{free_port()}", **limits)
-    async with (
-        serve(intake_app(settings, FakeClock())) as url,
-        httpx.AsyncClient(base_url=url, timeout=10) as client,
-    ):
+async def intake(platform: SharedPlatform, **limits: int) -> AsyncIterator[httpx.AsyncClient]:
+    """Another intake member on the shared database (so it knows projects A and B), with its
+    own limits; no broker (its relay waits for one; the HTTP API does not)."""
+    settings = settings_for_tests(platform.database_url, f"127.0.0.1:{free_port()}", **limits)
+    client = await platform.start("intake-2", settings)
+    try:
         yield client
+    finally:
+        await platform.stop("intake-2")
 
 
 async def test_a_token_over_its_rate_gets_429_with_retry_after_and_others_are_unaffected(
-    stack: Stack,
+    platform: SharedPlatform,
 ) -> None:
-    a, b = stack.a, stack.b
-    async with intake(stack, rate_limit_per_minute=6, rate_limit_burst=5) as api:
+    a, b = platform.a, platform.b
+    async with intake(platform, rate_limit_per_minute=6, rate_limit_burst=5) as api:
         a_reports, b_reports = (f"/v1/projects/{p.project_id}/reports" for p in (a, b))
         answers = [(await api.get(a_reports, headers=a.headers)).status_code for _ in range(5)]
         assert answers == [200] * 5
@@ -95,6 +94,14 @@ async def test_a_token_over_its_rate_gets_429_with_retry_after_and_others_are_un
         assert (await api.post(a_reports, json=body, headers=a.headers)).status_code == 429
 
 
+def concurrency_limit(app: FastAPI) -> ConcurrencyLimit:
+    """The app's cap on requests in flight, among its middleware."""
+    layer = app.middleware_stack
+    while not isinstance(layer, ConcurrencyLimit):
+        layer = layer.app  # type: ignore[union-attr]
+    return layer
+
+
 async def hold_a_slot(host: str, port: int, path: str, token: str) -> asyncio.StreamWriter:
     """A request whose body never finishes arriving: it stays in flight."""
     _, writer = await asyncio.open_connection(host, port)
@@ -109,28 +116,36 @@ async def hold_a_slot(host: str, port: int, path: str, token: str) -> asyncio.St
 
 
 async def test_requests_beyond_the_concurrency_cap_get_503_at_once_and_slots_come_back(
-    stack: Stack,
+    platform: SharedPlatform,
 ) -> None:
-    a = stack.a
+    a = platform.a
     path = f"/v1/projects/{a.project_id}/reports"
-    async with intake(stack, max_concurrent_requests=2) as api:
+    async with intake(platform, max_concurrent_requests=2) as api:
         host, port = str(api.base_url.host), int(api.base_url.port or 80)
         slow = [await hold_a_slot(host, port, path, a.token) for _ in range(2)]
-        await asyncio.sleep(0.3)  # both are in the application, waiting for their bodies
-        started = asyncio.get_running_loop().time()
+        cap = concurrency_limit(platform.app("intake-2"))
+
+        async def in_flight() -> int:
+            return cap.in_flight
+
+        # Both are in the application, waiting for their bodies: a third is refused.
+        await eventually(in_flight, 2)
         refused = await api.get(path, headers=a.headers)
         assert refused.status_code == 503, refused.text
         assert refused.headers["Retry-After"] == "1"
-        assert asyncio.get_running_loop().time() - started < 2  # refused, not queued
+        assert refused.elapsed.total_seconds() < 2  # refused, not queued
         assert (await api.get("/healthz")).status_code == 200  # probes still answer
         metrics = (await api.get("/metrics")).text
         assert 'cma_intake_http_throttled_total{limit="concurrency"} 1.0' in metrics
 
         for writer in slow:  # the clients give up: their slots must come back
             writer.close()
-        deadline = asyncio.get_running_loop().time() + 5
-        while (await api.get(path, headers=a.headers)).status_code != 200:
-            assert asyncio.get_running_loop().time() < deadline, "a slot leaked"
-            await asyncio.sleep(0.05)
+        await eventually(
+            lambda: _status(api, path, a.headers), 200, within=5, what="a slot came back"
+        )
         together = await asyncio.gather(*(api.get(path, headers=a.headers) for _ in range(2)))
         assert {r.status_code for r in together} == {200}
+
+
+async def _status(api: httpx.AsyncClient, path: str, headers: dict[str, str]) -> int:
+    return (await api.get(path, headers=headers)).status_code

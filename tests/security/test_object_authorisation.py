@@ -12,12 +12,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.security.conftest import STAFF, Stack
+from services.runtime.registry import NAMES as SERVICES
+from tests.security.conftest import SharedPlatform
 from tests.support.data import project_body, report_body
+from tests.support.platform import STAFF
 
 pytestmark = pytest.mark.integration
 
-Kwargs = Callable[[Stack], dict[str, Any]]
+Kwargs = Callable[[SharedPlatform], dict[str, Any]]
 
 
 def email_subscription(project_ids: list[str]) -> dict[str, Any]:
@@ -33,7 +35,7 @@ class Operation:
     service: str
     method: str
     template: str  # as in the OpenAPI
-    path: Callable[[Stack], str]
+    path: Callable[[SharedPlatform], str]
     who: str  # "staff", or "project" (staff or that project)
     request: Kwargs = lambda _: {}  # the body or query a legitimate caller sends
     # Requests by project A that name project B (in the path, the body or the query).
@@ -164,33 +166,33 @@ NO_TOKEN: list[dict[str, str]] = [
 
 
 @pytest.fixture(scope="module")
-async def prepared(stack: Stack) -> Stack:
+async def prepared(platform: SharedPlatform) -> SharedPlatform:
     """B owns a subscription (for the deliveries operation); B's milestone m1 exists."""
-    r = await stack.alerting.post(
+    r = await platform.alerting.post(
         "/v1/subscriptions",
-        json=email_subscription([stack.b.project_id]),
-        headers=stack.b.headers,
+        json=email_subscription([platform.b.project_id]),
+        headers=platform.b.headers,
     )
     assert r.status_code == 201, r.text
-    stack.b_subscription = r.json()["subscription_id"]  # type: ignore[attr-defined]
-    return stack
+    platform.b_subscription = r.json()["subscription_id"]  # type: ignore[attr-defined]
+    return platform
 
 
 async def call(
-    stack: Stack, op: Operation, kwargs: dict[str, Any], headers: dict[str, str]
+    platform: SharedPlatform, op: Operation, kwargs: dict[str, Any], headers: dict[str, str]
 ) -> httpx.Response:
     merged = {**kwargs.get("headers", {}), **headers}
     rest = {k: v for k, v in kwargs.items() if k != "headers"}
-    return await stack.clients[op.service].request(
-        op.method, op.path(stack), headers=merged, **rest
+    return await platform.client(op.service).request(
+        op.method, op.path(platform), headers=merged, **rest
     )
 
 
-async def test_every_operation_of_every_service_is_in_the_list(stack: Stack) -> None:
+async def test_every_operation_of_every_service_is_in_the_list(platform: SharedPlatform) -> None:
     listed = {(op.service, op.method, op.template) for op in OPERATIONS}
     served = set()
-    for service, client in stack.clients.items():
-        spec = (await client.get("/openapi.json")).json()
+    for service in SERVICES:
+        spec = (await platform.client(service).get("/openapi.json")).json()
         for path, methods in spec["paths"].items():
             if path.startswith("/v1/"):
                 served |= {(service, method.upper(), path) for method in methods}
@@ -199,43 +201,43 @@ async def test_every_operation_of_every_service_is_in_the_list(stack: Stack) -> 
 
 @pytest.mark.parametrize("op", OPERATIONS, ids=[op.id for op in OPERATIONS])
 async def test_a_token_reaches_only_its_own_projects_and_a_refusal_stores_nothing(
-    prepared: Stack, op: Operation
+    prepared: SharedPlatform, op: Operation
 ) -> None:
-    stack = prepared
-    before = await stack.rows()
-    legitimate = op.request(stack)
+    platform = prepared
+    before = await platform.rows()
+    legitimate = op.request(platform)
     for headers in NO_TOKEN:
-        r = await call(stack, op, legitimate, headers)
+        r = await call(platform, op, legitimate, headers)
         assert r.status_code == 401, (headers, r.status_code, r.text)
         assert r.headers.get("WWW-Authenticate") == "Bearer"
-    intruders = [stack.a.headers] if op.names_a_project or op.who == "staff" else []
-    intruders += [stack.b.headers] if op.who == "staff" else []
+    intruders = [platform.a.headers] if op.names_a_project or op.who == "staff" else []
+    intruders += [platform.b.headers] if op.who == "staff" else []
     for headers in intruders:
-        for kwargs in [legitimate, *(t(stack) for t in op.trespass)]:
-            r = await call(stack, op, kwargs, headers)
+        for kwargs in [legitimate, *(t(platform) for t in op.trespass)]:
+            r = await call(platform, op, kwargs, headers)
             assert r.status_code in (403, 404), (kwargs, r.status_code, r.text)
-    assert await stack.rows() == before
+    assert await platform.rows() == before
 
     # The same request is accepted from whom it belongs to: the refusals were not accidents.
-    owner = STAFF if op.who == "staff" else stack.b.headers
-    r = await call(stack, op, legitimate, owner)
+    owner = STAFF if op.who == "staff" else platform.b.headers
+    r = await call(platform, op, legitimate, owner)
     assert r.status_code < 300, r.text
 
 
 async def test_listings_without_a_project_filter_show_a_project_only_its_own(
-    prepared: Stack,
+    prepared: SharedPlatform,
 ) -> None:
-    stack = prepared
-    a = stack.a
-    mine = await stack.alerting.post(
+    platform = prepared
+    a = platform.a
+    mine = await platform.alerting.post(
         "/v1/subscriptions", json=email_subscription([a.project_id]), headers=a.headers
     )
     assert mine.status_code == 201, mine.text
-    subscriptions = (await stack.alerting.get("/v1/subscriptions", headers=a.headers)).json()
+    subscriptions = (await platform.alerting.get("/v1/subscriptions", headers=a.headers)).json()
     assert {s["owner_project_id"] for s in subscriptions} == {a.project_id}
-    deliveries = (await stack.alerting.get("/v1/deliveries", headers=a.headers)).json()
+    deliveries = (await platform.alerting.get("/v1/deliveries", headers=a.headers)).json()
     assert {d["subscription_id"] for d in deliveries} <= {mine.json()["subscription_id"]}
-    milestone = stack.clients["milestone"]
+    milestone = platform.client("milestone")
     for path, key in (("/v1/milestones", "milestones"), ("/v1/overdue-reports", "overdue_reports")):
         seen = (await milestone.get(path, headers=a.headers)).json()[key]
         assert {row["project_id"] for row in seen} <= {a.project_id}, seen

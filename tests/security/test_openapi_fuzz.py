@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.security.conftest import SERVICES, STAFF, Stack
+from services.runtime.registry import NAMES as SERVICES
+from tests.security.conftest import SharedPlatform
+from tests.support.platform import STAFF
 
 pytestmark = pytest.mark.integration
 
@@ -100,17 +102,17 @@ CALLERS = ("staff", "project")
 
 @pytest.fixture(scope="module")
 async def runs(
-    stack: Stack, tmp_path_factory: pytest.TempPathFactory
+    platform: SharedPlatform, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, tuple[int, str]]:
     """Every (service, caller) run at once, one process each: Schemathesis' own worker
     threads trip a CPython 3.11 `ast` bug in Hypothesis, processes do not."""
-    staff, project = STAFF["Authorization"].split()[1], stack.a.token
+    staff, project = STAFF["Authorization"].split()[1], platform.a.token
     jobs = {
         f"{service}-{caller}": run_schemathesis(
-            stack.urls[service],
+            platform.url(service),
             staff if caller == "staff" else project,
             tmp_path_factory.mktemp(f"schemathesis-{service}-{caller}"),
-            None if caller == "staff" else stack.a.project_id,
+            None if caller == "staff" else platform.a.project_id,
         )
         for service in SERVICES
         for caller in CALLERS

@@ -4,17 +4,14 @@ redirects are never followed."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
 import types
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
@@ -24,21 +21,19 @@ from contracts.events import (
     MilestoneStatus,
     MilestoneStatusChanged,
 )
-from services.alerting.app import create_app as alerting_app
 from services.alerting.channels import Channels, DeliveryFailed, check_webhook_url
 from services.alerting.domain import Channel, Filters, Severity
 from services.alerting.queries import Subscription
 from services.alerting.signing import sign
-from services.launcher.embedded import EmbeddedKafka
 from services.runtime.broker import ensure_topics
-from services.runtime.migrations import upgrade_all_async
 from services.runtime.settings import Settings
-from tests.conftest import plain_url
-from tests.security.conftest import STAFF, Stack
+from tests.security.conftest import SharedPlatform
 from tests.support.clock import FakeClock
+from tests.support.database import new_database
 from tests.support.events import milestone_changed
 from tests.support.kafka import publish
-from tests.support.platform import serve, settings_for_tests
+from tests.support.platform import STAFF, Platform, running_broker, serve, settings_for_tests
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -118,14 +113,14 @@ SSRF_TARGETS = [
 
 @pytest.mark.parametrize("url", SSRF_TARGETS)
 async def test_a_private_target_is_refused_at_registration_and_nothing_is_stored(
-    stack: Stack, url: str
+    platform: SharedPlatform, url: str
 ) -> None:
-    before = await stack.rows(("alerting.subscriptions",))
+    before = await platform.rows(("alerting.subscriptions",))
     body = {"name": "x", "channel": {"type": "webhook", "url": url}}
-    r = await stack.alerting.post("/v1/subscriptions", json=body, headers=STAFF)
+    r = await platform.alerting.post("/v1/subscriptions", json=body, headers=STAFF)
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["loc"] == ["body", "channel", "webhook", "url"]
-    assert await stack.rows(("alerting.subscriptions",)) == before
+    assert await platform.rows(("alerting.subscriptions",)) == before
 
 
 @pytest.mark.parametrize("url", SSRF_TARGETS)
@@ -173,22 +168,6 @@ def subscription(url: str, secret: str = SECRET) -> Subscription:
     )
 
 
-@contextlib.asynccontextmanager
-async def fresh_database(database_url: str) -> AsyncIterator[str]:
-    """A database of its own, so the battery's other alerting replica delivers nothing here."""
-    name = f"cma_webhooks_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(plain_url(database_url))
-    await admin.execute(f'create database "{name}"')
-    base, mark, query = database_url.partition("?")  # keep `?host=/socket/dir` as it is
-    url = f"{base.rsplit('/', 1)[0]}/{name}{mark}{query}"
-    try:
-        await upgrade_all_async(url)
-        yield url
-    finally:
-        await admin.execute(f'drop database if exists "{name}" with (force)')
-        await admin.close()
-
-
 class Receiver:
     def __init__(self, answer: Callable[[], Response]) -> None:
         self.hits: list[str] = []
@@ -213,16 +192,15 @@ def overdue(project_id: uuid.UUID, milestone_id: str) -> MilestoneStatusChanged:
 
 
 async def deliveries_of(api: httpx.AsyncClient, subscription_id: str, count: int) -> list[Any]:
-    deadline = asyncio.get_running_loop().time() + 30
-    while True:
+    """The subscription's deliveries once `count` of them are settled (not pending)."""
+
+    async def settled() -> list[Any]:
         r = await api.get(
             "/v1/deliveries", params={"subscription_id": subscription_id}, headers=STAFF
         )
-        done = [d for d in r.json() if d["status"] != "pending"]
-        if len(done) >= count:
-            return done
-        assert asyncio.get_running_loop().time() < deadline, r.json()
-        await asyncio.sleep(0.1)
+        return [d for d in r.json() if d["status"] != "pending"]
+
+    return await eventually(settled, lambda done: len(done) >= count, every=0.1)
 
 
 async def test_redirects_are_not_followed_and_a_target_turned_private_is_refused_at_delivery(
@@ -233,22 +211,16 @@ async def test_redirects_are_not_followed_and_a_target_turned_private_is_refused
         bouncer = Receiver(
             lambda: Response(status_code=307, headers={"Location": f"{stolen_url}/stolen"})
         )
-        async with (
-            serve(bouncer.app()) as bouncer_url,
-            fresh_database(database_url) as url,
-        ):
-            kafka = EmbeddedKafka(log_file=tmp_path / "tansu.log")
-            kafka.start()
-            try:
+        # A database of its own, so the shared platform's alerting delivers nothing here.
+        async with serve(bouncer.app()) as bouncer_url, new_database(database_url) as url:
+            with running_broker(tmp_path / "tansu.log") as kafka:
                 await ensure_topics(kafka.bootstrap, topics.ALL)
                 project = uuid.uuid4()
                 common = {"alert_group_wait_seconds": 0, "delivery_backoff_base_seconds": 0.01}
                 # Loopback receivers need the test-only permission to be subscribed at all.
                 lax = settings_for_tests(url, kafka.bootstrap, webhook_allow_private=True, **common)
-                async with (
-                    serve(alerting_app(lax, FakeClock())) as api_url,
-                    httpx.AsyncClient(base_url=api_url, timeout=10) as api,
-                ):
+                async with Platform(lax, FakeClock()) as platform:
+                    api = await platform.start("alerting")
                     body = {
                         "name": "hook",
                         "channel": {"type": "webhook", "url": f"{bouncer_url}/hook"},
@@ -259,24 +231,21 @@ async def test_redirects_are_not_followed_and_a_target_turned_private_is_refused
                     sub_id = r.json()["subscription_id"]
                     await publish(kafka.bootstrap, topics.STATUS, [overdue(project, "m1")])
                     [first] = await deliveries_of(api, sub_id, 1)
-                assert (first["status"], first["attempts"], first["last_error"]) == (
-                    "dead",
-                    1,
-                    "HTTP 307",
-                )
-                assert bouncer.hits == ["hook"] and stolen.hits == []
+                    assert (first["status"], first["attempts"], first["last_error"]) == (
+                        "dead",
+                        1,
+                        "HTTP 307",
+                    )
+                    assert bouncer.hits == ["hook"] and stolen.hits == []
 
-                # Same stored subscription, now under the production rule: refused at delivery.
-                strict = settings_for_tests(url, kafka.bootstrap, **common)
-                async with (
-                    serve(alerting_app(strict, FakeClock())) as api_url,
-                    httpx.AsyncClient(base_url=api_url, timeout=10) as api,
-                ):
+                    # Same stored subscription, now under the production rule: refused at
+                    # delivery.
+                    await platform.stop("alerting")
+                    strict = settings_for_tests(url, kafka.bootstrap, **common)
+                    api = await platform.start("alerting", strict)
                     await publish(kafka.bootstrap, topics.STATUS, [overdue(project, "m2")])
                     done = await deliveries_of(api, sub_id, 2)
                 second = next(d for d in done if d["delivery_id"] != first["delivery_id"])
                 assert second["status"] == "dead" and second["attempts"] == 1
                 assert "private" in second["last_error"]
                 assert bouncer.hits == ["hook"] and stolen.hits == []
-            finally:
-                kafka.stop()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from pydantic import BaseModel
 
 from contracts.topics import Topic, event_key
@@ -29,18 +30,36 @@ async def publish(
         await producer.stop()
 
 
-async def read_all(bootstrap: str, topic: Topic, timeout_ms: int = 2000) -> list[ConsumerRecord]:
+async def read_all(bootstrap: str, topic: Topic, within: float = 10.0) -> list[ConsumerRecord]:
+    """Every record of `topic` up to its end when read (each partition's high watermark in
+    the broker's fetch answers, which the embedded broker reports right, unlike its
+    ListOffsets), by partition and offset: an empty list proves that nothing was there.
+    Fails if they cannot all be read within `within` seconds."""
     consumer = AIOKafkaConsumer(
-        topic.name,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
+        bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
     )
     await consumer.start()
     try:
-        batches = await consumer.getmany(timeout_ms=timeout_ms)
-        return sorted(
-            (r for rs in batches.values() for r in rs), key=lambda r: (r.partition, r.offset)
-        )
+        if topic.name not in await consumer.topics():
+            return []
+        partitions = consumer.partitions_for_topic(topic.name) or set()
+        assigned = [TopicPartition(topic.name, p) for p in sorted(partitions)]
+        consumer.assign(assigned)
+
+        async def at_the_end() -> bool:
+            for tp in assigned:
+                end = consumer.highwater(tp)  # None until a fetch answered for tp
+                if end is None or await consumer.position(tp) < end:
+                    return False
+            return True
+
+        records: list[ConsumerRecord] = []
+        async with asyncio.timeout(within):
+            while True:
+                batches = await consumer.getmany(timeout_ms=100)
+                records += (r for rs in batches.values() for r in rs)
+                if await at_the_end():
+                    break
+        return sorted(records, key=lambda r: (r.partition, r.offset))
     finally:
         await consumer.stop()

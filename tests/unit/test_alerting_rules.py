@@ -10,15 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from contracts.events import (
-    MilestoneStatus,
-    MilestoneStatusChanged,
-    ProjectContext,
-    ReportOverdue,
-    ReportOverdueCleared,
-    ReportOverdueClearedPayload,
-    ReportOverduePayload,
-)
+from contracts.events import MilestoneStatus, MilestoneStatusChanged, ProjectContext
 from services.alerting.channels import check_webhook_url, public_address
 from services.alerting.delivery import backoff_seconds
 from services.alerting.domain import (
@@ -33,7 +25,7 @@ from services.alerting.domain import (
 )
 from services.alerting.signing import sign, signature_valid
 from services.runtime.settings import Settings
-from tests.support.events import milestone_changed
+from tests.support.events import milestone_changed, report_overdue, report_overdue_cleared
 
 NOW = datetime(2025, 9, 1, 12, tzinfo=UTC)
 PROJECT = uuid.UUID("00000000-0000-0000-0000-0000000000aa")
@@ -42,13 +34,7 @@ FIRING, RESOLVED = AlertState.FIRING, AlertState.RESOLVED
 
 
 def milestone(status: MilestoneStatus, milestone_id: str = "m1") -> MilestoneStatusChanged:
-    return milestone_changed(
-        status, PROJECT, NOW, milestone_id=milestone_id, regions=CONTEXT.regions
-    )
-
-
-def envelope() -> dict[str, object]:
-    return {"event_id": uuid.uuid4(), "occurred_at": NOW, "producer": "t", "project_id": PROJECT}
+    return milestone_changed(status, PROJECT, NOW, milestone_id=milestone_id, project=CONTEXT)
 
 
 def test_overdue_fires_a_critical_alert_and_resolves_the_at_risk_one_first() -> None:
@@ -75,19 +61,9 @@ def test_at_risk_fires_a_warning_and_met_resolves_both_milestone_alerts() -> Non
 
 def test_report_overdue_is_keyed_by_project_and_period_and_cleared_resolves_it() -> None:
     fired = alert_changes(
-        ReportOverdue(
-            **envelope(),
-            payload=ReportOverduePayload(
-                period="2025-S1", deadline=date(2025, 8, 29), project=CONTEXT
-            ),
-        )
+        report_overdue(PROJECT, "2025-S1", date(2025, 8, 29), project=CONTEXT, at=NOW)
     )
-    cleared = alert_changes(
-        ReportOverdueCleared(
-            **envelope(),
-            payload=ReportOverdueClearedPayload(period="2025-S1", cleared_at=NOW, project=CONTEXT),
-        )
-    )
+    cleared = alert_changes(report_overdue_cleared(PROJECT, "2025-S1", project=CONTEXT, at=NOW))
     assert [(c.kind, c.state, c.severity) for c in fired] == [
         (AlertKind.REPORT_OVERDUE, FIRING, Severity.WARNING)
     ]
