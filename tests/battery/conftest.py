@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,9 +24,19 @@ def postgres_server() -> Iterator[EmbeddedPostgres]:
 
 
 @pytest.fixture
-async def platform(
-    postgres_server: EmbeddedPostgres, kafka: EmbeddedKafka, tmp_path: Path
+def platform_settings() -> dict[str, Any]:
+    """Settings a test module adds to the battery's (it overrides this fixture)."""
+    return {}
+
+
+@pytest.fixture
+async def processes(
+    postgres_server: EmbeddedPostgres,
+    kafka: EmbeddedKafka,
+    tmp_path: Path,
+    platform_settings: dict[str, Any],
 ) -> AsyncIterator[PlatformProcesses]:
+    """The battery's processes over a fresh database, none started yet."""
     async with (
         new_database(postgres_server.url("postgres"), prefix="battery") as url,
         PlatformProcesses(
@@ -35,11 +46,17 @@ async def platform(
             consumer_session_timeout_ms=3000,  # a killed member is replaced within 3 s
             rate_limit_per_minute=100_000,  # the driver is not what is under test
             rate_limit_burst=10_000,
-        ) as platform,
+            **platform_settings,
+        ) as processes,
     ):
-        await platform.start("intake")
-        await platform.start("indicator")
-        yield platform
+        yield processes
+
+
+@pytest.fixture
+async def platform(processes: PlatformProcesses) -> PlatformProcesses:
+    await processes.start("intake")
+    await processes.start("indicator")
+    return processes
 
 
 @pytest.fixture

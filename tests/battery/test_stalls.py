@@ -5,16 +5,15 @@ over by another instance within its lease, in order, and their late answers chan
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import json
 import random
-import signal
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 import httpx
@@ -23,100 +22,48 @@ from fastapi import FastAPI, Request, Response
 
 from contracts.events import MilestoneStatus
 from contracts.topics import REPORTS, STATUS
-from services.launcher.embedded import EmbeddedKafka, EmbeddedPostgres
-from services.runtime.migrations import upgrade_all_async
-from tests.battery.driver import STAFF, Driver, Project
+from tests.battery.driver import Driver, Project
 from tests.battery.oracle import check_bookkeeping, converged_totals
-from tests.battery.stack import Service, Stack
-from tests.conftest import plain_url
+from tests.support.database import fetch, plain_url
 from tests.support.events import milestone_changed
 from tests.support.kafka import publish, read_all
-from tests.support.platform import serve
+from tests.support.platform import STAFF, PlatformProcesses, serve
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.battery
-T = TypeVar("T")
 
 DELIVERY_LEASE = 5.0  # CMA_DELIVERY_LEASE_SECONDS
 OUTBOX_LEASE = 3.0  # CMA_OUTBOX_LEASE_SECONDS
 SLOW = 2.0  # the receiver's answer time
 
 
-@dataclass
-class Stalls(Stack):
-    """The battery's processes with settings of their own, which a test may freeze."""
-
-    settings: dict[str, str] = field(default_factory=dict)
-    frozen: set[str] = field(default_factory=set)
-
-    def env(self, service: Service) -> dict[str, str]:
-        return super().env(service) | self.settings
-
-    async def assigned(self, name: str, group: str) -> bool:
-        """Whether `name` was given partitions in consumer group `group` (its log says so)."""
-        return any(
-            "Setting newly assigned partitions" in line and line.endswith(f"for group {group}")
-            for line in self.services[name].log.read_text().splitlines()
-        )
-
-    def name_of(self, holder: str) -> str:
-        """The service whose process a lease holder (`host/pid/random`) names."""
-        pid = int(holder.split("/")[1])
-        return next(n for n, s in self.services.items() if s.process and s.process.pid == pid)
-
-    def freeze(self, name: str) -> None:
-        """SIGSTOP: the process keeps its sockets and sessions but runs nothing, as a paused
-        VM or a frozen container would."""
-        self._signal(name, signal.SIGSTOP)
-        self.frozen.add(name)
-
-    def thaw(self, name: str) -> None:
-        self._signal(name, signal.SIGCONT)
-        self.frozen.discard(name)
-
-    def _signal(self, name: str, number: signal.Signals) -> None:
-        process = self.services[name].process
-        assert process is not None
-        process.send_signal(number)
-
-    def stop_all(self) -> None:
-        for name in list(self.frozen):
-            self.thaw(name)
-        super().stop_all()
-
-
 @pytest.fixture
-async def stalls(battery_postgres: EmbeddedPostgres, tmp_path: Path) -> AsyncIterator[Stalls]:
-    url = await battery_postgres.create_database(f"battery_{uuid.uuid4().hex[:8]}")
-    await upgrade_all_async(url)
-    kafka = EmbeddedKafka(log_file=tmp_path / "tansu.log")
-    kafka.start()
-    stalls = Stalls(battery_postgres, url, kafka, tmp_path)
-    try:
-        yield stalls
-    finally:
-        stalls.stop_all()
-        kafka.stop()
+def platform_settings() -> dict[str, Any]:
+    """Short leases, and what a webhook to a slow receiver on 127.0.0.1 needs."""
+    return {
+        "outbox_lease_seconds": OUTBOX_LEASE,
+        "delivery_lease_seconds": DELIVERY_LEASE,
+        "delivery_timeout_seconds": SLOW * 2,
+        "alert_group_wait_seconds": 0,
+        "webhook_allow_private": True,
+    }
 
 
-async def polled(read: Callable[[], Awaitable[T]], ok: Callable[[T], bool], within: float) -> T:
-    deadline = asyncio.get_running_loop().time() + within
-    while not ok(value := await read()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"still {value!r} after {within}s")
-        await asyncio.sleep(0.05)
-    return value
+def holding(platform: PlatformProcesses, holder: str) -> str:
+    """The service whose process a lease holder (`host/pid/random`) names."""
+    return platform.name_of(int(holder.split("/")[1]))
+
+
+async def assigned(platform: PlatformProcesses, name: str, group: str) -> bool:
+    """Whether `name` was given partitions in consumer group `group` (its log says so)."""
+    return any(
+        "Setting newly assigned partitions" in line and line.endswith(f"for group {group}")
+        for line in platform.log(name).read_text().splitlines()
+    )
 
 
 def now() -> float:
     return asyncio.get_running_loop().time()
-
-
-async def fetch(database_url: str, query: str, *args: Any) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(plain_url(database_url))
-    try:
-        return list(await conn.fetch(query, *args))
-    finally:
-        await conn.close()
 
 
 async def metric(url: str, line: str) -> float:
@@ -158,60 +105,63 @@ class SlowReceiver:
 
 
 async def test_an_alerting_instance_frozen_mid_send_loses_the_notification_to_the_other(
-    stalls: Stalls,
+    processes: PlatformProcesses,
 ) -> None:
-    stalls.settings |= {
-        "CMA_WEBHOOK_ALLOW_PRIVATE": "true",
-        "CMA_ALERT_GROUP_WAIT_SECONDS": "0",
-        "CMA_DELIVERY_LEASE_SECONDS": str(DELIVERY_LEASE),
-        "CMA_DELIVERY_TIMEOUT_SECONDS": str(SLOW * 2),
-    }
+    deliveries = "select * from alerting.deliveries"
     receiver = SlowReceiver()
     async with serve(receiver.app()) as receiver_url:
-        for name in ("alerting", "alerting-2"):
-            await asyncio.to_thread(stalls.start, name)
-        urls = {name: service.url for name, service in stalls.services.items()}
-        for name in urls:  # a replica's loops start once its consumers have joined
+        names = ("alerting", "alerting-2")
+        for name in names:
+            await processes.start(name)
+        for name in names:  # a replica's loops start once its consumers have joined
             for group in ("alerting.status", "alerting.projects"):
-                await polled(lambda n=name, g=group: stalls.assigned(n, g), bool, within=60)
+                await eventually(
+                    functools.partial(assigned, processes, name, group),
+                    True,
+                    within=60,
+                    what=f"{name} assigned partitions of {group}",
+                )
         project_id = uuid.uuid4()
         body = {
             "name": "Nuage",
             "channel": {"type": "webhook", "url": f"{receiver_url}/hook", "secret": "s" * 32},
             "filters": {"projects": [str(project_id)]},
         }
-        async with httpx.AsyncClient(base_url=urls["alerting"], headers=STAFF) as api:
+        async with httpx.AsyncClient(base_url=processes.url("alerting"), headers=STAFF) as api:
             assert (await api.post("/v1/subscriptions", json=body)).status_code == 201
         overdue = milestone_changed(MilestoneStatus.OVERDUE, project_id, datetime.now(UTC))
-        await publish(stalls.kafka.bootstrap, STATUS, [overdue])
+        await publish(processes.bootstrap, STATUS, [overdue])
         await asyncio.wait_for(receiver.first.wait(), 60)
 
-        [claim] = await fetch(stalls.database_url, "select * from alerting.deliveries")
-        sender = stalls.name_of(claim["claimed_by"])  # the instance mid-send
-        stalls.freeze(sender)
+        [claim] = await fetch(processes.database_url, deliveries)
+        sender = holding(processes, claim["claimed_by"])  # the instance mid-send
+        processes.freeze(sender)
         receiver.first_may_answer.set()  # its answer waits in the frozen process's socket
         try:
-            await polled(receiver.count, lambda n: n >= 2, 30)
+            await eventually(receiver.count, lambda n: n >= 2, what="webhook requests")
             taken_over_after = receiver.seen[1][0] - receiver.seen[0][0]
-            delivered = await polled(
-                lambda: fetch(stalls.database_url, "select * from alerting.deliveries"),
+            delivered = await eventually(
+                lambda: fetch(processes.database_url, deliveries),
                 lambda rows: rows[0]["status"] == "delivered",
-                within=30,
+                what="the delivery recorded as delivered",
             )
         finally:
-            stalls.thaw(sender)
+            processes.thaw(sender)
         print(f"\nalerting: sent again {taken_over_after:.1f}s after the first send")
 
         lost = 'cma_alerting_delivery_claims_lost_total{channel="webhook"}'
-        await polled(lambda: metric(urls[sender], lost), lambda n: n == 1, 30)  # it woke, answered
+        await eventually(  # it woke, got its answer, and found its claim gone
+            lambda: metric(processes.url(sender), lost), 1.0, what=f"{sender}'s lost claims"
+        )
         assert receiver.seen[1][1] == receiver.seen[0][1]  # the same delivery id
         assert taken_over_after <= DELIVERY_LEASE + 3, taken_over_after
-        after = await fetch(stalls.database_url, "select * from alerting.deliveries")
+        after = await fetch(processes.database_url, deliveries)
         assert after == delivered  # the late 500 overwrote nothing
         assert (after[0]["attempts"], after[0]["last_error"]) == (2, None)
-        assert stalls.name_of(after[0]["claimed_by"]) != sender
+        assert holding(processes, after[0]["claimed_by"]) != sender
         sent = 'cma_alerting_notifications_sent_total{channel="webhook"}'
-        assert [await metric(u, sent) for u in urls.values()].count(1.0) == 1  # recorded once
+        counts = [await metric(processes.url(name), sent) for name in names]
+        assert counts.count(1.0) == 1  # recorded once
         assert len(receiver.seen) == 2  # no retry came of the late answer
 
 
@@ -266,59 +216,65 @@ async def post_in_turn(driver: Driver, project: Project, urls: list[str], count:
 
 
 async def test_an_intake_relay_frozen_mid_publish_keeps_each_projects_order_within_the_lease(
-    stalls: Stalls,
+    platform: PlatformProcesses,
 ) -> None:
-    stalls.settings["CMA_OUTBOX_LEASE_SECONDS"] = str(OUTBOX_LEASE)
-    replicas = ("intake", "intake-2")
-    for name in replicas:
-        await asyncio.to_thread(stalls.start, name)
-    await asyncio.to_thread(stalls.start, "indicator")  # for the oracle's totals
-    intakes = [stalls.services[n].url for n in replicas]
+    replicas = ("intake", "intake-2")  # and indicator, for the oracle's totals
+    await platform.start("intake-2")
+    intakes = [platform.url(name) for name in replicas]
     driver = Driver(intakes[0], random.Random(20))
     async with httpx.AsyncClient(base_url=intakes[0]) as client:
         await driver.register(client, 6)
-    watch = OutboxWatch(stalls.database_url)
+    watch = OutboxWatch(platform.database_url)
     watching = asyncio.create_task(watch.run())
     leases = "select holder from intake.leases where name = 'outbox-relay'"
     timings: dict[str, float] = {}
 
     async def freeze_the_active_relay() -> None:
         # Under load, the active relay spends most of its time publishing or awaiting acks.
-        written = "select count(*) as n from intake.outbox"
-        await polled(lambda: fetch(stalls.database_url, written), lambda r: r[0]["n"] >= 50, 60)
-        [holder] = await fetch(stalls.database_url, leases)
-        frozen = stalls.name_of(holder["holder"])
-        stalls.freeze(frozen)
+        written = "select count(*) from intake.outbox"
+        await eventually(
+            lambda: fetch(platform.database_url, written),
+            lambda rows: rows[0][0] >= 50,
+            within=60,
+            what="outbox rows written",
+        )
+        [(holder,)] = await fetch(platform.database_url, leases)
+        frozen = holding(platform, holder)
+        platform.freeze(frozen)
         frozen_at = now()
         try:
-            await polled(
-                lambda: fetch(stalls.database_url, leases),
-                lambda rows: rows[0]["holder"] != holder["holder"],
-                within=30,
+            await eventually(
+                lambda: fetch(platform.database_url, leases),
+                lambda rows: rows[0]["holder"] != holder,
+                what=f"the relay lease taken from {frozen} ({holder})",
             )
             timings["takeover"] = now() - frozen_at
-            await asyncio.sleep(max(0.0, 8 - (now() - frozen_at)))  # frozen 8 s in all
+            await asyncio.sleep(max(0.0, 8 - (now() - frozen_at)))  # the fault: 8 s frozen
         finally:
-            stalls.thaw(frozen)
+            platform.thaw(frozen)
 
-    await asyncio.gather(
-        *(post_in_turn(driver, p, intakes, 25) for p in driver.projects),
-        freeze_the_active_relay(),
-    )
-    driver.intake_url = intakes[1]
-    await converged_totals(driver, stalls.services["indicator"].url, 60)
-    await check_bookkeeping(stalls.database_url, stalls.kafka.bootstrap)
-    watching.cancel()
+    try:
+        await asyncio.gather(
+            *(post_in_turn(driver, p, intakes, 25) for p in driver.projects),
+            freeze_the_active_relay(),
+        )
+        driver.intake_url = intakes[1]
+        await converged_totals(driver, platform.url("indicator"), 60)
+        await check_bookkeeping(platform.database_url, platform.bootstrap)
+    finally:
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
 
     rows = await fetch(
-        stalls.database_url,
+        platform.database_url,
         "select event_id, key from intake.outbox where topic = $1 order by seq",
         REPORTS.name,
     )
     expected: dict[bytes, list[str]] = defaultdict(list)
     for row in rows:
         expected[row["key"]].append(str(row["event_id"]))
-    records = await read_all(stalls.kafka.bootstrap, REPORTS, timeout_ms=3000)
+    records = await read_all(platform.bootstrap, REPORTS)
     first_copies: dict[bytes, list[str]] = defaultdict(list)
     seen: set[str] = set()
     for record in records:  # by partition and offset; a project's events share a partition

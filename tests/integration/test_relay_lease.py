@@ -7,8 +7,8 @@ import asyncio
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -21,15 +21,15 @@ from services.launcher.embedded import EmbeddedKafka
 from services.runtime.broker import make_broker, start_when_reachable
 from services.runtime.db import make_engine
 from services.runtime.outbox import OutboxRelay, enqueue
-from tests.component.test_indicator_handlers import report
-from tests.support.database import plain_url
+from tests.support.database import fetch
+from tests.support.events import report_submitted
 from tests.support.kafka import read_all
 from tests.support.platform import settings_for_tests
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
 LEASE = 1.0
-T = TypeVar("T")
 
 
 class StallingBroker:
@@ -57,16 +57,6 @@ async def broker(clean_database: str, kafka: EmbeddedKafka) -> AsyncIterator[Kaf
     await broker.stop()
 
 
-async def polled(read: Callable[[], Awaitable[T]], ok: Callable[[T], bool], within: float) -> T:
-    """Polls `read()` until `ok` holds of its value, which it returns."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not ok(value := await read()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"still {value!r} after {within}s")
-        await asyncio.sleep(0.02)
-    return value
-
-
 def relay(database_url: str, broker: Any, bootstrap: str, holder: str) -> OutboxRelay:
     return OutboxRelay(
         make_engine(database_url),
@@ -86,7 +76,9 @@ async def enqueue_interleaved(database_url: str, projects: int, each: int) -> li
     """`each` events for each of `projects` keys, interleaved in `seq`; returns the ids in
     `seq` order."""
     keys = [uuid.uuid4() for _ in range(projects)]
-    events = [report(key, n, n) for n in range(1, each + 1) for key in keys]
+    events = [
+        report_submitted(key, revision=n, trained=n) for n in range(1, each + 1) for key in keys
+    ]
     engine = make_engine(database_url)
     async with engine.begin() as conn:
         await enqueue(conn, outbox, REPORTS, events)
@@ -107,14 +99,11 @@ def first_copies_by_key(records: list[Any]) -> dict[bytes, list[str]]:
 
 
 async def outbox_rows(database_url: str) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(plain_url(database_url))
-    try:
-        return await conn.fetch(
-            "select seq, event_id, key, sent_at, sent_partition, sent_offset, created_at "
-            "from intake.outbox order by seq"
-        )
-    finally:
-        await conn.close()
+    return await fetch(
+        database_url,
+        "select seq, event_id, key, sent_at, sent_partition, sent_offset, created_at "
+        "from intake.outbox order by seq",
+    )
 
 
 async def test_a_standby_relay_takes_over_a_stalled_one_within_the_lease_keeping_each_keys_order(
@@ -128,7 +117,9 @@ async def test_a_standby_relay_takes_over_a_stalled_one_within_the_lease_keeping
     await asyncio.wait_for(stalling.stalled.wait(), 10)  # six sent, the seventh in flight
     stalled_at = asyncio.get_running_loop().time()
     assert await standby.publish_pending() == 0  # the lease is the active relay's: stand by
-    sent = await polled(standby.publish_pending, lambda n: n > 0, within=10)
+    sent = await eventually(
+        standby.publish_pending, lambda n: n > 0, within=10, every=0.02, what="standby's sends"
+    )
     took_over_after = asyncio.get_running_loop().time() - stalled_at
     assert sent == len(ids) and took_over_after < LEASE + 1.0, took_over_after
     marked = {
@@ -155,7 +146,13 @@ async def test_a_relay_that_stops_cleanly_hands_its_outbox_over_at_once(
     first = relay(clean_database, broker, kafka.bootstrap, "relay-a")
     second = relay(clean_database, broker, kafka.bootstrap, "relay-b")
     running = asyncio.create_task(first.run())
-    await polled(lambda: asyncio.sleep(0, first.lease.remaining()), lambda s: s > 0, within=10)
+    await eventually(
+        lambda: asyncio.sleep(0, first.lease.remaining()),
+        lambda s: s > 0,
+        within=10,
+        every=0.02,
+        what="seconds left on the first relay's lease",
+    )
     assert await second.publish_pending() == 0
     running.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -6,7 +6,8 @@
   (tests/conftest.py) is intake, indicator and milestone on an empty database and a fresh
   broker.
 - `PlatformProcesses`: the same services as processes (`cma serve <name>`, as deployed),
-  which a test may SIGKILL, stop and start again (the battery).
+  which a test may SIGKILL, stop and start again, or freeze (SIGSTOP) and thaw (the
+  battery).
 
 Both are async context managers that stop what they started, and both say `start(name)`,
 `stop(name)`, `url(name)`, `database_url` and `bootstrap`. A name is a registry name, or

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -47,6 +48,7 @@ class _Process:
     port: int
     log: Path
     running: asyncio.subprocess.Process | None = None
+    frozen: bool = False
 
     def tail(self) -> str:
         return self.log.read_text()[-2000:]
@@ -54,7 +56,11 @@ class _Process:
 
 class PlatformProcesses:
     """Services as processes over `database_url` and the broker at `bootstrap`, each logging
-    to `logs/<name>.log`; `settings` (with the test settings) become `CMA_*` variables."""
+    to `logs/<name>.log`; `settings` (with the test settings) become `CMA_*` variables.
+
+    A test may also freeze a service (SIGSTOP) and thaw it, and find which service a process
+    id (in a lease holder's name, say) belongs to; a frozen service is thawed before it is
+    stopped."""
 
     def __init__(self, database_url: str, bootstrap: str, logs: Path, **settings: Any) -> None:
         self.database_url = database_url
@@ -75,7 +81,7 @@ class PlatformProcesses:
             running = await asyncio.create_subprocess_exec(
                 *cma_command(), "serve", spec.name, env=environment, stdout=out, stderr=STDOUT
             )
-        process.running = running
+        process.running, process.frozen = running, False
 
         async def health(client: httpx.AsyncClient) -> int:
             if running.returncode is not None:
@@ -97,8 +103,7 @@ class PlatformProcesses:
 
     async def kill(self, name: str) -> None:
         """SIGKILL: no shutdown hook runs, no offset or transaction is finished cleanly."""
-        running = self._processes[name].running
-        assert running is not None
+        running = self._running(name)
         running.kill()
         await running.wait()
 
@@ -106,6 +111,8 @@ class PlatformProcesses:
         """SIGTERM, as an orchestrator stops a replica; SIGKILL after 20 s."""
         running = self._processes[name].running
         if running is not None and running.returncode is None:
+            if self._processes[name].frozen:
+                self.thaw(name)  # else SIGTERM waits, unhandled, for the SIGKILL
             running.terminate()
             try:
                 async with asyncio.timeout(20):
@@ -125,3 +132,34 @@ class PlatformProcesses:
 
     def log(self, name: str) -> Path:
         return self._processes[name].log
+
+    def pid(self, name: str) -> int:
+        """The process id of `name`'s current process."""
+        return self._running(name).pid
+
+    def name_of(self, pid: int) -> str:
+        """The service whose current process is `pid`."""
+        named = [n for n, p in self._processes.items() if p.running and p.running.pid == pid]
+        if not named:
+            raise LookupError(f"no service runs as process {pid}: {sorted(self._processes)}")
+        return named[0]
+
+    def send_signal(self, name: str, number: signal.Signals) -> None:
+        self._running(name).send_signal(number)
+
+    def freeze(self, name: str) -> None:
+        """SIGSTOP: the process keeps its sockets, sessions and leases but runs nothing, as a
+        paused VM or a frozen container would, until `thaw`."""
+        self.send_signal(name, signal.SIGSTOP)
+        self._processes[name].frozen = True
+
+    def thaw(self, name: str) -> None:
+        """SIGCONT: the frozen process runs on from where it was."""
+        self.send_signal(name, signal.SIGCONT)
+        self._processes[name].frozen = False
+
+    def _running(self, name: str) -> asyncio.subprocess.Process:
+        running = self._processes[name].running
+        if running is None:
+            raise LookupError(f"{name} was never started")
+        return running
