@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException
 
 from services.runtime.consumer import is_transient
+from services.runtime.docs import serve_docs
 from services.runtime.errors import (
     PROBLEM_JSON,
     DomainError,
@@ -95,7 +96,15 @@ def build_app(
 ) -> FastAPI:
     """`settings` gives the rate and concurrency limits (their defaults when absent)."""
     limits = settings or Settings.model_construct()
-    app = FastAPI(title=f"CMA {service}", version="1", description=description, lifespan=lifespan)
+    app = FastAPI(
+        title=f"CMA {service}",
+        version="1",
+        description=description,
+        lifespan=lifespan,
+        docs_url=None,  # served by serve_docs, without a CDN
+        redoc_url=None,
+    )
+    serve_docs(app)
     throttled = Counter(
         f"cma_{service}_http_throttled_total",
         "Requests refused by a limit of this replica (`rate`: 429, `concurrency`: 503).",

@@ -5,6 +5,7 @@ of `sheet`. A route added without a response model fails here."""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -193,3 +194,19 @@ def test_the_indicator_answers_carry_the_field_names_of_the_api_contract() -> No
     readings = {"covered", "uncovered", "uncovered_population_share"}
     assert readings | {"funded", "delivered"} <= set(coverage["properties"])
     assert readings == set(schemas["RegionsCovered"]["properties"])
+
+
+@pytest.mark.parametrize("service", registry.NAMES)
+async def test_the_docs_page_loads_nothing_from_the_internet(service: str) -> None:
+    transport = httpx.ASGITransport(app=app(service))
+    async with httpx.AsyncClient(transport=transport, base_url=f"http://{service}") as client:
+        page = await client.get("/docs")
+        assert page.status_code == 200
+        assert "http://" not in page.text and "https://" not in page.text
+        assets = re.findall(r'(?:src|href)="(/[^"]+)"', page.text)
+        assert len(assets) == 3, assets  # the script, the style sheet, the icon
+        for asset in assets:
+            answer = await client.get(asset)
+            assert answer.status_code == 200 and answer.content, asset
+        script = await client.get(next(a for a in assets if a.endswith(".js")))
+        assert "isOAS31" in script.text  # Swagger UI 5: renders FastAPI's OpenAPI 3.1
