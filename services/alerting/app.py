@@ -69,6 +69,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         lifespan=service_lifespan(broker, engine, settings.kafka_bootstrap, [deliver_forever]),
         max_body_bytes=settings.max_body_bytes,
         settings=settings,
+        broker=broker,
         refresh_metrics=refresh_metrics,
         description=SPEC.summary,
     )

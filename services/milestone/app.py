@@ -71,6 +71,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         ),
         max_body_bytes=settings.max_body_bytes,
         settings=settings,
+        broker=broker,
         refresh_metrics=refresh_metrics,
         description=SPEC.summary,
     )

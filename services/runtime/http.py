@@ -1,6 +1,7 @@
 """The HTTP shell every service shares: the admission limits of `limits.py` (rate 429,
-concurrency 503, content type 415, body size 413), `/healthz`, `/metrics`, and 503 when the
-database is away (never a 2xx we cannot keep)."""
+concurrency 503, content type 415, body size 413), the probes (`/livez`, `/readyz` and its
+older name `/healthz`), `/metrics`, and 503 when the database is away (never a 2xx we cannot
+keep)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -83,6 +85,19 @@ NOT_FOUND: Responses = {404: _problem("No such project or resource.")}
 CONFLICT: Responses = {409: _problem("The resource is not in a state that allows this.")}
 
 
+READY_BROKER_TIMEOUT = 2.0
+"""Seconds `/readyz` waits for Kafka to describe its cluster (probes time out after 3)."""
+
+
+async def _database_reachable(engine: AsyncEngine) -> bool:
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("select 1"))
+    except Exception:
+        return False
+    return True
+
+
 def build_app(
     *,
     service: str,
@@ -91,10 +106,12 @@ def build_app(
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
     max_body_bytes: int,
     settings: Settings | None = None,
+    broker: KafkaBroker | None = None,
     refresh_metrics: Callable[[], Awaitable[None]] | None = None,
     description: str = "",
 ) -> FastAPI:
-    """`settings` gives the rate and concurrency limits (their defaults when absent)."""
+    """`settings` gives the rate and concurrency limits (their defaults when absent); `/readyz`
+    also asks `broker`, when the service has one, whether it is connected."""
     limits = settings or Settings.model_construct()
     app = FastAPI(
         title=f"CMA {service}",
@@ -146,14 +163,27 @@ def build_app(
             return problem(503, "storage unavailable, retry later", headers={"Retry-After": "5"})
         raise exc
 
-    @app.get("/healthz", tags=["operations"])
-    async def healthz() -> JSONResponse:
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text("select 1"))
-        except Exception:
-            return JSONResponse({"status": "degraded", "database": "unreachable"}, 503)
+    @app.get("/livez", tags=["operations"])
+    async def livez() -> JSONResponse:
+        """The process answers: touches neither the database nor Kafka, so an outage of
+        either never restarts a replica (the liveness probe)."""
         return JSONResponse({"status": "ok", "service": service})
+
+    async def readyz() -> JSONResponse:
+        """200 when the database answers and the broker (if any) is connected; 503 otherwise
+        (the readiness probe: the replica leaves the Service until both are back)."""
+        database = await _database_reachable(engine)
+        connected = broker is None or await broker.ping(timeout=READY_BROKER_TIMEOUT)
+        if database and connected:
+            return JSONResponse({"status": "ok", "service": service})
+        body = {"status": "degraded", "database": "reachable" if database else "unreachable"}
+        if broker is not None:
+            body["broker"] = "connected" if connected else "unreachable"
+        return JSONResponse(body, 503)
+
+    app.add_api_route("/readyz", readyz, methods=["GET"], tags=["operations"])
+    # The older name, still polled by `cma run`, the tests and existing probes.
+    app.add_api_route("/healthz", readyz, methods=["GET"], tags=["operations"])
 
     app.add_route("/metrics", metrics_endpoint(registry, refresh_metrics), include_in_schema=False)
     return app

@@ -4,8 +4,9 @@ refuses at once (the first two with `Retry-After`): nothing queues, no body is r
 limit.
 
 The state lives in the process: N replicas allow N times the rate and N times the requests in
-flight (set the numbers per replica, or put a shared limiter in front of them). `/healthz` and
-`/metrics` are exempt, so probes and scrapes keep working under load.
+flight (set the numbers per replica, or put a shared limiter in front of them). The probes
+(`/livez`, `/readyz`, `/healthz`) and `/metrics` are exempt, so probes and scrapes keep working
+under load.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.runtime.auth import hash_token
 from services.runtime.errors import problem
 
-EXEMPT = frozenset({"/healthz", "/metrics"})
+EXEMPT = frozenset({"/livez", "/readyz", "/healthz", "/metrics"})
 
 
 class TokenBuckets:

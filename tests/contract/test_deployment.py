@@ -217,7 +217,7 @@ def test_published_ports_do_not_collide_and_match_the_settings() -> None:
     for name in SERVICES:
         port = registry.service(name).default_port
         assert compose_services()[name]["ports"] == [f"{port}:{port}"]
-        assert f"{port}/healthz" in " ".join(compose_services()[name]["healthcheck"]["test"])
+        assert f"{port}/readyz" in " ".join(compose_services()[name]["healthcheck"]["test"])
 
 
 def cma_variables() -> Iterator[tuple[str, str, str]]:
@@ -450,15 +450,17 @@ def test_kustomize_lists_every_manifest_but_those_run_by_hand() -> None:
     } <= kinds
 
 
-def test_every_deployment_probes_healthz_on_its_port() -> None:
+def test_every_deployment_probes_livez_and_readyz_on_its_port() -> None:
+    """Liveness must not touch the database: `/livez`, never `/healthz` or `/readyz`."""
     deployments = k8s_kind("Deployment")
     assert set(deployments) == set(SERVICES)
     for name, deployment in deployments.items():
         [container] = deployment["spec"]["template"]["spec"]["containers"]
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert ports == {"http": registry.service(name).default_port}
-        for probe in ("readinessProbe", "livenessProbe"):
-            assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}, name
+        probes = {"readinessProbe": "/readyz", "livenessProbe": "/livez"}
+        for probe, path in probes.items():
+            assert container[probe]["httpGet"] == {"path": path, "port": "http"}, name
         service = k8s_kind("Service")[name]
         assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
         assert service["spec"]["ports"][0]["port"] == ports["http"]
