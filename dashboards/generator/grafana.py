@@ -23,6 +23,14 @@ def query(expr: str, legend: str = "", *, table: bool = False, instant: bool = F
     return q
 
 
+def zero_while_up(expr: str, *jobs: str) -> str:
+    """`expr`, or 0 when it has no series while every one of `jobs` has a replica Prometheus
+    scrapes: a count with nothing to count reads 0, but a service that is down reads "no data",
+    never a reassuring zero (unlike `or vector(0)`). `expr` must carry no labels (a `sum`)."""
+    alive = f'min(max by (job) (up{{job=~"{"|".join(jobs)}"}})) == 1'
+    return f"{expr} or 0 * ({alive})"
+
+
 def thresholds(*steps: tuple[str, float | None]) -> Json:
     return {"mode": "absolute", "steps": [{"color": c, "value": v} for c, v in steps]}
 

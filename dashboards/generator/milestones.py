@@ -22,6 +22,7 @@ from dashboards.generator.grafana import (
     row,
     table_of,
     thresholds,
+    zero_while_up,
 )
 
 SEL = 'sheet=~"$sheet"'
@@ -34,9 +35,9 @@ ALERT_KINDS = {
 
 
 def _count(status: str) -> str:
-    return (
-        f'sum(max by (sheet, status) (cma_milestone_milestones{{status="{status}", {SEL}}}))'
-        " or vector(0)"
+    return zero_while_up(
+        f'sum(max by (sheet, status) (cma_milestone_milestones{{status="{status}", {SEL}}}))',
+        "milestone",
     )
 
 
@@ -84,12 +85,16 @@ def milestones() -> Json:
         _stat(
             "Rapports en retard",
             "Semestres clos non déclarés après le délai de grâce (60 jours par défaut).",
-            f"sum(max by (sheet) (cma_milestone_overdue_reports{{{SEL}}})) or vector(0)",
+            zero_while_up(
+                f"sum(max by (sheet) (cma_milestone_overdue_reports{{{SEL}}}))", "milestone"
+            ),
         ),
         _stat(
             "Alertes en cours",
             "Alertes actives du service d'alerte (jalons et rapports), toutes fiches choisies.",
-            f"sum(max by (kind, sheet) (cma_alerting_alerts_firing{{{SEL}}})) or vector(0)",
+            zero_while_up(
+                f"sum(max by (kind, sheet) (cma_alerting_alerts_firing{{{SEL}}}))", "alerting"
+            ),
             NONZERO_WARN,
         ),
         panel(

@@ -3,6 +3,7 @@ estimate: no lag metric is exported), dead letters, outbox backlog, notification
 
 from __future__ import annotations
 
+from contracts.topics import DEAD_LETTERS
 from dashboards.generator.grafana import (
     NONZERO_BAD,
     NONZERO_WARN,
@@ -14,12 +15,17 @@ from dashboards.generator.grafana import (
     row,
     thresholds,
     value_map,
+    zero_while_up,
 )
-from services.runtime.registry import NAMES
+from services.runtime.registry import NAMES, service
 
 SERVICES = f'job=~"{"|".join(NAMES)}"'
 UP = value_map({"0": "hors service", "1": "en service"}, {"0": "red", "1": "green"})
 RATE = "$__rate_interval"
+CONSUMERS = tuple(name for name in NAMES if service(name).consumes)
+# Those with an outbox: every producer of events, dead letters aside (sent directly).
+RELAYS = tuple(name for name in NAMES if set(service(name).produces) - {DEAD_LETTERS})
+PENDING = 'max(cma_alerting_deliveries{status="pending"})'
 
 
 def _series(title: str, description: str, queries: list[Json], unit: str, **kw: object) -> Json:
@@ -51,7 +57,7 @@ def platform() -> Json:
             "Lettres mortes (24 h)",
             "Événements envoyés sur cma.deadletter.v1 en 24 h : jamais applicables (malformés "
             "ou en échec à chaque tentative). Voir le runbook CmaDeadLettersGrowing.",
-            [query("sum(cma:dead_letters:increase1d) or vector(0)", instant=True)],
+            [query(zero_while_up("sum(cma:dead_letters:increase1d)", *CONSUMERS), instant=True)],
             w=4,
             decimals=0,
             steps=NONZERO_BAD,
@@ -60,7 +66,7 @@ def platform() -> Json:
             "stat",
             "Outbox en attente",
             "Lignes d'outbox pas encore acquittées par Kafka, tous services.",
-            [query("sum(cma:outbox_backlog:max) or vector(0)", instant=True)],
+            [query(zero_while_up("sum(cma:outbox_backlog:max)", *RELAYS), instant=True)],
             w=4,
             decimals=0,
             steps=thresholds(("green", None), ("orange", 100), ("red", 1000)),
@@ -69,7 +75,7 @@ def platform() -> Json:
             "stat",
             "Notifications en attente",
             "Livraisons enregistrées non encore effectuées (service d'alerte).",
-            [query('max(cma_alerting_deliveries{status="pending"}) or vector(0)', instant=True)],
+            [query(zero_while_up(PENDING, "alerting"), instant=True)],
             w=4,
             decimals=0,
             steps=NONZERO_WARN,

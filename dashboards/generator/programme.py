@@ -17,6 +17,7 @@ from dashboards.generator.grafana import (
     row,
     table_of,
     thresholds,
+    zero_while_up,
 )
 
 GAP = thresholds(("red", None), ("orange", -0.1), ("green", 0))
@@ -63,17 +64,17 @@ def figures(sel: str) -> list[Json]:
         _stat(
             "Personnes formées",
             "Formés ou certifiés déclarés dans les derniers rapports (dernières révisions).",
-            f'sum(cma:sheet_people:sum{{{s}kind="trained"}}) or vector(0)',
+            zero_while_up(f'sum(cma:sheet_people:sum{{{s}kind="trained"}})', "indicator"),
         ),
         _stat(
             "Personnes sensibilisées",
             "Sensibilisés ou acculturés déclarés.",
-            f'sum(cma:sheet_people:sum{{{s}kind="sensitised"}}) or vector(0)',
+            zero_while_up(f'sum(cma:sheet_people:sum{{{s}kind="sensitised"}})', "indicator"),
         ),
         _stat(
             "dont en alternance",
             "Formés en alternance (comptés parmi les formés).",
-            f'sum(cma:sheet_people:sum{{{s}kind="alternance"}}) or vector(0)',
+            zero_while_up(f'sum(cma:sheet_people:sum{{{s}kind="alternance"}})', "indicator"),
         ),
         _stat(
             "Part des femmes",
@@ -90,19 +91,19 @@ def figures(sel: str) -> list[Json]:
         _stat(
             "Projets financés",
             "Projets lauréats actifs.",
-            f"sum(cma:sheet_projects:count{only}) or vector(0)",
+            zero_while_up(f"sum(cma:sheet_projects:count{only})", "indicator"),
         ),
         _stat(
             "Financement",
             "Aide France 2030 des projets actifs.",
-            f"sum(cma:sheet_funding:euros{only}) or vector(0)",
+            zero_while_up(f"sum(cma:sheet_funding:euros{only})", "indicator"),
             "currencyEUR",
         ),
         _stat(
             "Cibles sous la trajectoire",
             "Cibles chiffrées dont l'avancement est inférieur "
             "à la trajectoire linéaire de plus de la tolérance (10 % par défaut).",
-            f"sum(cma:sheet_targets_behind:count{only}) or vector(0)",
+            zero_while_up(f"sum(cma:sheet_targets_behind:count{only})", "indicator"),
             steps=NONZERO_WARN,
         ),
     ]

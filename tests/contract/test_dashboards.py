@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from dashboards.generator.__main__ import rendered
-from dashboards.generator.grafana import VARIABLE, expressions, substitute
+from dashboards.generator.grafana import VARIABLE, expressions, substitute, zero_while_up
 from services.runtime import registry
 from tests.conftest import require_tool
 from tests.support.platform import Platform
@@ -81,6 +81,54 @@ def test_the_extractor_finds_metric_names_and_nothing_else() -> None:
         "max without (i) (c:d:e) or vector(0) * 1e3 > bool 2 - on (x) group_right f"
     )
     assert metric_names(expr) == {"a_total", "c:d:e", "f"}
+
+
+CONSTANT_ZERO = re.compile(r"\bor\s+(on\s*\(\s*\)\s*)?vector\s*\(\s*0\s*\)")
+
+
+def test_no_query_turns_a_service_that_is_down_into_a_zero() -> None:
+    """`x or vector(0)` reads 0 while the service behind `x` is down ("Jalons en retard: 0"
+    while milestone is away): a zero needs the service up (`zero_while_up`), else no data."""
+    assert CONSTANT_ZERO.search("sum(x) or on() vector(0)")
+    found = [f"{where}: {expr}" for where, expr in all_queries() if CONSTANT_ZERO.search(expr)]
+    found += [rule["expr"] for rule in rules() if CONSTANT_ZERO.search(rule["expr"])]
+    assert not found, "\n".join(found)
+
+
+def test_a_zero_while_up_reads_no_data_while_its_service_is_down(tmp_path: Path) -> None:
+    promtool = require_tool("promtool")
+    expr = zero_while_up("sum(absent_metric)", "milestone", "alerting")
+    tests = {
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {"series": 'up{job="milestone", instance="a"}', "values": "1 1 0"},
+                    {"series": 'up{job="milestone", instance="b"}', "values": "0 1 0"},
+                    {"series": 'up{job="alerting", instance="c"}', "values": "1 1 1"},
+                ],
+                "promql_expr_test": [
+                    {
+                        "expr": expr,
+                        "eval_time": "0m",
+                        "exp_samples": [{"labels": "{}", "value": 0}],
+                    },
+                    {
+                        "expr": expr,
+                        "eval_time": "1m",
+                        "exp_samples": [{"labels": "{}", "value": 0}],
+                    },
+                    {"expr": expr, "eval_time": "2m", "exp_samples": []},
+                ],
+            }
+        ],
+    }
+    (tmp_path / "test.yml").write_text(yaml.safe_dump(tests))
+    run = subprocess.run(
+        [promtool, "test", "rules", str(tmp_path / "test.yml")], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
 
 
 def test_the_dashboards_and_region_rules_are_what_the_generator_writes_from_the_catalog() -> None:
