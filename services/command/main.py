@@ -12,16 +12,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from services.command.migrate import WAIT_SECONDS
 from services.runtime.registry import NAMES, SERVICES
 from services.runtime.settings import Settings
-
-
-def migrate() -> int:
-    from services.runtime.migrations import upgrade_all
-
-    upgrade_all(Settings().database_url)
-    print(f"migrations applied: {', '.join(NAMES)}")
-    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -30,7 +23,19 @@ def parser() -> argparse.ArgumentParser:
         description="Monitoring platform of France 2030's AMI Compétences et Métiers d'Avenir.",
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("migrate", help="apply every service's database migrations")
+    migrate_cmd = commands.add_parser(
+        "migrate",
+        help="apply every service's database migrations",
+        description="Waits up to --wait seconds for the database to accept connections, "
+        "then applies every service's migrations.",
+    )
+    migrate_cmd.add_argument(
+        "--wait",
+        type=float,
+        default=WAIT_SECONDS,
+        metavar="SECONDS",
+        help=f"how long to retry while the database is not reachable (default {WAIT_SECONDS:g})",
+    )
     serve_cmd = commands.add_parser("serve", help="run one service (HTTP and its consumers)")
     serve_cmd.add_argument("service", choices=NAMES)
     run_cmd = commands.add_parser(
@@ -80,7 +85,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "migrate":
-        return migrate()
+        from services.command.migrate import migrate
+
+        return migrate(Settings().database_url, args.wait)
     if args.command == "serve":
         from services.command.serve import serve
 
