@@ -41,7 +41,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         lifespan=service_lifespan(broker, engine, settings.kafka_bootstrap, [relay.run]),
         max_body_bytes=settings.max_body_bytes,
         settings=settings,
-        broker=broker,
+        # No broker: intake stays ready while Kafka is away, its outbox keeps what it accepts.
         refresh_metrics=relay.backlog_gauge(registry, SERVICE),
         description=SPEC.summary,
     )
