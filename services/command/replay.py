@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from services.runtime.db import make_engine
 from services.runtime.migrations import upgrade_async
-from services.runtime.registry import service
+from services.runtime.registry import consumer_group, service
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,8 +30,8 @@ class ReplayRefused(RuntimeError):
 
 def consumer_groups(name: str) -> dict[str, tuple[str, ...]]:
     """The consumer groups of a service and the topics each reads: one group per handler the
-    registry lists, named `<service>.<handler>` as `subscribe_consumers` names it."""
-    return {f"{name}.{c.handler}": (c.topic.name,) for c in service(name).consumes}
+    registry lists."""
+    return {consumer_group(name, c.handler): (c.topic.name,) for c in service(name).consumes}
 
 
 async def rewind(

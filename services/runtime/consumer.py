@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from contracts.events import Event, parse_event
 from contracts.topics import DEAD_LETTERS, Topic
 from services.runtime.metrics import ConsumerMetrics
+from services.runtime.registry import consumer_group
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -207,5 +208,5 @@ def subscribe_consumers(
     metrics = ConsumerMetrics(registry, service)
     for name, topic in consumed:
         IdempotentConsumer(
-            f"{service}.{name}", topic, engine, inbox, apply, settings, metrics
+            consumer_group(service, name), topic, engine, inbox, apply, settings, metrics
         ).subscribe(broker)

@@ -30,6 +30,11 @@ class Consumption(NamedTuple):
     topic: Topic
 
 
+def consumer_group(service: str, handler: str) -> str:
+    """The one naming of consumer groups: the consumers join it, replay rewinds it."""
+    return f"{service}.{handler}"
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
