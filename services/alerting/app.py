@@ -35,7 +35,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     engine = service_engine(settings)
     broker = make_broker(settings, SERVICE, registry)
     handlers = AlertingHandlers(clock, settings.alert_group_wait_seconds)
-    subscribe_consumers(
+    lag = subscribe_consumers(
         broker,
         SERVICE,
         SPEC.consumes,
@@ -66,7 +66,9 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         service=SERVICE,
         engine=engine,
         registry=registry,
-        lifespan=service_lifespan(broker, engine, settings.kafka_bootstrap, [deliver_forever]),
+        lifespan=service_lifespan(
+            broker, engine, settings.kafka_bootstrap, [deliver_forever, lag.run]
+        ),
         max_body_bytes=settings.max_body_bytes,
         settings=settings,
         broker=broker,

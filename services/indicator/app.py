@@ -32,7 +32,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
     engine = service_engine(settings)
     broker = make_broker(settings, SERVICE, registry)
-    subscribe_consumers(
+    lag = subscribe_consumers(
         broker,
         SERVICE,
         SPEC.consumes,
@@ -59,7 +59,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         service=SERVICE,
         engine=engine,
         registry=registry,
-        lifespan=service_lifespan(broker, engine, settings.kafka_bootstrap, [relay.run]),
+        lifespan=service_lifespan(broker, engine, settings.kafka_bootstrap, [relay.run, lag.run]),
         max_body_bytes=settings.max_body_bytes,
         settings=settings,
         broker=broker,

@@ -37,7 +37,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         settings.milestone_at_risk_days, settings.trajectory_tolerance, settings.report_grace_days
     )
     apply = make_handler(clock, rules)
-    subscribe_consumers(
+    lag = subscribe_consumers(
         broker,
         SERVICE,
         SPEC.consumes,
@@ -67,7 +67,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         engine=engine,
         registry=registry,
         lifespan=service_lifespan(
-            broker, engine, settings.kafka_bootstrap, [relay.run, tick_forever]
+            broker, engine, settings.kafka_bootstrap, [relay.run, tick_forever, lag.run]
         ),
         max_body_bytes=settings.max_body_bytes,
         settings=settings,

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.events import Event, parse_event
 from contracts.topics import DEAD_LETTERS, Topic
+from services.runtime.consumer_lag import ConsumerLag
 from services.runtime.metrics import ConsumerMetrics
 from services.runtime.registry import consumer_group
 from services.runtime.settings import Settings
@@ -202,11 +203,14 @@ def subscribe_consumers(
     apply: Apply,
     settings: Settings,
     registry: CollectorRegistry,
-) -> None:
+) -> ConsumerLag:
     """One consumer group per handler, named `<service>.<handler>`, all applying through
-    `apply` with the service's inbox and sharing its processing metrics."""
+    `apply` with the service's inbox and sharing its processing metrics. Returns the groups'
+    lag gauge, whose `run` the service adds to its background loops."""
     metrics = ConsumerMetrics(registry, service)
-    for name, topic in consumed:
-        IdempotentConsumer(
-            consumer_group(service, name), topic, engine, inbox, apply, settings, metrics
-        ).subscribe(broker)
+    groups = [(consumer_group(service, name), topic) for name, topic in consumed]
+    for group, topic in groups:
+        IdempotentConsumer(group, topic, engine, inbox, apply, settings, metrics).subscribe(broker)
+    return ConsumerLag(
+        registry, service, groups, settings.kafka_bootstrap, settings.consumer_lag_seconds
+    )

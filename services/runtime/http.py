@@ -29,6 +29,7 @@ from services.runtime.errors import (
     problem,
     pydantic_errors,
 )
+from services.runtime.http_metrics import HttpMetrics
 from services.runtime.limits import (
     BodySizeLimit,
     ConcurrencyLimit,
@@ -128,12 +129,14 @@ def build_app(
         ["limit"],
         registry=registry,
     )
-    # The last added runs first: rate, then concurrency, then content type, then size.
+    # The last added runs first: metrics, then rate, then concurrency, then content type, then size.
     app.add_middleware(BodySizeLimit, limit=max_body_bytes)
     app.add_middleware(DeclaredContentTypes)
     app.add_middleware(ConcurrencyLimit, limit=limits.max_concurrent_requests, refused=throttled)
     buckets = TokenBuckets(limits.rate_limit_per_minute, limits.rate_limit_burst)
     app.add_middleware(RateLimit, buckets=buckets, refused=throttled)
+    # Outermost, so that refusals by the limits are counted and timed too.
+    app.add_middleware(HttpMetrics, service=service, registry=registry)
 
     @app.exception_handler(DomainError)
     async def refused(_: Request, exc: DomainError) -> JSONResponse:

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     consumer_session_timeout_ms: int = Field(
         default=10_000, ge=1_000, description="Group session; a new member waits about half of it."
     )
+    consumer_lag_seconds: float = Field(
+        default=10.0, gt=0, description="How often the consumer lag is asked of the broker."
+    )
     outbox_poll_seconds: float = 0.05
     outbox_batch_rows: int = 500
     outbox_lease_seconds: float = Field(
