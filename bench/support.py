@@ -135,6 +135,11 @@ def _tree(pid: int) -> set[str]:
     return {str(pid)}.union(*(_tree(int(child)) for child in children))
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds one process has spent so far."""
+    return _cpu(str(pid))[1]
+
+
 def cpu_snapshot() -> dict[str, tuple[str, float]]:
     """Every process's program name and CPU seconds so far, by pid."""
     snapshot = {}

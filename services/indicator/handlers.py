@@ -13,10 +13,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
-import asyncpg
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events import Event, IndicatorReportSubmitted, ProjectRegistered
@@ -24,6 +22,7 @@ from services.indicator import models as m
 from services.indicator.totals_changed import emit_totals
 from services.runtime.clock import Clock
 from services.runtime.consumer import Apply
+from services.runtime.db import copy_rows
 
 # Only a revision above the one held replaces it; the rows returned are the periods replaced.
 _UPSERT_PERIODS = text(f"""
@@ -113,8 +112,12 @@ async def _replace_periods(
             "period": [e.payload.period for _, e in applied],
         },
     )
-    await _copy_cells(
+    # COPY, not INSERT … unnest: it halves PostgreSQL's time per cell, the larger part of a
+    # batch's (B3).
+    await copy_rows(
         conn,
+        m.cells,
+        _CELL_COLUMNS,
         [
             (
                 e.project_id,
@@ -132,20 +135,3 @@ async def _replace_periods(
     )
     # In batch order, so a project's last entry is its last change.
     return {e.project_id: e.event_id for _, e in applied}
-
-
-async def _copy_cells(conn: AsyncConnection, rows: list[tuple[object, ...]]) -> None:
-    """COPY, not INSERT … unnest: it halves PostgreSQL's time per cell, the larger part of a
-    batch's (B3). COPY is asyncpg's own, in the same transaction; its errors are wrapped as
-    SQLAlchemy wraps the others, so the consumer still tells transient faults apart."""
-    raw = await conn.get_raw_connection()
-    try:
-        # The ignore: `driver_connection` is typed Optional; under asyncpg it is always set.
-        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-            m.cells.name, schema_name=m.cells.schema, columns=_CELL_COLUMNS, records=rows
-        )
-    except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        lost = isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.InterfaceError)
-        raise DBAPIError(
-            f"COPY {m.cells.fullname}", None, exc, connection_invalidated=lost
-        ) from exc

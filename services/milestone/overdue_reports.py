@@ -2,6 +2,10 @@
 has not reported is flagged once, and the flag cleared once the report arrives; each flag
 raised or cleared emits one event.
 
+Set-wise (docs/performance.md, B6): the calendar is the domain's (`closed_periods`), computed
+once per distinct run of dates (a wave's projects share theirs), and one statement finds and
+flags the closed semesters neither reported nor flagged yet; a quiet tick reads no project.
+
 Safe on several replicas: a flag is raised by `INSERT … ON CONFLICT DO NOTHING` and cleared by
 `UPDATE … WHERE cleared_at IS NULL`, so when two evaluators race, one changes the row and
 emits, the other does nothing. Event ids derive from the project and the period.
@@ -10,12 +14,10 @@ emits, the other does nothing. Event ids derive from the project and the period.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Row, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts import topics
@@ -27,67 +29,70 @@ from services.milestone.domain import (
     report_overdue,
     report_overdue_cleared,
 )
-from services.runtime.outbox import enqueue
+from services.runtime.outbox import enqueue, enqueue_many
+
+_P, _R, _O = m.projects.fullname, m.reported_periods.fullname, m.overdue_reports.fullname
+RAISE = text(f"""
+    WITH due AS (
+        SELECT p.project_id, c.period, c.deadline
+        FROM unnest(CAST(:starts AS date[]), CAST(:ends AS date[]), CAST(:periods AS text[]),
+                    CAST(:deadlines AS date[])) AS c(start_date, end_date, period, deadline)
+        JOIN {_P} p USING (start_date, end_date)
+        WHERE NOT EXISTS (SELECT FROM {_R} r
+                          WHERE r.project_id = p.project_id AND r.period = c.period)
+          AND NOT EXISTS (SELECT FROM {_O} o
+                          WHERE o.project_id = p.project_id AND o.period = c.period)),
+    raised AS (
+        INSERT INTO {_O} (project_id, period, deadline, detected_at)
+        SELECT project_id, period, deadline, CAST(:now AS timestamptz) FROM due
+        ON CONFLICT DO NOTHING
+        RETURNING project_id, period, deadline)
+    SELECT r.project_id, r.period, r.deadline, p.name, p.sheet, p.regions
+    FROM raised r JOIN {_P} p USING (project_id)
+    ORDER BY r.project_id, r.period""")
+REPORTED_SINCE = text(f"""
+    SELECT o.project_id, o.period FROM {_O} o JOIN {_R} r USING (project_id, period)
+    WHERE o.cleared_at IS NULL""")
 
 
 def _context(project: Row[Any]) -> ProjectContext:
     return ProjectContext(name=project.name, sheet=project.sheet, regions=tuple(project.regions))
 
 
-async def evaluate_reports(
-    conn: AsyncConnection,
-    now: datetime,
-    rules: Rules,
-    *,
-    projects: Sequence[uuid.UUID] | None = None,
-) -> int:
+async def evaluate_reports(conn: AsyncConnection, now: datetime, rules: Rules) -> int:
     """Flags each closed semester a known project has not reported (once), and clears the
     flags of periods reported since; returns how many flags were raised or cleared."""
-    p, r, o = m.projects.c, m.reported_periods.c, m.overdue_reports.c
-    query = select(m.projects)
-    if projects is not None:
-        query = query.where(p.project_id.in_(projects))
-    known = {row.project_id: row for row in await conn.execute(query)}
-    scope = [] if projects is None else [o.project_id.in_(projects)]
-    reported = set(
-        await conn.execute(
-            select(r.project_id, r.period).where(
-                *([r.project_id.in_(projects)] if projects is not None else [])
-            )
-        )
-    )
-    flagged = {
-        (row.project_id, row.period): row.cleared_at
-        for row in await conn.execute(select(o.project_id, o.period, o.cleared_at).where(*scope))
-    }
+    p = m.projects.c
+    runs = await conn.execute(select(p.start_date, p.end_date).distinct())
+    calendar = [
+        (start, end, period, deadline)
+        for start, end in runs
+        for period, deadline in closed_periods(start, end, now.date(), rules.report_grace_days)
+    ]
     changes = 0
-    for project_id, project in known.items():
-        for period, deadline in closed_periods(
-            project.start_date, project.end_date, now.date(), rules.report_grace_days
-        ):
-            key = (project_id, period)
-            if key not in reported and key not in flagged:
-                changes += await _flag(conn, project, period, deadline, now)
-    cleared = [key for key, at in flagged.items() if at is None and key in reported]
+    if calendar:
+        starts, ends, periods, deadlines = zip(*calendar, strict=True)
+        raised = (
+            await conn.execute(
+                RAISE,
+                {
+                    "starts": list(starts),
+                    "ends": list(ends),
+                    "periods": list(periods),
+                    "deadlines": list(deadlines),
+                    "now": now,
+                },
+            )
+        ).all()
+        events = [
+            report_overdue(r.project_id, _context(r), r.period, r.deadline, now) for r in raised
+        ]
+        await enqueue_many(conn, m.outbox, topics.STATUS, events)
+        changes += len(raised)
+    cleared = [(r.project_id, r.period) for r in await conn.execute(REPORTED_SINCE)]
     if cleared:
         changes += await clear_overdue(conn, cleared, now)
     return changes
-
-
-async def _flag(
-    conn: AsyncConnection, project: Row[Any], period: str, deadline: date, now: datetime
-) -> int:
-    raised = await conn.execute(
-        insert(m.overdue_reports)
-        .values(project_id=project.project_id, period=period, deadline=deadline, detected_at=now)
-        .on_conflict_do_nothing()
-        .returning(m.overdue_reports.c.period)
-    )
-    if raised.one_or_none() is None:
-        return 0
-    event = report_overdue(project.project_id, _context(project), period, deadline, now)
-    await enqueue(conn, m.outbox, topics.STATUS, [event])
-    return 1
 
 
 async def clear_overdue(
