@@ -20,7 +20,7 @@ from services.runtime.consumer import subscribe_consumers
 from services.runtime.db import service_engine
 from services.runtime.http import build_app
 from services.runtime.lifespan import service_lifespan
-from services.runtime.metrics import SnapshotCollector
+from services.runtime.metrics import RenderedFamilies
 from services.runtime.outbox import OutboxRelay
 from services.runtime.settings import Settings
 
@@ -32,6 +32,10 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
     engine = service_engine(settings)
     broker = make_broker(settings, SERVICE, registry)
+    queries = IndicatorQueries(engine)
+    figures = Figures(queries, load_catalog(), clock, settings.trajectory_tolerance)
+    # Served from memory, rebuilt after the batches applied (docs/performance.md, B7').
+    business = RenderedFamilies(lambda: business_families(figures), settings.metrics_pause_seconds)
     lag = subscribe_consumers(
         broker,
         SERVICE,
@@ -41,33 +45,28 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         make_handler(clock),
         settings,
         registry,
+        on_applied=business.touch,
     )
 
-    queries = IndicatorQueries(engine)
-    figures = Figures(queries, load_catalog(), clock, settings.trajectory_tolerance)
-    business = SnapshotCollector()
-    registry.register(business)
-
     relay = OutboxRelay.from_settings(engine, models.outbox, models.leases, broker, settings)
-    refresh_backlog = relay.backlog_gauge(registry, SERVICE)
-
-    async def refresh_metrics() -> None:
-        business.families = await business_families(figures)
-        await refresh_backlog()
 
     app = build_app(
         service=SERVICE,
         engine=engine,
         registry=registry,
-        lifespan=service_lifespan(broker, engine, settings.kafka_bootstrap, [relay.run, lag.run]),
+        lifespan=service_lifespan(
+            broker, engine, settings.kafka_bootstrap, [relay.run, lag.run, business.run]
+        ),
         max_body_bytes=settings.max_body_bytes,
         settings=settings,
         broker=broker,
-        refresh_metrics=refresh_metrics,
+        refresh_metrics=relay.backlog_gauge(registry, SERVICE),
+        rendered_metrics=business,
         description=SPEC.summary,
     )
     app.include_router(
         indicator_router(figures, authenticator(settings, token_lookup(engine, models.projects)))
     )
     app.state.broker = broker
+    app.state.business_metrics = business
     return app

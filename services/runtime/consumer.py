@@ -78,6 +78,7 @@ class IdempotentConsumer:
     apply: Apply
     settings: Settings
     metrics: ConsumerMetrics
+    on_applied: Callable[[], None] | None = None  # after each commit that applied events
 
     def subscribe(self, broker: KafkaBroker) -> None:
         for outcome in ("applied", "duplicate", "dead_lettered"):  # zeros: increase() sees the 1st
@@ -129,6 +130,8 @@ class IdempotentConsumer:
                     fresh.discard(event.event_id)
                     todo.append(event)
             await self.apply(conn, todo)
+        if todo and self.on_applied is not None:
+            self.on_applied()
         self.metrics.events.labels(self.name, "applied").inc(len(todo))
         self.metrics.events.labels(self.name, "duplicate").inc(len(events) - len(todo))
 
@@ -203,14 +206,18 @@ def subscribe_consumers(
     apply: Apply,
     settings: Settings,
     registry: CollectorRegistry,
+    on_applied: Callable[[], None] | None = None,
 ) -> ConsumerLag:
     """One consumer group per handler, named `<service>.<handler>`, all applying through
     `apply` with the service's inbox and sharing its processing metrics. Returns the groups'
-    lag gauge, whose `run` the service adds to its background loops."""
+    lag gauge, whose `run` the service adds to its background loops. `on_applied` runs after
+    each commit that applied events (to refresh what is kept in memory)."""
     metrics = ConsumerMetrics(registry, service)
     groups = [(consumer_group(service, name), topic) for name, topic in consumed]
     for group, topic in groups:
-        IdempotentConsumer(group, topic, engine, inbox, apply, settings, metrics).subscribe(broker)
+        IdempotentConsumer(
+            group, topic, engine, inbox, apply, settings, metrics, on_applied
+        ).subscribe(broker)
     return ConsumerLag(
         registry, service, groups, settings.kafka_bootstrap, settings.consumer_lag_seconds
     )

@@ -38,7 +38,7 @@ from services.runtime.limits import (
     TokenBuckets,
     openapi_path_pattern,
 )
-from services.runtime.metrics import metrics_endpoint
+from services.runtime.metrics import RenderedFamilies, metrics_endpoint
 from services.runtime.settings import Settings
 
 
@@ -109,6 +109,7 @@ def build_app(
     settings: Settings | None = None,
     broker: KafkaBroker | None = None,
     refresh_metrics: Callable[[], Awaitable[None]] | None = None,
+    rendered_metrics: RenderedFamilies | None = None,
     description: str = "",
 ) -> FastAPI:
     """`settings` gives the rate and concurrency limits (their defaults when absent); `/readyz`
@@ -188,5 +189,9 @@ def build_app(
     # The older name, still polled by `cma run`, the tests and existing probes.
     app.add_api_route("/healthz", readyz, methods=["GET"], tags=["operations"])
 
-    app.add_route("/metrics", metrics_endpoint(registry, refresh_metrics), include_in_schema=False)
+    app.add_route(
+        "/metrics",
+        metrics_endpoint(registry, refresh_metrics, rendered_metrics),
+        include_in_schema=False,
+    )
     return app

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     consumer_lag_seconds: float = Field(
         default=10.0, gt=0, description="How often the consumer lag is asked of the broker."
     )
+    metrics_pause_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Least pause between two rebuilds of the families served from memory.",
+    )
     outbox_poll_seconds: float = 0.05
     outbox_batch_rows: int = 500
     outbox_lease_seconds: float = Field(
