@@ -317,7 +317,21 @@ def test_the_kubernetes_configmap_and_secret_make_valid_production_settings(
 
 def test_env_example_lists_exactly_the_variables_compose_reads() -> None:
     read = {m.group(1) for m in _VARIABLE.finditer((ROOT / "docker-compose.yml").read_text())}
+    read |= {secret["environment"] for secret in compose()["secrets"].values()}
     assert read == set(env_example())
+
+
+def test_alertmanager_reads_its_secrets_from_the_files_compose_mounts() -> None:
+    alertmanager = compose_services()["alertmanager"]
+    config = (ROOT / "deploy" / "alertmanager" / "alertmanager.yml").read_text()
+    named = set(re.findall(r"/run/secrets/(\w+)", config))
+    assert named == set(alertmanager["secrets"]) == set(compose()["secrets"])
+    prometheus = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    [targets] = [
+        c["targets"] for a in prometheus["alerting"]["alertmanagers"] for c in a["static_configs"]
+    ]
+    assert targets == ["alertmanager:9093"]
+    assert "127.0.0.1:9093:9093" in alertmanager["ports"]
 
 
 def test_topics_are_created_with_the_contract_partitions_and_retention() -> None:
