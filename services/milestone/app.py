@@ -15,7 +15,7 @@ from services.milestone.queries import MilestoneQueries
 from services.milestone.ticker import Ticker
 from services.runtime import registry as service_registry
 from services.runtime.auth import authenticator, token_lookup
-from services.runtime.broker import make_broker
+from services.runtime.broker import KafkaConnection, make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.consumer import subscribe_consumers
 from services.runtime.db import service_engine
@@ -67,7 +67,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         engine=engine,
         registry=registry,
         lifespan=service_lifespan(
-            broker, engine, settings.kafka_bootstrap, [relay.run, tick_forever]
+            broker, engine, KafkaConnection.from_settings(settings), [relay.run, tick_forever]
         ),
         max_body_bytes=settings.max_body_bytes,
         settings=settings,

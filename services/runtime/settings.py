@@ -30,6 +30,26 @@ class Settings(BaseSettings):
         default=True,
         description="On for Apache Kafka; off for the embedded broker (no InitProducerId).",
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="How every Kafka client connects (TLS, SASL, both)."
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="SCRAM-SHA-512", description="For the SASL protocols (Strimzi's scram-sha-512)."
+    )
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = Field(
+        default=None, description="PEM file of the CA the brokers' certificates chain to."
+    )
+    kafka_ssl_certfile: str | None = Field(
+        default=None, description="PEM client certificate, for mutual TLS (Strimzi `tls` users)."
+    )
+    kafka_ssl_keyfile: str | None = Field(default=None, description="Its private key (PEM).")
+    kafka_create_topics: bool = Field(
+        default=True,
+        description="Services create missing topics at start; off where `cma topics` made them "
+        "(a service then needs no CREATE right on the cluster).",
+    )
     staff_tokens: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     http_host: str = "127.0.0.1"
     http_workers: int = Field(
@@ -120,6 +140,16 @@ class Settings(BaseSettings):
     def _a_lease_outlasts_an_attempt(self) -> Settings:
         if self.delivery_lease_seconds <= self.delivery_timeout_seconds:
             raise ValueError("CMA_DELIVERY_LEASE_SECONDS must exceed CMA_DELIVERY_TIMEOUT_SECONDS")
+        return self
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> Settings:
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        if sasl and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(
+                "CMA_KAFKA_SASL_USERNAME and CMA_KAFKA_SASL_PASSWORD must be set for "
+                f"CMA_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol}"
+            )
         return self
 
     @model_validator(mode="after")
