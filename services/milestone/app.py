@@ -20,6 +20,7 @@ from services.runtime.clock import Clock, system_clock
 from services.runtime.consumer import subscribe_consumers
 from services.runtime.db import service_engine
 from services.runtime.http import build_app
+from services.runtime.leases import Lease, instance_id
 from services.runtime.lifespan import service_lifespan
 from services.runtime.metrics import SnapshotCollector
 from services.runtime.outbox import OutboxRelay
@@ -59,8 +60,13 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         states.families = await milestone_families(queries, clock)
         await refresh_backlog()
 
+    # Renewed every other tick; a holder that dies is replaced within 3 periods.
+    tick_lease = Lease(
+        engine, models.leases, "milestone-tick", instance_id(), 3 * settings.milestone_tick_seconds
+    )
+
     async def tick_forever() -> None:
-        await ticker.run(settings.milestone_tick_seconds)
+        await ticker.run(settings.milestone_tick_seconds, tick_lease)
 
     app = build_app(
         service=SERVICE,
