@@ -59,6 +59,10 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Each registered service's HTTP port, from `CMA_<SERVICE>_PORT`.",
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token Prometheus must send for /metrics; unset: /metrics is open.",
+    )
     max_body_bytes: int = Field(default=2_000_000, description="Larger request bodies get 413.")
     rate_limit_per_minute: int = Field(
         default=600, ge=1, description="Requests per bearer token and minute, per replica (429)."
