@@ -87,7 +87,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         summary="Exact totals, progress toward targets and commitments, regional coverage.",
         delivery=_CONSUMES_LIKE_INDICATOR,
         consumes=(Consumption("projects", topics.PROJECTS), Consumption("reports", topics.REPORTS)),
-        produces=(topics.PROGRESS, topics.DEAD_LETTERS),
+        produces=(topics.PROGRESS, topics.STATUS, topics.DEAD_LETTERS),
     ),
     ServiceSpec(
         name="milestone",
