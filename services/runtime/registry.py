@@ -77,7 +77,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         summary="Registers funded projects and takes their indicator reports and milestones.",
         delivery="Publishes through a transactional outbox relay: at least once, keyed by "
         "`project_id`, each event carrying a unique `event_id` consumers deduplicate on.",
-        produces=(topics.PROJECTS, topics.REPORTS, topics.MILESTONES),
+        produces=(topics.PROJECTS, topics.REPORTS, topics.MILESTONES, topics.STATUS),
         not_rebuildable="intake consumes nothing: its tables are the record "
         "(restore them from a backup)",
     ),
