@@ -44,9 +44,7 @@ def rendered() -> dict[Path, str]:
     }
     rules = yaml.safe_dump(region_rules(), allow_unicode=True, sort_keys=False, width=100)
     files[ROOT / "deploy" / "prometheus" / "rules" / "regions.yml"] = REGIONS_HEADER + rules
-    files[ROOT / "deploy" / "k8s" / "monitoring" / "prometheusrule.yaml"] = _prometheus_rule(
-        files
-    )
+    files[ROOT / "deploy" / "k8s" / "monitoring" / "prometheusrule.yaml"] = _prometheus_rule(files)
     files[ROOT / "deploy" / "k8s" / "monitoring" / "dashboards.yaml"] = _dashboard_configmaps(files)
     return files
 
