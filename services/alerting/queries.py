@@ -200,7 +200,7 @@ class AlertingQueries:
             if value is not None:
                 query = query.where(column == value)
         if f.region is not None:
-            query = query.where(a.regions.any(f.region))
+            query = query.where(a.regions.contains([f.region]))
         if after is not None:
             query = query.where(
                 tuple_(a.started_at, a.fingerprint) < tuple_(after.started_at, after.fingerprint)
