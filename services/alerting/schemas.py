@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from sqlalchemy import Row
 
 from contracts.projects import SheetId
@@ -84,7 +84,7 @@ class SubscriptionPatch(_In):
     )
     filters: FiltersIn | None = None
     repeat_interval_seconds: int | None = Field(default=None, ge=60, le=30 * 86400)
-    paused: bool | None = Field(
+    paused: StrictBool | None = Field(  # strict: `0` or `"no"` are mistakes, not false
         default=None,
         description="Paused: told nothing, its pending notifications cancelled. Resumed: told "
         "at once the alerts firing then.",
