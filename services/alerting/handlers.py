@@ -16,7 +16,7 @@ from contracts.events import Event, ProjectRegistered
 from services.alerting import models as m
 from services.alerting.domain import AlertChange, AlertState, alert_changes, next_state
 from services.alerting.notifications import Pending, enqueue, lock_subscriptions, tell
-from services.alerting.queries import all_subscriptions
+from services.alerting.queries import active_subscriptions
 from services.runtime.clock import Clock
 
 
@@ -34,7 +34,7 @@ class AlertingHandlers:
         if not changes:
             return
         await lock_subscriptions(conn, exclusive=False)
-        subscriptions = await all_subscriptions(conn)
+        subscriptions = await active_subscriptions(conn)
         pending: Pending = defaultdict(list)
         for change in changes:
             alert = await _transition(conn, change)
