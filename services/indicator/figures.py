@@ -113,7 +113,7 @@ class Figures:
         )
 
     async def coverage(self, sheet: str | None) -> CoverageFigures:
-        funded = await self.queries.funded_regions()
+        funded = await self.queries.funded_regions(self.clock().date())
         return self.coverage_of(sheet, funded, await self.queries.tallies(sheet=sheet))
 
     async def project_summaries(self) -> list[ProjectSummary]:
