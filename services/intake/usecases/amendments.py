@@ -24,6 +24,7 @@ from services.intake.domain import (
     Amendable,
     amend,
     amendment_problems,
+    changes_nothing,
     closure_problems,
     envelope,
 )
@@ -55,7 +56,7 @@ class AmendmentUseCases(UseCases):
             if problems:
                 raise Unprocessable(problems)
             changes, new = amend(current, body)
-            if not changes.model_fields_set:
+            if changes_nothing(changes):
                 raise Unprocessable(
                     [FieldError(("body",), "every field given already has that value")]
                 )
