@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, bindparam, func, or_, select, tuple_
+from sqlalchemy import Row, any_, bindparam, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.events import ProjectStatus
@@ -172,7 +172,7 @@ class ProjectQueries:
             if value is not None:
                 query = query.where(column == value)
         if where.region is not None:
-            query = query.where(_p.regions.any(where.region))
+            query = query.where(literal(where.region) == any_(_p.regions))
         if where.status is not None:
             query = query.where(_p.status == where.status.value)
         if where.text:

@@ -176,3 +176,53 @@ async def test_closing_a_project_cancels_its_overdue_milestone_and_resolves_its_
 
 async def _count(items: list[Any]) -> int:
     return len(items)
+
+
+async def test_projects_are_listed_by_filter_a_page_at_a_time_and_reports_read_by_revision(
+    platform: Platform,
+) -> None:
+    nord = await platform.register(name="Nuage Nord", lead="Université de Lille", regions=["32"])
+    for name in ("Nuage Alpes", "Ciel Alpes", "Ciel Sud"):
+        platform.clock.advance(seconds=1)  # registration order (same instant: by id)
+        await platform.register(name=name, regions=["84"], milestones=[])
+
+    async def listed(**params: Any) -> dict[str, Any]:
+        r = await platform.intake.get("/v1/projects", params=params, headers=platform.staff)
+        assert r.status_code == 200, r.text
+        return r.json()  # type: ignore[no-any-return]
+
+    assert [p["name"] for p in (await listed(region="32"))["items"]] == ["Nuage Nord"]
+    assert [p["name"] for p in (await listed(q="lille"))["items"]] == ["Nuage Nord"]
+    assert [p["name"] for p in (await listed(q="nuage", region="84"))["items"]] == ["Nuage Alpes"]
+    assert (await listed(q="100%"))["items"] == []
+    pages, cursor = [], None
+    while True:
+        page = await listed(limit=2, **({"cursor": cursor} if cursor else {}))
+        pages.append([p["name"] for p in page["items"]])
+        if (cursor := page["next_cursor"]) is None:
+            break
+    assert pages == [["Nuage Nord", "Nuage Alpes"], ["Ciel Alpes", "Ciel Sud"]]
+    r = await platform.intake.get(
+        "/v1/projects", params={"cursor": "pas-un-curseur"}, headers=platform.staff
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "cursor"]
+
+    for count in (5, 6):
+        r = await platform.intake.post(
+            f"/v1/projects/{nord.project_id}/reports",
+            headers=nord.headers,
+            json=report_body("2025-S1", cell(region="32", count=count)),
+        )
+        assert r.status_code == 201, r.text
+    base = f"/v1/projects/{nord.project_id}/reports/2025-S1"
+    current = (await platform.intake.get(base, headers=nord.headers)).json()
+    first = (await platform.intake.get(f"{base}/revisions/1", headers=nord.headers)).json()
+    assert (current["revision"], current["current_revision"]) == (2, 2)
+    assert current["cells"][0]["count"] == 6
+    assert (first["revision"], first["current_revision"], first["cells"][0]["count"]) == (1, 2, 5)
+    missing = await platform.intake.get(f"{base}/revisions/3", headers=nord.headers)
+    assert missing.status_code == 404
+
+    catalog = (await platform.intake.get("/v1/catalog", headers=nord.headers)).json()
+    assert catalog["periods"][0] == "2020-S1" and catalog["periods"][-1] == "2025-S2"
+    assert len(catalog["regions"]) == 18 and "trained" in catalog["kinds"]
