@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry
 
 from contracts.catalog import load_catalog
 from services.intake import models
+from services.intake.anomalies import Thresholds
 from services.intake.api import intake_router, project_router
 from services.intake.metrics import ReportMetrics
 from services.intake.queries import ProjectQueries, ProjectRuns, ReportQueries
@@ -51,7 +52,16 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     app.include_router(
         intake_router(
             ProjectUseCases(engine, clock, runs),
-            ReportUseCases(engine, clock, runs),
+            ReportUseCases(
+                engine,
+                clock,
+                runs,
+                Thresholds(
+                    settings.anomaly_revision_share,
+                    settings.anomaly_spike_factor,
+                    settings.anomaly_alternance_share,
+                ),
+            ),
             ReportQueries(engine, runs),
             authenticate,
             report_metrics,

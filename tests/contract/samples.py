@@ -8,6 +8,9 @@ from datetime import UTC, date, datetime
 from contracts.events import (
     AmendmentChanges,
     CommitmentChange,
+    ConditionChanged,
+    ConditionChangedPayload,
+    ConditionKind,
     MilestoneSpec,
     MilestoneStatus,
     ProjectContext,
@@ -141,5 +144,19 @@ SAMPLES = (
         closed_by="staff",
         at=AT,
         event_id=event_id(10),
+    ),
+    ConditionChanged(
+        event_id=event_id(11),
+        occurred_at=AT,
+        producer="indicator",
+        project_id=PROJECT_ID,
+        payload=ConditionChangedPayload(
+            kind=ConditionKind.COMMITMENT_BEHIND,
+            firing=True,
+            subject="formes",
+            summary="Engagement « Formés » de La Tête Dans Le Nuage en retard",
+            details={"semesters_behind": "2"},
+            project=CONTEXT,
+        ),
     ),
 )

@@ -3,8 +3,8 @@
 A project may now be amended (each amendment kept: who, when, why, what changed) and closed
 (completed or abandoned, from a date).
 
-Revision ID: 0003_h13p
-Revises: 0002
+Revision ID: 0004_h13p
+Revises: 0003_h16
 Create Date: 2026-11-30 17:00:00.000000
 
 """
@@ -16,8 +16,8 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision: str = "0003_h13p"
-down_revision: str | Sequence[str] | None = "0002"
+revision: str = "0004_h13p"
+down_revision: str | Sequence[str] | None = "0003_h16"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,8 +2,8 @@
 
 A closed project stops counting as funded from the day it closed.
 
-Revision ID: 0005_h13p
-Revises: 0004
+Revision ID: 0006_h13p
+Revises: 0005_h16
 Create Date: 2026-11-30 17:00:00.000000
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0005_h13p"
-down_revision: str | Sequence[str] | None = "0004"
+revision: str = "0006_h13p"
+down_revision: str | Sequence[str] | None = "0005_h16"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
