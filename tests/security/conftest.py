@@ -19,6 +19,7 @@ WRITTEN_BY_HTTP = (
     "intake.reports",
     "intake.periods",
     "intake.milestones",
+    "intake.amendments",
     "intake.outbox",
     "alerting.subscriptions",
 )

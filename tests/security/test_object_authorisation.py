@@ -211,6 +211,56 @@ OPERATIONS = [
         "project",
         lambda s: {"params": {"project": s.b.project_id}},
     ),
+    # A project's life and records (issue 13).
+    Operation(
+        "intake",
+        "GET",
+        "/v1/projects",
+        lambda s: "/v1/projects",
+        "staff",
+        lambda s: {"params": {"q": "Projet"}},
+    ),
+    Operation(
+        "intake",
+        "GET",
+        "/v1/projects/{project_id}",
+        lambda s: f"/v1/projects/{s.b.project_id}",
+        "project",
+    ),
+    Operation(
+        "intake",
+        "PATCH",
+        "/v1/projects/{project_id}",
+        lambda s: f"/v1/projects/{s.b.project_id}",
+        "staff",
+        lambda s: {"json": {"funding_eur": 4_000_000, "reason": "avenant n°1"}},
+    ),
+    Operation(
+        "intake",
+        "POST",
+        "/v1/projects/{project_id}/close",
+        # C, not B: the other operations still need B open, in whatever order they run.
+        lambda s: f"/v1/projects/{s.c.project_id}/close",  # type: ignore[attr-defined]
+        "staff",
+        lambda s: {"json": {"status": "completed", "on": "2025-08-31", "reason": "terminé"}},
+    ),
+    Operation(
+        "intake",
+        "GET",
+        "/v1/projects/{project_id}/reports/{period}",
+        lambda s: f"/v1/projects/{s.b.project_id}/reports/2025-S1",
+        "project",
+    ),
+    Operation(
+        "intake",
+        "GET",
+        "/v1/projects/{project_id}/reports/{period}/revisions/{revision}",
+        lambda s: f"/v1/projects/{s.b.project_id}/reports/2025-S1/revisions/1",
+        "project",
+    ),
+    Operation(
+        "intake", "GET", "/v1/catalog", lambda s: "/v1/catalog", "project", names_a_project=False
+    ),
 ]
 
 NO_TOKEN: list[dict[str, str]] = [
@@ -226,7 +276,8 @@ NO_TOKEN: list[dict[str, str]] = [
 @pytest.fixture(scope="module")
 async def prepared(platform: SharedPlatform) -> SharedPlatform:
     """B owns subscriptions: one to read, change and test, one to delete, a webhook to re-key,
-    and a dead delivery; B's milestone m1 exists."""
+    and a dead delivery; B has a report for 2025-S1 and its milestone m1; C is there to be
+    closed."""
 
     async def subscribe(body: dict[str, Any]) -> str:
         r = await platform.alerting.post("/v1/subscriptions", json=body, headers=platform.b.headers)
@@ -249,6 +300,13 @@ async def prepared(platform: SharedPlatform) -> SharedPlatform:
         uuid.UUID(platform.b_subscription),  # type: ignore[attr-defined]
     )
     platform.b_dead_delivery = str(dead[0]["delivery_id"])  # type: ignore[attr-defined]
+    platform.c = await platform.register(name="Projet C")  # type: ignore[attr-defined]
+    r = await platform.intake.post(
+        f"/v1/projects/{platform.b.project_id}/reports",
+        json=report_body("2025-S1"),
+        headers=platform.b.headers,
+    )
+    assert r.status_code == 201, r.text  # what B's report reads read
     return platform
 
 
