@@ -12,9 +12,10 @@ from services.indicator.figures import Figures
 from services.indicator.handlers import make_handler
 from services.indicator.metrics import business_families
 from services.indicator.queries import IndicatorQueries
+from services.indicator.watch import Watch
 from services.runtime import registry as service_registry
 from services.runtime.auth import authenticator, token_lookup
-from services.runtime.broker import make_broker
+from services.runtime.broker import KafkaConnection, make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.consumer import subscribe_consumers
 from services.runtime.db import service_engine
@@ -33,7 +34,13 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     engine = service_engine(settings)
     broker = make_broker(settings, SERVICE, registry)
     queries = IndicatorQueries(engine)
-    figures = Figures(queries, load_catalog(), clock, settings.trajectory_tolerance)
+    figures = Figures(
+        queries,
+        load_catalog(),
+        clock,
+        settings.trajectory_tolerance,
+        settings.forecast_window_semesters,
+    )
     # Served from memory, rebuilt after the batches applied (docs/performance.md, B7').
     business = RenderedFamilies(lambda: business_families(figures), settings.metrics_pause_seconds)
     lag = subscribe_consumers(
@@ -48,14 +55,21 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         on_applied=business.touch,
     )
 
+    watch = Watch(figures, settings.stale_semesters)
     relay = OutboxRelay.from_settings(engine, models.outbox, models.leases, broker, settings)
+
+    async def watch_conditions() -> None:
+        await watch.run(settings.insight_tick_seconds)
 
     app = build_app(
         service=SERVICE,
         engine=engine,
         registry=registry,
         lifespan=service_lifespan(
-            broker, engine, settings.kafka_bootstrap, [relay.run, lag.run, business.run]
+            broker,
+            engine,
+            KafkaConnection.from_settings(settings),
+            [relay.run, watch_conditions, lag.run, business.run],
         ),
         max_body_bytes=settings.max_body_bytes,
         settings=settings,
@@ -67,6 +81,6 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     app.include_router(
         indicator_router(figures, authenticator(settings, token_lookup(engine, models.projects)))
     )
-    app.state.broker = broker
+    app.state.broker, app.state.watch = broker, watch
     app.state.business_metrics = business
     return app

@@ -44,19 +44,21 @@ _PENDING, _AT_RISK, _OVERDUE = (
     MilestoneStatus.OVERDUE.value,
 )
 _OPEN = ", ".join(f"'{s.value}'" for s in OPEN)
-# A deliverable (no criterion) not completed is, by `status_at`, overdue past its due date, at
-# risk within the window, pending before: when that is its status, it cannot change. The
-# test `test_the_read_skips_exactly_the_deliverables_the_date_leaves_unchanged` holds the two
-# to the same rule.
-# A deliverable's criterion is JSON null (as stored by the handlers) or SQL NULL.
+# A deliverable (no criterion) not completed, of a project not closed, is, by `status_at`,
+# overdue past its due date, at risk within the window, pending before: when that is its
+# status, it cannot change. The test
+# `test_the_read_skips_exactly_the_deliverables_the_date_leaves_unchanged` holds the two to
+# the same rule. A deliverable's criterion is JSON null (as the handlers store it) or NULL.
 _MAY_CHANGE = f"""(jsonb_typeof(ms.criterion) = 'object' OR ms.completed_on IS NOT NULL
+    OR p.closed_on IS NOT NULL
     OR ms.status <> CASE WHEN ms.due_date < CAST(:today AS date) THEN '{_OVERDUE}'
                          WHEN ms.due_date - CAST(:today AS date) <= CAST(:at_risk_days AS int)
                          THEN '{_AT_RISK}'
                          ELSE '{_PENDING}' END)"""
 _READ = f"""
     SELECT ms.project_id, ms.milestone_id, ms.title, ms.due_date, ms.criterion, ms.completed_on,
-           ms.status, ms.transitions, p.name, p.sheet, p.regions, t.totals, t.observed_at
+           ms.status, ms.transitions, p.name, p.sheet, p.regions, p.closed_on, t.totals,
+           t.observed_at
     FROM {_M} ms JOIN {_P} p USING (project_id) LEFT JOIN {_T} t USING (project_id)
     WHERE {_MAY_CHANGE} AND """
 # The date alone can move only pending and at-risk milestones (the partial index's statuses).
@@ -124,6 +126,7 @@ async def evaluate_milestones(
             criterion=criterion,
             progress=progress[row.project_id],
             rules=rules,
+            closed_on=row.closed_on,
         )
         if new != row.status:
             changes.append(_change(row, contexts[row.project_id], criterion is not None, new))

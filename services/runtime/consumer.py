@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.events import Event, parse_event
 from contracts.topics import DEAD_LETTERS, Topic
+from services.runtime.broker import KafkaConnection
 from services.runtime.consumer_lag import ConsumerLag
 from services.runtime.metrics import ConsumerMetrics
 from services.runtime.registry import consumer_group
@@ -219,5 +220,9 @@ def subscribe_consumers(
             group, topic, engine, inbox, apply, settings, metrics, on_applied
         ).subscribe(broker)
     return ConsumerLag(
-        registry, service, groups, settings.kafka_bootstrap, settings.consumer_lag_seconds
+        registry,
+        service,
+        groups,
+        KafkaConnection.from_settings(settings),
+        settings.consumer_lag_seconds,
     )

@@ -20,6 +20,7 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from contracts.topics import Topic
+from services.runtime.broker import KafkaConnection
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,11 @@ class ConsumerLag(Collector):
         registry: CollectorRegistry,
         service: str,
         groups: Sequence[tuple[str, Topic]],
-        bootstrap: str,
+        kafka: KafkaConnection,
         every_seconds: float,
     ) -> None:
         self.name = f"cma_{service}_consumer_lag"
-        self.groups, self.bootstrap, self.every_seconds = tuple(groups), bootstrap, every_seconds
+        self.groups, self.kafka, self.every_seconds = tuple(groups), kafka, every_seconds
         self.lags: Lags = {}
         registry.register(self)
 
@@ -80,7 +81,7 @@ class ConsumerLag(Collector):
             # group's committed offsets as its members would on a restart.
             readers = {
                 group: AIOKafkaConsumer(
-                    bootstrap_servers=self.bootstrap, group_id=group, enable_auto_commit=False
+                    **self.kafka.client_options(), group_id=group, enable_auto_commit=False
                 )
                 for group in dict.fromkeys(g for g, _ in self.groups)
             }

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable
 
@@ -101,12 +102,19 @@ class RenderedFamilies:
 def metrics_endpoint(
     registry: CollectorRegistry,
     refresh: Callable[[], Awaitable[None]] | None = None,
+    token: str | None = None,
     rendered: RenderedFamilies | None = None,
 ) -> Callable[[Request], Awaitable[Response]]:
-    """`rendered`: families served as kept in memory, after the registry's; built on the spot
-    when stale (the service serves before Kafka answers, and its loops start after)."""
+    """`/metrics`; with `token`, only for a request that sends it as a bearer token (the
+    business families name projects, funding and milestones). `rendered`: families served as
+    kept in memory, after the registry's; built on the spot when stale (the service serves
+    before Kafka answers, and its loops start after)."""
+    expected = f"Bearer {token}".encode() if token else None
 
-    async def metrics(_: Request) -> Response:
+    async def metrics(request: Request) -> Response:
+        sent = request.headers.get("authorization", "").encode()
+        if expected is not None and not secrets.compare_digest(sent, expected):
+            return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
         if refresh is not None:
             await refresh()
         body = generate_latest(registry)

@@ -9,7 +9,7 @@ from aiokafka.structs import OffsetAndMetadata
 from prometheus_client import CollectorRegistry
 
 from contracts.topics import Topic
-from services.runtime.broker import ensure_topics
+from services.runtime.broker import KafkaConnection, ensure_topics
 from services.runtime.consumer_lag import ConsumerLag
 from tests.support.kafka import publish
 from tests.support.platform import EmbeddedKafka
@@ -45,11 +45,13 @@ async def measured(lag: ConsumerLag, bootstrap: str, group: str) -> dict[tuple[s
 async def test_the_lag_is_what_the_group_has_not_committed_per_partition(
     kafka: EmbeddedKafka,
 ) -> None:
-    await ensure_topics(kafka.bootstrap, [TOPIC])
+    await ensure_topics(KafkaConnection(kafka.bootstrap), [TOPIC])
     # The same key: one partition holds all three.
     await publish(kafka.bootstrap, TOPIC, [b"a", b"b", b"c"], key=b"same")
     registry = CollectorRegistry()
-    lag = ConsumerLag(registry, "test", [("test.reader", TOPIC)], kafka.bootstrap, 10.0)
+    lag = ConsumerLag(
+        registry, "test", [("test.reader", TOPIC)], KafkaConnection(kafka.bootstrap), 10.0
+    )
     before = await measured(lag, kafka.bootstrap, "test.reader")
     full = next(p for (_, _, p), n in before.items() if n)
     assert before == {
