@@ -10,9 +10,10 @@ from services.intake import models
 from services.intake.anomalies import Thresholds
 from services.intake.api import intake_router
 from services.intake.metrics import ReportMetrics
-from services.intake.queries import ProjectRuns, ReportQueries
+from services.intake.queries import ProjectRuns, ReportQueries, ReviewQueries
 from services.intake.usecases.projects import ProjectUseCases
 from services.intake.usecases.reports import ReportUseCases
+from services.intake.usecases.reviews import ReviewUseCases
 from services.runtime import registry as service_registry
 from services.runtime.auth import authenticator, token_lookup
 from services.runtime.broker import make_broker
@@ -62,6 +63,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
             ReportQueries(engine, runs),
             authenticator(settings, token_lookup(engine, models.projects)),
             report_metrics,
+            ReviewUseCases(engine, clock, runs),
+            ReviewQueries(engine),
         )
     )
 

@@ -13,10 +13,11 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from contracts.events import MILESTONE_ID_PATTERN
+from contracts.indicators import CellKind
 from contracts.reports import Period
 from services.intake.anomalies import ArrivalWarning
 from services.intake.anomalies import Rule as ArrivalRule
-from services.intake.domain import ReportRevision
+from services.intake.domain import QueuedRevision, ReportRevision, Review, ReviewStatus
 from services.runtime.errors import UnsupportedMediaType
 
 Timestamp = Annotated[
@@ -129,3 +130,73 @@ class MilestonesDeclared(_ProjectAnswer):
 class MilestoneCompletionOut(_ProjectAnswer):
     milestone_id: MilestoneId
     completed_on: date
+
+
+ByKind = dict[CellKind, int]
+
+
+class ReviewOut(_ProjectAnswer):
+    """A revision's review state (docs/review.md)."""
+
+    report_id: UUID
+    period: Period
+    revision: int = Field(ge=1)
+    status: ReviewStatus = Field(description="`submitted` until a programme officer decides.")
+    reviewed_by: str | None = Field(description="Who decided; null while `submitted`.")
+    reviewed_at: Timestamp | None
+    comment: str | None = Field(description="The officer's comment (required to return).")
+
+    @classmethod
+    def of(cls, project_id: UUID, r: ReportRevision, review: Review) -> ReviewOut:
+        return cls(
+            project_id=project_id,
+            report_id=r.report_id,
+            period=r.period,
+            revision=r.revision,
+            status=review.status,
+            reviewed_by=review.reviewed_by,
+            reviewed_at=review.reviewed_at,
+            comment=review.comment,
+        )
+
+
+class QueuedReview(ReviewOut):
+    """A period's latest revision awaiting (or having had) a decision."""
+
+    project_name: str
+    sheet: str
+    submitted_by: str
+    submitted_at: Timestamp
+    reason: str | None
+    cells: int = Field(ge=1)
+    totals: ByKind = Field(description="People by kind in this revision.")
+    difference: ByKind | None = Field(
+        description="This revision's totals minus those of the revision it supersedes; "
+        "null for a period's first revision."
+    )
+    warnings: list[ReportWarning] = Field(description="Checks on arrival it tripped.")
+
+    @classmethod
+    def of_queued(cls, q: QueuedRevision) -> QueuedReview:
+        r = q.revision
+        return cls(
+            **ReviewOut.of(q.project_id, r, q.review).model_dump(),
+            project_name=q.project_name,
+            sheet=q.sheet,
+            submitted_by=r.submitted_by,
+            submitted_at=r.submitted_at,
+            reason=r.reason,
+            cells=r.cells,
+            totals=q.totals,
+            difference=q.difference,
+            warnings=[ReportWarning(rule=ArrivalRule(rule), message=m) for rule, m in q.warnings],
+        )
+
+
+class ReviewQueue(_Answer):
+    status: ReviewStatus
+    reviews: list[QueuedReview] = Field(description="Oldest submission first.")
+
+    @classmethod
+    def of(cls, status: ReviewStatus, queued: Iterable[QueuedRevision]) -> ReviewQueue:
+        return cls(status=status, reviews=[QueuedReview.of_queued(q) for q in queued])
