@@ -145,8 +145,8 @@ async def _replace_periods(
 ) -> dict[UUID, UUID]:
     """In `store`'s reading, the newer revision of a period replaces its cells as a whole; an
     older one arriving late changes nothing. Works whether or not the project's registration
-    arrived first. Returns, for each project whose cells changed, the last event (in batch order) that
-    changed them: the cause its totals event is derived from."""
+    arrived first. Returns, for each project whose cells changed, the last event (in batch
+    order) that changed them: the cause its totals event is derived from."""
     # One after the other, only a period's highest revision in the batch would last (the
     # first of equals, as a later equal one would not be above it): keep only those.
     best: dict[tuple[UUID, str], tuple[int, _Revision]] = {}
