@@ -31,22 +31,29 @@ def polled_settings(database_url: str, bootstrap: str) -> Settings:
 
 
 async def figures(client: httpx.AsyncClient, project_ids: list[str]) -> dict[str, Any]:
-    """Everything the read API says about the sheet and the projects."""
+    """Everything the read API says about the sheet and the projects, in both readings."""
 
     async def get(path: str, **params: str) -> Any:
         r = await client.get(path, params=params, headers=STAFF)
         return r.json() if r.status_code == 200 else r.status_code
 
-    return {
-        "progress": await get("/v1/progress", sheet="cloud"),
-        "coverage": await get("/v1/coverage", sheet="cloud"),
-        "all_coverage": await get("/v1/coverage"),
-        **{p: await get(f"/v1/projects/{p}/progress") for p in project_ids},
-    }
+    seen: dict[str, Any] = {}
+    for reading in ("as_reported", "approved"):
+        seen |= {
+            f"progress {reading}": await get("/v1/progress", sheet="cloud", reading=reading),
+            f"coverage {reading}": await get("/v1/coverage", sheet="cloud", reading=reading),
+            f"all_coverage {reading}": await get("/v1/coverage", reading=reading),
+            **{
+                f"{p} {reading}": await get(f"/v1/projects/{p}/progress", reading=reading)
+                for p in project_ids
+            },
+        }
+    return seen
 
 
 async def post_history(intake: httpx.AsyncClient) -> list[str]:
-    """Three projects in two regions; reports with a second revision and a late period."""
+    """Three projects in two regions; reports with a second revision and a late period;
+    reviews: two approved (one of them then superseded), one returned."""
     ids, tokens = [], []
     for name, regions in (("Nuage Alpes", ["84"]), ("Nuage Nord", ["32", "11"]), ("Nuage", ["84"])):
         r = await intake.post(
@@ -62,12 +69,30 @@ async def post_history(intake: httpx.AsyncClient) -> list[str]:
         (0, report_body("2025-S1", cell(count=100), reason="doublon retiré")),  # revision 2
         (1, report_body("2025-S2", cell(kind="sensitised", region="11", count=400))),
     ]
-    for project, body in reports:
+    reviews = [  # after the report of the same index in `reports`
+        (0, "2025-S1", 1, "approved"),
+        None,
+        (1, "2025-S1", 1, "approved"),
+        None,
+        (1, "2025-S2", 1, "returned"),
+    ]
+    for (project, body), review in zip(reports, reviews, strict=True):
         r = await intake.post(
             f"/v1/projects/{ids[project]}/reports", json=body, headers=tokens[project]
         )
         assert r.status_code == 201, r.text
+        if review is not None:
+            one, period, revision, decision = review
+            r = await intake.post(
+                f"/v1/projects/{ids[one]}/reports/{period}/revisions/{revision}/review",
+                json={"decision": decision, "comment": "vu"},
+                headers=STAFF,
+            )
+            assert r.status_code == 200, r.text
     return ids
+
+
+EVENTS = 11  # what post_history publishes to the indicator: 3 projects, 5 reports, 3 reviews
 
 
 async def indicator_rows(database_url: str) -> int:
@@ -87,23 +112,30 @@ async def run_history_then(
         await platform.start("intake")
         await platform.start("indicator")
         ids = await post_history(platform.intake)
-        totals = {ids[0]: 115, ids[1]: 75, ids[2]: 0}  # 100 (revision 2) + 15; 70 + 5
+        # As reported: 100 (revision 2) + 15; 70 + 5. Approved: 150 (revision 1 of 2025-S1).
+        totals = {f"{ids[0]} as_reported": 115, f"{ids[1]} as_reported": 75}
+        totals |= {f"{ids[2]} as_reported": 0, f"{ids[0]} approved": 150}
+        totals |= {f"{ids[1]} approved": 75, f"{ids[2]} approved": 0}
 
         async def trained() -> dict[str, int | None]:
-            r = {p: (await figures(platform.indicator, [p]))[p] for p in ids}
+            r = await figures(platform.indicator, ids)
             return {
-                p: v["totals"]["trained"] if isinstance(v, dict) else None for p, v in r.items()
+                k: v["totals"]["trained"] if isinstance(v, dict) else None
+                for k, v in r.items()
+                if k in totals
             }
 
         await eventually(trained, totals)
         before = await figures(platform.indicator, ids)
         await platform.stop("indicator")
-        assert await indicator_rows(settings.database_url) == 8  # 3 projects + 5 reports
+        # 3 projects + 5 reports + 3 reviews
+        assert await indicator_rows(settings.database_url) == EVENTS
         await replay()
         await platform.start("indicator")
         await eventually(lambda: figures(platform.indicator, ids), before)
         await eventually(lambda: _shows(platform.indicator, metric), True)
-    assert before["progress"]["targets"], "the comparison must cover real figures"
+    assert before["progress as_reported"]["targets"], "the comparison must cover real figures"
+    assert before["progress approved"] != before["progress as_reported"]
 
 
 async def test_a_rebuilt_indicator_serves_the_same_figures_as_before(
@@ -121,7 +153,7 @@ async def test_a_rebuilt_indicator_serves_the_same_figures_as_before(
 
     try:
         await run_history_then(rebuild_indicator, settings, clock)
-        assert await indicator_rows(clean_database) == 8
+        assert await indicator_rows(clean_database) == EVENTS
     finally:
         await upgrade_all_async(clean_database)  # leave the shared database migrated
 
@@ -131,11 +163,11 @@ async def test_rewinding_only_delivers_every_event_again_and_changes_nothing(
 ) -> None:
     """What follows a database restore: the groups start over, the inbox drops the known."""
     settings = polled_settings(clean_database, kafka.bootstrap)
-    duplicates = 'cma_indicator_events_total{consumer="indicator.reports",outcome="duplicate"} 5.0'
+    duplicates = 'cma_indicator_events_total{consumer="indicator.reports",outcome="duplicate"} 8.0'
     await run_history_then(
         lambda: rebuild(settings, "indicator", rewind_only=True), settings, clock, duplicates
     )
-    assert await indicator_rows(clean_database) == 8
+    assert await indicator_rows(clean_database) == EVENTS
 
 
 async def test_rewinding_a_group_whose_service_still_runs_is_refused(
