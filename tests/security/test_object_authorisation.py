@@ -93,6 +93,22 @@ OPERATIONS = [
         "project",
         lambda s: {"json": {"completed_on": "2025-08-01", "evidence": "PV du jury"}},
     ),
+    Operation(
+        "intake",
+        "GET",
+        "/v1/reviews",
+        lambda s: "/v1/reviews",
+        "staff",
+        lambda s: {"params": {"project": s.b.project_id}},
+    ),
+    Operation(
+        "intake",
+        "POST",
+        "/v1/projects/{project_id}/reports/{period}/revisions/{revision}/review",
+        lambda s: f"/v1/projects/{s.b.project_id}/reports/2024-S2/revisions/1/review",
+        "staff",
+        lambda s: {"json": {"decision": "approved"}},
+    ),
     Operation("indicator", "GET", "/v1/progress", lambda s: "/v1/progress", "staff"),
     Operation(
         "indicator",
@@ -167,7 +183,8 @@ NO_TOKEN: list[dict[str, str]] = [
 
 @pytest.fixture(scope="module")
 async def prepared(platform: SharedPlatform) -> SharedPlatform:
-    """B owns a subscription (for the deliveries operation); B's milestone m1 exists."""
+    """B owns a subscription (for the deliveries operation); B's milestone m1 exists; B
+    reported 2024-S2 (for the review operation)."""
     r = await platform.alerting.post(
         "/v1/subscriptions",
         json=email_subscription([platform.b.project_id]),
@@ -175,6 +192,12 @@ async def prepared(platform: SharedPlatform) -> SharedPlatform:
     )
     assert r.status_code == 201, r.text
     platform.b_subscription = r.json()["subscription_id"]  # type: ignore[attr-defined]
+    r = await platform.intake.post(
+        B_REPORTS.format(project_id=platform.b.project_id),
+        json=report_body("2024-S2"),
+        headers=platform.b.headers,
+    )
+    assert r.status_code == 201, r.text
     return platform
 
 
