@@ -47,7 +47,7 @@ _MILESTONES = select(m.milestones.c.milestone_id, m.milestones.c.completed_on).w
     m.milestones.c.project_id == bindparam("project_id")
 )
 _HISTORY = (
-    select(*_REVISION)
+    select(*_REVISION, _r.review_status, _r.reviewed_by, _r.reviewed_at, _r.review_comment)
     .where(_r.project_id == bindparam("project_id"))
     .order_by(_r.period, _r.revision)
 )
@@ -111,7 +111,7 @@ class ReportQueries:
         async with self.engine.connect() as conn:
             await self.projects.get(conn, project_id)
             rows = (await conn.execute(_HISTORY, {"project_id": project_id})).all()
-        return ReportHistory.of(project_id, [_revision(row) for row in rows])
+        return ReportHistory.of(project_id, [(_revision(row), review_of(row)) for row in rows])
 
 
 # The review queue (docs/review.md): each period's latest revision in a state, oldest first,

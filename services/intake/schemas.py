@@ -72,9 +72,24 @@ def _fields(r: ReportRevision) -> dict[str, object]:
 
 
 class ReportRevisionOut(_RevisionFields):
+    review_status: ReviewStatus = Field(
+        description="`submitted`, `approved` or `returned` by a programme officer."
+    )
+    reviewed_by: str | None
+    reviewed_at: Timestamp | None
+    review_comment: str | None = Field(description="Why it was returned (or approved).")
+
     @classmethod
-    def of(cls, r: ReportRevision) -> ReportRevisionOut:
-        return cls.model_validate(_fields(r))
+    def of(cls, r: ReportRevision, review: Review) -> ReportRevisionOut:
+        return cls.model_validate(
+            _fields(r)
+            | {
+                "review_status": review.status,
+                "reviewed_by": review.reviewed_by,
+                "reviewed_at": review.reviewed_at,
+                "review_comment": review.comment,
+            }
+        )
 
 
 class ReportWarning(_Answer):
@@ -109,11 +124,13 @@ class ReportHistory(_ProjectAnswer):
     periods: list[PeriodHistory] = Field(description="Oldest period first.")
 
     @classmethod
-    def of(cls, project_id: UUID, revisions: Iterable[ReportRevision]) -> ReportHistory:
-        """`revisions` ordered by period, then revision."""
+    def of(
+        cls, project_id: UUID, revisions: Iterable[tuple[ReportRevision, Review]]
+    ) -> ReportHistory:
+        """`revisions` ordered by period, then revision, each with its review."""
         periods: dict[str, list[ReportRevisionOut]] = {}
-        for r in revisions:
-            periods.setdefault(r.period, []).append(ReportRevisionOut.of(r))
+        for r, review in revisions:
+            periods.setdefault(r.period, []).append(ReportRevisionOut.of(r, review))
         return cls(
             project_id=project_id,
             periods=[

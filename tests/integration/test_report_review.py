@@ -158,6 +158,14 @@ async def test_a_returned_report_alerts_the_project_once_and_its_next_revision_r
 
         await eventually(seen, {("report_returned", "2025-S1"): ["firing"]})
 
+        history = await platform.intake.get(
+            f"/v1/projects/{project.project_id}/reports", headers=project.headers
+        )
+        [revision] = history.json()["periods"][0]["revisions"]
+        assert (revision["review_status"], revision["review_comment"]) == (
+            "returned",
+            "Effectifs bac+5 à vérifier",
+        )
         await submit(platform, project, 90)
         await eventually(seen, {("report_returned", "2025-S1"): ["firing", "resolved"]})
         await eventually(
