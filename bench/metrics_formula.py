@@ -20,8 +20,10 @@ PER_PROJECT_FAMILIES = {
     "cma_indicator_commitment_value",
     "cma_indicator_commitment_progress_ratio",
     "cma_indicator_commitment_expected_ratio",
-    "cma_milestone_lagging_days",
-    "cma_milestone_overdue_report_days",
+    "cma_milestone_lagging_seconds",
+    "cma_milestone_lagging_info",
+    "cma_milestone_overdue_report_seconds",
+    "cma_milestone_overdue_report_info",
 }
 
 
@@ -30,11 +32,12 @@ READINGS = 2
 
 
 def per_project(service: str, t: Mapping[str, int]) -> int:
-    """Exact: indicator 2 × (3 P + 4 K), one per reading; milestone L + R; the others 0."""
+    """Exact: indicator 2 × (3 P + 4 K), one per reading; milestone 2 (L + R) (each value and
+    its `_info`); the other services 0."""
     if service == "indicator":
         return READINGS * (len(CellKind) * t["active_projects"] + 4 * t["commitments"])
     if service == "milestone":
-        return t["lagging_milestones"] + t["overdue_reports"]
+        return 2 * (t["lagging_milestones"] + t["overdue_reports"])
     return 0
 
 

@@ -154,7 +154,7 @@ class Figures:
     async def coverage(
         self, sheet: str | None, reading: Reading = Reading.AS_REPORTED
     ) -> CoverageFigures:
-        funded = await self.queries.funded_regions()
+        funded = await self.queries.funded_regions(self.clock().date())
         tallies = await self.queries.tallies(sheet=sheet, reading=reading)
         return self.coverage_of(sheet, funded, tallies, reading)
 

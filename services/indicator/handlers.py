@@ -17,12 +17,19 @@ from datetime import datetime
 from uuid import UUID
 
 import asyncpg
-from sqlalchemy import Table, TextClause, text
+from sqlalchemy import Table, TextClause, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts.events import Event, IndicatorReportSubmitted, ProjectRegistered, ReportReviewed
+from contracts.events import (
+    Event,
+    IndicatorReportSubmitted,
+    ProjectAmended,
+    ProjectClosed,
+    ProjectRegistered,
+    ReportReviewed,
+)
 from contracts.reports import Cell, ReviewDecision
 from services.indicator import models as m
 from services.indicator.totals_changed import emit_totals
@@ -85,6 +92,9 @@ def make_handler(clock: Clock) -> Apply:
 
     async def handle_events(conn: AsyncConnection, events: list[Event]) -> None:
         await _register(conn, [e for e in events if isinstance(e, ProjectRegistered)])
+        await _amend_or_close(
+            conn, [e for e in events if isinstance(e, ProjectAmended | ProjectClosed)]
+        )
         submitted = [
             _Revision(
                 e.event_id,
@@ -138,6 +148,29 @@ async def _register(conn: AsyncConnection, events: list[ProjectRegistered]) -> N
         for e in events
     ]
     await conn.execute(insert(m.projects).on_conflict_do_nothing(), rows)
+
+
+async def _amend_or_close(
+    conn: AsyncConnection, events: list[ProjectAmended | ProjectClosed]
+) -> None:
+    """In order, after the registrations of the batch (a project's events share a partition).
+    Cells are left alone: what was reported in a region removed, or before a closure, stays
+    counted."""
+    p = m.projects.c
+    for e in events:
+        values: dict[str, object]
+        if isinstance(e, ProjectClosed):
+            values = {"closed_on": e.payload.on}
+        else:
+            values = {
+                "name": e.payload.name,
+                "lead": e.payload.lead,
+                "end_date": e.payload.end_date,
+                "funding_eur": e.payload.funding_eur,
+                "regions": list(e.payload.regions),
+                "commitments": [c.model_dump(mode="json") for c in e.payload.commitments],
+            }
+        await conn.execute(update(m.projects).where(p.project_id == e.project_id).values(values))
 
 
 async def _replace_periods(

@@ -66,11 +66,8 @@ async def business_families(figures: Figures) -> list[Metric]:
     """The families that count people carry a `reading` label (`as_reported`, `approved`:
     docs/review.md); funding, project counts, staleness and the approved share do not."""
     q = figures.queries
-    funded, funding, approved = (
-        await q.funded_regions(),
-        await q.sheet_funding(),
-        await q.approvals(),
-    )
+    funding, approved = await q.sheet_funding(), await q.approvals()
+    funded = await q.funded_regions(figures.clock().date())
     readings: list[tuple[Reading, list[Metric]]] = []
     for reading in Reading:
         tallies = await q.tallies(reading=reading)

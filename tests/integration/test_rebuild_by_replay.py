@@ -13,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from services.command.replay import ReplayRefused, rebuild, rewind
 from services.command.replay import main as replay_main
 from services.runtime import registry
+from services.runtime.broker import KafkaConnection
 from services.runtime.migrations import upgrade_all_async
 from services.runtime.settings import Settings
 from tests.support.clock import FakeClock
@@ -52,8 +53,9 @@ async def figures(client: httpx.AsyncClient, project_ids: list[str]) -> dict[str
 
 
 async def post_history(intake: httpx.AsyncClient) -> list[str]:
-    """Three projects in two regions; reports with a second revision and a late period;
-    reviews: two approved (one of them then superseded), one returned."""
+    """Three projects in three regions; reports with a second revision and a late period;
+    reviews: two approved (one of them then superseded), one returned; then the second
+    project amended (a region removed, a commitment changed) and closed."""
     ids, tokens = [], []
     for name, regions in (("Nuage Alpes", ["84"]), ("Nuage Nord", ["32", "11"]), ("Nuage", ["84"])):
         r = await intake.post(
@@ -89,10 +91,24 @@ async def post_history(intake: httpx.AsyncClient) -> list[str]:
                 headers=STAFF,
             )
             assert r.status_code == 200, r.text
+    commitment = project_body()["commitments"][0] | {"value": 900}
+    r = await intake.patch(
+        f"/v1/projects/{ids[1]}",
+        json={"regions": ["32"], "commitments": {"changed": [commitment]}, "reason": "avenant"},
+        headers=STAFF,
+    )
+    assert r.status_code == 200, r.text
+    r = await intake.post(
+        f"/v1/projects/{ids[1]}/close",
+        json={"status": "completed", "on": "2025-08-31", "reason": "terminé"},
+        headers=STAFF,
+    )
+    assert r.status_code == 200, r.text
     return ids
 
 
-EVENTS = 11  # what post_history publishes to the indicator: 3 projects, 5 reports, 3 reviews
+EVENTS = 13  # what post_history publishes to the indicator: 3 projects, 5 reports, 3 reviews,
+# an amendment and a closure
 
 
 async def indicator_rows(database_url: str) -> int:
@@ -126,9 +142,17 @@ async def run_history_then(
             }
 
         await eventually(trained, totals)
+
+        async def funded() -> list[str]:
+            seen = await figures(platform.indicator, [])
+            return list(seen["coverage as_reported"]["covered"])
+
+        await eventually(funded, ["84"])  # the closed project's 32 and 11 no longer count
         before = await figures(platform.indicator, ids)
+        assert before["coverage as_reported"]["delivered"]["covered"] == ["11", "32", "84"]
+        assert before[f"{ids[1]} as_reported"]["commitments"][0]["target"] == 900
         await platform.stop("indicator")
-        # 3 projects + 5 reports + 3 reviews
+        # 3 projects, 5 reports, 3 reviews, an amendment and a closure
         assert await indicator_rows(settings.database_url) == EVENTS
         await replay()
         await platform.start("indicator")
@@ -177,7 +201,12 @@ async def test_rewinding_a_group_whose_service_still_runs_is_refused(
     async with running_platform(settings, clock, ("indicator",)):
         await eventually(lambda: _members(kafka.bootstrap, "indicator.reports"), 1)
         with pytest.raises(ReplayRefused, match="is the service stopped"):
-            await rewind(kafka.bootstrap, ["indicator.reports"], ["cma.reports.v1"], wait_seconds=5)
+            await rewind(
+                KafkaConnection(kafka.bootstrap),
+                ["indicator.reports"],
+                ["cma.reports.v1"],
+                wait_seconds=5,
+            )
 
 
 async def test_services_whose_tables_are_the_record_are_never_dropped() -> None:

@@ -1,7 +1,7 @@
 """the approved reading: each period's latest approved revision and its cells
 
-Revision ID: 0006_h17
-Revises: 0005_h16
+Revision ID: 0007_h17
+Revises: 0006_h13p
 Create Date: 2026-11-30 17:20:00.000000
 
 """
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_h17"
-down_revision: str | Sequence[str] | None = "0005_h16"
+revision: str = "0007_h17"
+down_revision: str | Sequence[str] | None = "0006_h13p"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
