@@ -68,27 +68,25 @@ async def business_families(figures: Figures) -> list[Metric]:
     q = figures.queries
     funding, approved = await q.sheet_funding(), await q.approvals()
     funded = await q.funded_regions(figures.clock().date())
+    summaries = {reading: await figures.project_summaries(reading) for reading in Reading}
     readings: list[tuple[Reading, list[Metric]]] = []
-    for reading in Reading:
+    for reading, projects in summaries.items():
         tallies = await q.tallies(reading=reading)
         coverage = [
             figures.coverage_of(s, funded, tallies, reading)
             for s in (*figures.catalog.sheets, None)
         ]
         sheets = figures.sheets(tallies, reading, approved)
-        projects = await figures.project_summaries(reading)
         families = [
             *project_families(projects),
             *sheet_families(tallies, sheets, coverage),
             *forecast_families(sheets),
         ]
         readings.append((reading, families))
-        if reading is Reading.AS_REPORTED:
-            staleness = staleness_family(projects)
     share: Values = {(s,): a.share for s, a in approved.items() if a.share is not None}
     return [
         *with_reading(readings),
-        staleness,
+        staleness_family(summaries[Reading.AS_REPORTED]),  # freshness is as reported
         *funding_families(funding),
         gauge(
             "approved_share",
