@@ -10,6 +10,8 @@ class Topic:
     name: str
     partitions: int
     description: str
+    key: str = "project_id"
+    """The envelope field events are keyed by (`event_key`)."""
 
 
 PROJECTS = Topic("cma.projects.v1", 6, "Funded projects registered (project.registered).")
@@ -25,13 +27,20 @@ STATUS = Topic(
     6,
     "What subscribers are alerted on: milestone status changes and overdue reports, by milestone.",
 )
+ACCESS = Topic(
+    "cma.access.v1",
+    6,  # as many as the projects topic: consumers of both scale as far
+    "Named staff tokens issued and revoked (staff_token.*), by token.",
+    key="token_id",
+)
 DEAD_LETTERS = Topic(
     "cma.deadletter.v1", 3, "Messages a consumer gave up on, with the error in headers."
 )
 
-ALL: tuple[Topic, ...] = (PROJECTS, REPORTS, MILESTONES, PROGRESS, STATUS, DEAD_LETTERS)
+ALL: tuple[Topic, ...] = (PROJECTS, REPORTS, MILESTONES, PROGRESS, STATUS, ACCESS, DEAD_LETTERS)
 
 
-def event_key(project_id: object) -> bytes:
-    """Every event is keyed by its project, so one project's events stay in order."""
-    return str(project_id).encode()
+def event_key(subject_id: object) -> bytes:
+    """Every event is keyed by its subject (its project; a staff token on `ACCESS`), so one
+    subject's events stay in order."""
+    return str(subject_id).encode()

@@ -50,7 +50,8 @@ def alerting_router(
                 f"a project token subscribes only to its own project: "
                 f'set filters.projects to ["{caller.project_id}"]',
             )
-        sub = await usecases.subscribe(body, None if caller.staff else caller.project_id)
+        owner = None if caller.staff else caller.project_id
+        sub = await usecases.subscribe(body, owner, caller.label)
         return SubscriptionCreated.of(sub)
 
     @router.get("/subscriptions", tags=["subscriptions"])

@@ -34,6 +34,7 @@ class Subscription:
     filters: Filters
     repeat: timedelta
     created_at: datetime
+    created_by: str | None  # who created it (the caller's label); null before it was recorded
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Subscription:
@@ -54,6 +55,7 @@ class Subscription:
             filters,
             timedelta(seconds=row.repeat_interval_seconds),
             row.created_at,
+            row.created_by,
         )
 
     def to_row(self) -> dict[str, Any]:
@@ -72,6 +74,7 @@ class Subscription:
             "min_severity": f.min_severity.value,
             "repeat_interval_seconds": int(self.repeat.total_seconds()),
             "created_at": self.created_at,
+            "created_by": self.created_by,
         }
 
     def wants(self, alert: Row[Any]) -> bool:

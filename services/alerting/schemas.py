@@ -110,6 +110,9 @@ class SubscriptionOut(BaseModel):
     filters: FiltersOut
     repeat_interval_seconds: int
     created_at: datetime
+    created_by: str | None = Field(
+        description="Who created it: `staff`, `name <email>` or `project:<id>`"
+    )
 
     @classmethod
     def of(cls, sub: Subscription) -> SubscriptionOut:
@@ -125,6 +128,7 @@ class SubscriptionOut(BaseModel):
             channel=channel,
             filters=FiltersOut.of(sub.filters),
             repeat_interval_seconds=int(sub.repeat.total_seconds()),
+            created_by=sub.created_by,
             created_at=sub.created_at,
         )
 

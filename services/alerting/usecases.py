@@ -29,8 +29,11 @@ class AlertingUseCases:
         self.engine, self.settings, self.clock = engine, settings, clock
         self.group_wait = timedelta(seconds=settings.alert_group_wait_seconds)
 
-    async def subscribe(self, body: SubscriptionIn, owner: UUID | None) -> Subscription:
-        """Store a new subscription (`owner`: the project creating it, None for staff) and
+    async def subscribe(
+        self, body: SubscriptionIn, owner: UUID | None, created_by: str
+    ) -> Subscription:
+        """Store a new subscription (`owner`: the project creating it, None for staff;
+        `created_by`: who, as the caller's label) and
         queue the alerts already firing that it wants. A webhook must lead to a public host."""
         if isinstance(body.channel, WebhookIn):
             try:
@@ -38,7 +41,7 @@ class AlertingUseCases:
             except ValueError as exc:
                 loc = ("body", "channel", "webhook", "url")  # as pydantic names it
                 raise Unprocessable([FieldError(loc, str(exc))]) from exc
-        sub = _new_subscription(body, owner, self.clock())
+        sub = _new_subscription(body, owner, created_by, self.clock())
         firing = select(m.alerts).where(m.alerts.c.state == AlertState.FIRING.value)
         pending: Pending = defaultdict(list)
         async with self.engine.begin() as conn:
@@ -77,7 +80,9 @@ class AlertingUseCases:
         return sum(len(items) for items in pending.values())
 
 
-def _new_subscription(body: SubscriptionIn, owner: UUID | None, now: datetime) -> Subscription:
+def _new_subscription(
+    body: SubscriptionIn, owner: UUID | None, created_by: str, now: datetime
+) -> Subscription:
     """A new id; a webhook given no secret gets one (the answer shows it, once)."""
     f = body.filters
     filters = Filters(
@@ -101,4 +106,5 @@ def _new_subscription(body: SubscriptionIn, owner: UUID | None, now: datetime) -
         filters,
         timedelta(seconds=body.repeat_interval_seconds),
         now,
+        created_by,
     )

@@ -19,11 +19,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts.events import Event, IndicatorReportSubmitted, ProjectRegistered
+from contracts.events import IndicatorReportSubmitted, ProjectEvent, ProjectRegistered
 from services.indicator import models as m
 from services.indicator.totals_changed import emit_totals
 from services.runtime.clock import Clock
-from services.runtime.consumer import Apply
+from services.runtime.token_events import ApplyProjectEvents
 
 # Only a revision above the one held replaces it; the rows returned are the periods replaced.
 _UPSERT_PERIODS = text(f"""
@@ -42,10 +42,10 @@ _DELETE_CELLS = text(f"""
 _CELL_COLUMNS = ["project_id", "period", "kind", "level", "region", "sex", "audience", "count"]
 
 
-def make_handler(clock: Clock) -> Apply:
+def make_handler(clock: Clock) -> ApplyProjectEvents:
     """What both consumer groups (projects, reports) run on each batch."""
 
-    async def handle_events(conn: AsyncConnection, events: list[Event]) -> None:
+    async def handle_events(conn: AsyncConnection, events: list[ProjectEvent]) -> None:
         await _register(conn, [e for e in events if isinstance(e, ProjectRegistered)])
         reports = [e for e in events if isinstance(e, IndicatorReportSubmitted)]
         changed = await _replace_periods(conn, reports)

@@ -23,16 +23,22 @@ from contracts.text import Text
 from services.intake.csv_reports import csv_row_loc, parse_csv_report
 from services.intake.domain import json_cell_loc
 from services.intake.metrics import ReportMetrics
-from services.intake.queries import ReportQueries
+from services.intake.queries import ReportQueries, StaffTokenQueries
 from services.intake.schemas import (
     MilestoneCompletionOut,
     MilestonesDeclared,
+    ProjectTokenOut,
     ReportAccepted,
     ReportFormat,
     ReportHistory,
+    StaffTokenCreated,
+    StaffTokenIn,
+    StaffTokenList,
+    StaffTokenOut,
 )
 from services.intake.usecases.projects import ProjectUseCases
 from services.intake.usecases.reports import ReportUseCases
+from services.intake.usecases.tokens import TokenUseCases
 from services.runtime.auth import Caller
 from services.runtime.errors import Unprocessable, pydantic_errors
 from services.runtime.http import CONFLICT, FORBIDDEN, NOT_FOUND, PROBLEMS, inline_schema
@@ -82,7 +88,7 @@ def intake_router(
     async def register_project(body: ProjectIn, caller: CallerDep) -> ProjectCreated:
         """Register a funded project (programme staff). The API token is shown only here."""
         caller.require_staff()
-        return await projects.register(body)
+        return await projects.register(body, caller)
 
     @router.post(
         "/projects/{project_id}/reports",
@@ -156,3 +162,42 @@ def _json_report(body: bytes) -> ReportIn:
         return ReportIn.model_validate_json(body)
     except ValidationError as exc:
         raise Unprocessable(pydantic_errors(exc.errors(), prefix=["body"])) from None
+
+
+def tokens_router(
+    tokens: TokenUseCases,
+    staff_tokens: StaffTokenQueries,
+    authenticate: Callable[[Request], Awaitable[Caller]],
+) -> APIRouter:
+    """A project's token replaced; named staff tokens issued, listed, revoked (staff admins)."""
+    router = APIRouter(prefix="/v1", responses=PROBLEMS)
+    CallerDep = Annotated[Caller, Depends(authenticate)]
+
+    @router.post("/projects/{project_id}/token", tags=["tokens"], responses=FORBIDDEN | NOT_FOUND)
+    async def rotate_project_token(project_id: UUID, caller: CallerDep) -> ProjectTokenOut:
+        """Replace the project's API token (staff, or the project itself). The new token is
+        shown only here; every service refuses the old one within 5 seconds."""
+        caller.require_project(project_id)
+        return await tokens.rotate_project_token(project_id, caller)
+
+    @router.post("/staff-tokens", status_code=201, tags=["tokens"], responses=FORBIDDEN)
+    async def issue_staff_token(body: StaffTokenIn, caller: CallerDep) -> StaffTokenCreated:
+        """Issue a named staff token for a person (staff admins). Shown only here; records
+        of what it does name the person."""
+        caller.require_staff_admin()
+        return await tokens.issue_staff_token(body, caller)
+
+    @router.get("/staff-tokens", tags=["tokens"], responses=FORBIDDEN)
+    async def list_staff_tokens(caller: CallerDep) -> StaffTokenList:
+        """Every named staff token, revoked ones included (staff admins); never the secret."""
+        caller.require_staff_admin()
+        return StaffTokenList(items=[StaffTokenOut.of(t) for t in await staff_tokens.all()])
+
+    @router.delete("/staff-tokens/{token_id}", tags=["tokens"], responses=FORBIDDEN | NOT_FOUND)
+    async def revoke_staff_token(token_id: UUID, caller: CallerDep) -> StaffTokenOut:
+        """Revoke a named staff token (staff admins): every service refuses it within
+        5 seconds. Revoking it again changes nothing."""
+        caller.require_staff_admin()
+        return await tokens.revoke_staff_token(token_id, caller)
+
+    return router

@@ -7,13 +7,14 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from services.intake import models
-from services.intake.api import intake_router
+from services.intake.api import intake_router, tokens_router
 from services.intake.metrics import ReportMetrics
-from services.intake.queries import ProjectRuns, ReportQueries
+from services.intake.queries import ProjectRuns, ReportQueries, StaffTokenQueries
 from services.intake.usecases.projects import ProjectUseCases
 from services.intake.usecases.reports import ReportUseCases
+from services.intake.usecases.tokens import TokenUseCases
 from services.runtime import registry as service_registry
-from services.runtime.auth import authenticator, token_lookup
+from services.runtime.auth import TokenDirectory, authenticator
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.db import service_engine
@@ -21,6 +22,7 @@ from services.runtime.http import build_app
 from services.runtime.lifespan import service_lifespan
 from services.runtime.outbox import OutboxRelay
 from services.runtime.settings import Settings
+from services.runtime.token_events import listen_for_revocations
 
 SPEC = service_registry.service("intake")
 SERVICE = SPEC.name
@@ -30,6 +32,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
     engine = service_engine(settings)
     broker = make_broker(settings, SERVICE, registry)
+    tokens = TokenDirectory(engine, models.projects, models.staff_tokens)
+    listen_for_revocations(broker, tokens, settings, SERVICE)
     relay = OutboxRelay.from_settings(engine, models.outbox, models.leases, broker, settings)
     runs = ProjectRuns()  # one cache of projects' runs for every use case and query
     report_metrics = ReportMetrics(registry)
@@ -50,8 +54,15 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
             ProjectUseCases(engine, clock, runs),
             ReportUseCases(engine, clock, runs),
             ReportQueries(engine, runs),
-            authenticator(settings, token_lookup(engine, models.projects)),
+            authenticator(settings, tokens.find),
             report_metrics,
+        )
+    )
+    app.include_router(
+        tokens_router(
+            TokenUseCases(engine, clock, tokens),
+            StaffTokenQueries(engine),
+            authenticator(settings, tokens.find),
         )
     )
 

@@ -90,3 +90,26 @@ def envelope(project_id: uuid.UUID, now: datetime) -> dict[str, Any]:
         "producer": PRODUCER,
         "project_id": project_id,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class StaffToken:
+    """A named staff token as intake records it (never the token itself)."""
+
+    token_id: uuid.UUID
+    name: str
+    email: str
+    admin: bool
+    issued_at: datetime
+    issued_by: str
+    revoked_at: datetime | None
+    revoked_by: str | None
+
+
+def staff_envelope(token_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+    return {
+        "event_id": uuid.uuid4(),
+        "occurred_at": now,
+        "producer": PRODUCER,
+        "token_id": token_id,
+    }

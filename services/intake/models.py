@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from services.runtime.db import leases_table, outbox_table
+from services.runtime.token_events import staff_tokens_table
 
 metadata = MetaData(schema="intake")
 
@@ -37,6 +38,7 @@ projects = Table(
     Column("commitments", JSONB, nullable=False),
     Column("token_sha256", String(64), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("registered_by", String(400)),  # the caller's label; null before it was recorded
 )
 
 milestones = Table(
@@ -68,7 +70,7 @@ reports = Table(
     Column("revision", Integer, nullable=False),
     Column("idempotency_key", String(200)),
     Column("request_sha256", String(64), nullable=False),
-    Column("submitted_by", String(100), nullable=False),
+    Column("submitted_by", String(400), nullable=False),
     Column("submitted_at", DateTime(timezone=True), nullable=False),
     Column("reason", Text),
     Column("cells", JSONB, nullable=False),
@@ -78,3 +80,5 @@ reports = Table(
 
 outbox = outbox_table(metadata)
 leases = leases_table(metadata)  # the outbox relay's, among the replicas
+
+staff_tokens = staff_tokens_table(metadata)  # the record of named staff tokens (docs/security.md)

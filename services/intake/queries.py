@@ -14,7 +14,7 @@ from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.intake import models as m
-from services.intake.domain import ProjectRun, ReportRevision
+from services.intake.domain import ProjectRun, ReportRevision, StaffToken
 from services.intake.schemas import ReportHistory
 from services.runtime.errors import NotFound
 
@@ -103,3 +103,28 @@ class ReportQueries:
             await self.projects.get(conn, project_id)
             rows = (await conn.execute(_HISTORY, {"project_id": project_id})).all()
         return ReportHistory.of(project_id, [_revision(row) for row in rows])
+
+
+_s = m.staff_tokens.c
+STAFF_TOKEN_FIELDS = (
+    _s.token_id,
+    _s.name,
+    _s.email,
+    _s.admin,
+    _s.issued_at,
+    _s.issued_by,
+    _s.revoked_at,
+    _s.revoked_by,
+)
+"""A `StaffToken`'s columns, in its fields' order."""
+
+
+class StaffTokenQueries:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def all(self) -> list[StaffToken]:
+        """Every named staff token, revoked ones included, oldest first."""
+        query = select(*STAFF_TOKEN_FIELDS).order_by(_s.issued_at, _s.token_id)
+        async with self.engine.connect() as conn:
+            return [StaffToken(*row) for row in await conn.execute(query)]

@@ -12,9 +12,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
-from contracts.events import MILESTONE_ID_PATTERN
+from contracts.events import EMAIL_PATTERN, MILESTONE_ID_PATTERN
 from contracts.reports import Period
-from services.intake.domain import ReportRevision
+from contracts.text import Text
+from services.intake.domain import ReportRevision, StaffToken
 from services.runtime.errors import UnsupportedMediaType
 
 Timestamp = Annotated[
@@ -58,7 +59,7 @@ class _RevisionFields(_Answer):
     report_id: UUID
     period: Period
     revision: int = Field(ge=1, description="1 for a period's first report, then 2, 3…")
-    submitted_by: str = Field(description="`staff` or `project:<project_id>`")
+    submitted_by: str = Field(description="`staff`, `name <email>` or `project:<project_id>`")
     submitted_at: Timestamp
     reason: str | None
     cells: int = Field(ge=1, description="How many cells the report holds.")
@@ -113,3 +114,50 @@ class MilestonesDeclared(_ProjectAnswer):
 class MilestoneCompletionOut(_ProjectAnswer):
     milestone_id: MilestoneId
     completed_on: date
+
+
+# Tokens: a project's replaced, named staff tokens issued, listed and revoked.
+
+
+class ProjectTokenOut(_ProjectAnswer):
+    api_token: str = Field(
+        description="Shown once; only its SHA-256 is stored. The previous token is refused "
+        "by every service within 5 seconds."
+    )
+
+
+class StaffTokenIn(BaseModel):
+    """The body of `POST /v1/staff-tokens`: the person the token is for."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Text = Field(min_length=1, max_length=100)
+    email: str = Field(pattern=EMAIL_PATTERN, max_length=254)
+    admin: bool = Field(default=False, description="May issue and revoke staff tokens.")
+
+
+class StaffTokenOut(_Answer):
+    token_id: UUID
+    name: str
+    email: str
+    admin: bool
+    issued_at: Timestamp
+    issued_by: str = Field(description="Who issued it: `staff` or `name <email>`")
+    revoked_at: Timestamp | None
+    revoked_by: str | None
+
+    @classmethod
+    def of(cls, token: StaffToken) -> StaffTokenOut:
+        return cls.model_validate(dataclasses.asdict(token))
+
+
+class StaffTokenCreated(StaffTokenOut):
+    api_token: str = Field(description="Shown once; only its SHA-256 is stored.")
+
+    @classmethod
+    def issued(cls, token: StaffToken, api_token: str) -> StaffTokenCreated:
+        return cls.model_validate({**dataclasses.asdict(token), "api_token": api_token})
+
+
+class StaffTokenList(_Answer):
+    items: list[StaffTokenOut] = Field(description="Oldest first, revoked ones included.")

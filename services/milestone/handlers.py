@@ -11,10 +11,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events import (
-    Event,
     IndicatorReportSubmitted,
     MilestoneCompleted,
     MilestoneDeclared,
+    ProjectEvent,
     ProjectRegistered,
     ProjectTotalsChanged,
 )
@@ -23,13 +23,13 @@ from services.milestone.domain import Rules
 from services.milestone.overdue_reports import clear_overdue
 from services.milestone.transitions import evaluate_milestones
 from services.runtime.clock import Clock
-from services.runtime.consumer import Apply
+from services.runtime.token_events import ApplyProjectEvents
 
 
-def make_handler(clock: Clock, rules: Rules) -> Apply:
+def make_handler(clock: Clock, rules: Rules) -> ApplyProjectEvents:
     """What every consumer group (projects, milestones, reports, progress) runs on each batch."""
 
-    async def handle_events(conn: AsyncConnection, events: list[Event]) -> None:
+    async def handle_events(conn: AsyncConnection, events: list[ProjectEvent]) -> None:
         touched: set[UUID] = set()
         reported: list[tuple[UUID, str]] = []
         for event in events:
@@ -51,7 +51,7 @@ def make_handler(clock: Clock, rules: Rules) -> Apply:
     return handle_events
 
 
-async def _store(conn: AsyncConnection, event: Event) -> bool:
+async def _store(conn: AsyncConnection, event: ProjectEvent) -> bool:
     """Stores what the event says; True when the project's milestones need evaluating."""
     ms = m.milestones.c
     if isinstance(event, ProjectRegistered):

@@ -100,4 +100,11 @@ SAMPLES = (
     events.report_overdue_cleared(
         PROJECT_ID, "2024-S2", project=CONTEXT, at=AT, event_id=event_id(8)
     ),
+    events.project_token_rotated(
+        PROJECT_ID, token="cmap_new", previous="cmap_old", at=AT, event_id=event_id(9)
+    ),
+    events.staff_token_issued(
+        uuid.UUID(int=90), admin=True, issued_by="staff", at=AT, event_id=event_id(10)
+    ),
+    events.staff_token_revoked(uuid.UUID(int=90), revoked_by="staff", at=AT, event_id=event_id(11)),
 )
