@@ -133,7 +133,9 @@ class StaffTokenIn(BaseModel):
 
     name: Text = Field(min_length=1, max_length=100)
     email: str = Field(pattern=EMAIL_PATTERN, max_length=254)
-    admin: bool = Field(default=False, description="May issue and revoke staff tokens.")
+    admin: bool = Field(
+        default=False, strict=True, description="May issue and revoke staff tokens."
+    )
 
 
 class StaffTokenOut(_Answer):

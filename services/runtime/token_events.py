@@ -110,12 +110,13 @@ async def apply_token_events(
 
 
 def with_token_copies(projects: Table, staff_tokens: Table, apply: ApplyProjectEvents) -> Apply:
-    """What a consuming service runs on each batch: its token copies, then its own handler
-    with the events about projects."""
+    """What a consuming service runs on each batch: its own handler with the events about
+    projects, then its token copies. In that order: a batch replayed from the start holds a
+    project's registration (which the handler stores) and its later token replacements."""
 
     async def apply_all(conn: AsyncConnection, events: list[Event]) -> None:
-        await apply_token_events(conn, projects, staff_tokens, events)
         await apply(conn, [e for e in events if isinstance(e, Envelope)])
+        await apply_token_events(conn, projects, staff_tokens, events)
 
     return apply_all
 
