@@ -16,7 +16,7 @@ from services.alerting.metrics import DeliveryMetrics, alerting_families
 from services.alerting.queries import AlertingQueries
 from services.alerting.usecases import AlertingUseCases
 from services.runtime import registry as service_registry
-from services.runtime.auth import TokenDirectory, authenticator
+from services.runtime.auth import TokenDirectory, authenticator, read_copies
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.consumer import subscribe_consumers
@@ -35,7 +35,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
     engine = service_engine(settings)
     broker = make_broker(settings, SERVICE, registry)
-    tokens = TokenDirectory(engine, models.projects, models.staff_tokens)
+    tokens = TokenDirectory(read_copies(engine, models.projects, models.staff_tokens))
     listen_for_revocations(broker, tokens, settings, SERVICE)
     handlers = AlertingHandlers(clock, settings.alert_group_wait_seconds)
     subscribe_consumers(

@@ -13,7 +13,7 @@ from services.indicator.handlers import make_handler
 from services.indicator.metrics import business_families
 from services.indicator.queries import IndicatorQueries
 from services.runtime import registry as service_registry
-from services.runtime.auth import TokenDirectory, authenticator
+from services.runtime.auth import TokenDirectory, authenticator, read_copies
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.consumer import subscribe_consumers
@@ -33,7 +33,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
     engine = service_engine(settings)
     broker = make_broker(settings, SERVICE, registry)
-    tokens = TokenDirectory(engine, models.projects, models.staff_tokens)
+    tokens = TokenDirectory(read_copies(engine, models.projects, models.staff_tokens))
     listen_for_revocations(broker, tokens, settings, SERVICE)
     subscribe_consumers(
         broker,

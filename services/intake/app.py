@@ -14,7 +14,7 @@ from services.intake.usecases.projects import ProjectUseCases
 from services.intake.usecases.reports import ReportUseCases
 from services.intake.usecases.tokens import TokenUseCases
 from services.runtime import registry as service_registry
-from services.runtime.auth import TokenDirectory, authenticator
+from services.runtime.auth import TokenDirectory, authenticator, read_copies
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.db import service_engine
@@ -32,7 +32,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
     engine = service_engine(settings)
     broker = make_broker(settings, SERVICE, registry)
-    tokens = TokenDirectory(engine, models.projects, models.staff_tokens)
+    tokens = TokenDirectory(read_copies(engine, models.projects, models.staff_tokens))
     listen_for_revocations(broker, tokens, settings, SERVICE)
     relay = OutboxRelay.from_settings(engine, models.outbox, models.leases, broker, settings)
     runs = ProjectRuns()  # one cache of projects' runs for every use case and query

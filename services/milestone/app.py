@@ -14,7 +14,7 @@ from services.milestone.metrics import milestone_families
 from services.milestone.queries import MilestoneQueries
 from services.milestone.ticker import Ticker
 from services.runtime import registry as service_registry
-from services.runtime.auth import TokenDirectory, authenticator
+from services.runtime.auth import TokenDirectory, authenticator, read_copies
 from services.runtime.broker import make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.consumer import subscribe_consumers
@@ -34,7 +34,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
     engine = service_engine(settings)
     broker = make_broker(settings, SERVICE, registry)
-    tokens = TokenDirectory(engine, models.projects, models.staff_tokens)
+    tokens = TokenDirectory(read_copies(engine, models.projects, models.staff_tokens))
     listen_for_revocations(broker, tokens, settings, SERVICE)
     rules = Rules(
         settings.milestone_at_risk_days, settings.trajectory_tolerance, settings.report_grace_days

@@ -74,9 +74,31 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def read_copies(engine: AsyncEngine, projects: Table, staff_tokens: Table) -> FindCaller:
+    """Who holds a token, by its hash, in a service's own copies of the projects and of the
+    named staff tokens (a revoked staff token is kept there, marked revoked)."""
+    project = select(projects.c.project_id).where(projects.c.token_sha256 == bindparam("digest"))
+    s = staff_tokens.c
+    staff = select(s.name, s.email, s.admin).where(
+        s.token_sha256 == bindparam("digest"), s.revoked_at.is_(None)
+    )
+
+    async def read(digest: str) -> Caller | None:
+        async with engine.connect() as conn:
+            project_id = (await conn.execute(project, {"digest": digest})).scalar()
+            if project_id is not None:
+                return Caller(staff=False, project_id=project_id)
+            row = (await conn.execute(staff, {"digest": digest})).one_or_none()
+        if row is None:
+            return None
+        return Caller(staff=True, person=Person(name=row.name, email=row.email), admin=row.admin)
+
+    return read
+
+
 class TokenDirectory:
-    """Who holds a token, by its hash, from a service's own copies of the projects and of the
-    named staff tokens.
+    """Who holds a token, by its hash, as a process of a service answers it: `read` (the
+    service's copies), a cache in front of it, and a deny set in front of both.
 
     Tokens found are remembered for `seconds` (one database round trip less per request);
     unknown ones are asked again, as a project may just have registered. A token replaced or
@@ -85,22 +107,9 @@ class TokenDirectory:
     updated by one replica's consumer, possibly later than this process hears of it)."""
 
     def __init__(
-        self,
-        engine: AsyncEngine,
-        projects: Table,
-        staff_tokens: Table,
-        *,
-        seconds: float = 60.0,
-        revoked_kept: int = 100_000,
+        self, read: FindCaller, *, seconds: float = 60.0, revoked_kept: int = 100_000
     ) -> None:
-        self._engine = engine
-        self._project = select(projects.c.project_id).where(
-            projects.c.token_sha256 == bindparam("digest")
-        )
-        s = staff_tokens.c
-        self._staff = select(s.name, s.email, s.admin).where(
-            s.token_sha256 == bindparam("digest"), s.revoked_at.is_(None)
-        )
+        self._read = read
         self._known: TTLCache[str, Caller] = TTLCache(maxsize=100_000, ttl=seconds)
         # Insertion-ordered: past `revoked_kept` the oldest go (the copies refuse them by then).
         self._revoked: dict[str, None] = {}
@@ -125,16 +134,10 @@ class TokenDirectory:
         while len(self._revoked) > self._revoked_kept:
             del self._revoked[next(iter(self._revoked))]
 
-    async def _read(self, digest: str) -> Caller | None:
-        async with self._engine.connect() as conn:
-            project_id = (await conn.execute(self._project, {"digest": digest})).scalar()
-            if project_id is not None:
-                return Caller(staff=False, project_id=project_id)
-            staff = (await conn.execute(self._staff, {"digest": digest})).one_or_none()
-        if staff is None:
-            return None
-        person = Person(name=staff.name, email=staff.email)
-        return Caller(staff=True, person=person, admin=staff.admin)
+    @property
+    def revoked(self) -> tuple[str, ...]:
+        """The hashes this process refuses, oldest first."""
+        return tuple(self._revoked)
 
 
 def authenticator(settings: Settings, find: FindCaller) -> Callable[[Request], Awaitable[Caller]]:
