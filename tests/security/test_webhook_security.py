@@ -165,6 +165,7 @@ def subscription(url: str, secret: str = SECRET) -> Subscription:
         filters,
         timedelta(hours=4),
         FakeClock()(),
+        "staff",
     )
 
 
