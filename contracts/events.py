@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -20,6 +20,8 @@ from contracts.text import Text
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+
+T = TypeVar("T")
 
 MILESTONE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _EMAIL_PART = r"[^@\s<>\x00-\x1f\x7f-\x9f]+"
@@ -70,6 +72,65 @@ class MilestoneCompletedPayload(_Frozen):
     declared_by: str
 
 
+class ProjectStatus(StrEnum):
+    """A project runs (`active`) until staff close it as `completed` or `abandoned`."""
+
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    ABANDONED = "abandoned"
+
+
+class Change(_Frozen, Generic[T]):
+    """One amended field: its value before and after."""
+
+    before: T
+    after: T
+
+
+class CommitmentChange(_Frozen):
+    before: Target
+    after: Target
+
+
+class AmendmentChanges(_Frozen):
+    """What one amendment changed; a field left out did not change."""
+
+    name: Change[str] | None = None
+    lead: Change[str] | None = None
+    end_date: Change[date] | None = None
+    funding_eur: Change[int | None] | None = None
+    regions: Change[tuple[str, ...]] | None = None
+    commitments_added: tuple[Target, ...] = ()
+    commitments_changed: tuple[CommitmentChange, ...] = ()
+    commitments_withdrawn: tuple[Target, ...] = ()
+
+
+class ProjectAmendedPayload(_Frozen):
+    """An amendment by staff: what changed, and the amendable fields as they now stand (a
+    consumer sets them, whatever it held)."""
+
+    amendment: int = Field(ge=1, description="1 for a project's first amendment, then 2, 3…")
+    amended_by: str
+    reason: str
+    changes: AmendmentChanges
+    name: str
+    lead: str
+    end_date: date
+    funding_eur: int | None
+    regions: tuple[str, ...]
+    commitments: tuple[Target, ...]
+
+
+class ProjectClosedPayload(_Frozen):
+    """Closed from `on`: no longer funded for coverage, open milestones cancelled, no report
+    due for a period after `on`; its figures stay in the totals."""
+
+    status: Literal[ProjectStatus.COMPLETED, ProjectStatus.ABANDONED]
+    on: date
+    reason: str
+    closed_by: str
+
+
 class TotalsRow(_Frozen):
     kind: str
     level: str
@@ -91,6 +152,7 @@ class MilestoneStatus(StrEnum):
     OVERDUE = "overdue"
     MET = "met"
     MET_LATE = "met_late"
+    CANCELLED = "cancelled"  # terminal: its project closed before it was met
 
 
 class ProjectContext(_Frozen):
@@ -121,6 +183,31 @@ class ReportOverduePayload(_Frozen):
 class ReportOverdueClearedPayload(_Frozen):
     period: Period
     cleared_at: datetime
+    project: ProjectContext
+
+
+class ConditionKind(StrEnum):
+    """Alert conditions evaluated outside the milestone service (docs/insight.md)."""
+
+    COMMITMENT_BEHIND = "commitment_behind"
+    TARGET_BEHIND = "target_behind"
+    PROJECT_STALE = "project_stale"
+    REPORT_ANOMALY = "report_anomaly"
+
+
+SHEET_SUBJECT = UUID(int=0)
+"""The `project_id` of a condition about a whole sheet (`target_behind`): no project."""
+
+
+class ConditionChangedPayload(_Frozen):
+    """A condition started (`firing`) or stopped holding; `subject` tells which one of the
+    project's (a commitment id, a target id, `reports`, `<period>/<rule>`)."""
+
+    kind: ConditionKind
+    firing: bool
+    subject: Annotated[str, Field(min_length=1, max_length=120)]
+    summary: str
+    details: dict[str, str]
     project: ProjectContext
 
 
@@ -190,6 +277,16 @@ class ProjectRegistered(Envelope):
     payload: ProjectRegisteredPayload
 
 
+class ProjectAmended(Envelope):
+    type: Literal["project.amended"] = "project.amended"
+    payload: ProjectAmendedPayload
+
+
+class ProjectClosed(Envelope):
+    type: Literal["project.closed"] = "project.closed"
+    payload: ProjectClosedPayload
+
+
 class IndicatorReportSubmitted(Envelope):
     type: Literal["indicator_report.submitted"] = "indicator_report.submitted"
     payload: IndicatorReportSubmittedPayload
@@ -225,6 +322,11 @@ class ReportOverdueCleared(Envelope):
     payload: ReportOverdueClearedPayload
 
 
+class ConditionChanged(Envelope):
+    type: Literal["condition.changed"] = "condition.changed"
+    payload: ConditionChangedPayload
+
+
 class ProjectTokenRotated(Envelope):
     type: Literal["project.token_rotated"] = "project.token_rotated"
     payload: ProjectTokenRotatedPayload
@@ -242,6 +344,8 @@ class StaffTokenRevoked(StaffTokenEnvelope):
 
 ProjectEvent = (
     ProjectRegistered
+    | ProjectAmended
+    | ProjectClosed
     | IndicatorReportSubmitted
     | MilestoneDeclared
     | MilestoneCompleted
@@ -249,6 +353,7 @@ ProjectEvent = (
     | MilestoneStatusChanged
     | ReportOverdue
     | ReportOverdueCleared
+    | ConditionChanged
     | ProjectTokenRotated
 )
 """Events about one project (keyed by it): what a service's own handlers apply."""
@@ -256,6 +361,8 @@ StaffTokenEvent = StaffTokenIssued | StaffTokenRevoked
 Event = Annotated[ProjectEvent | StaffTokenEvent, Field(discriminator="type")]
 EVENT_TYPES: tuple[type[EventEnvelope], ...] = (
     ProjectRegistered,
+    ProjectAmended,
+    ProjectClosed,
     IndicatorReportSubmitted,
     MilestoneDeclared,
     MilestoneCompleted,
@@ -263,6 +370,7 @@ EVENT_TYPES: tuple[type[EventEnvelope], ...] = (
     MilestoneStatusChanged,
     ReportOverdue,
     ReportOverdueCleared,
+    ConditionChanged,
     ProjectTokenRotated,
     StaffTokenIssued,
     StaffTokenRevoked,

@@ -12,9 +12,15 @@ class Topic:
     description: str
     key: str = "project_id"
     """The envelope field events are keyed by (`event_key`)."""
+    # Events are the record a consumer is rebuilt from: kept forever unless said otherwise.
+    retention_ms: int = -1
 
 
-PROJECTS = Topic("cma.projects.v1", 6, "Funded projects registered (project.registered).")
+PROJECTS = Topic(
+    "cma.projects.v1",
+    6,
+    "Funded projects registered, amended and closed (project.registered, .amended, .closed).",
+)
 REPORTS = Topic("cma.reports.v1", 12, "Indicator reports: each a full revision of one period.")
 MILESTONES = Topic("cma.milestones.v1", 6, "Milestones declared, rescheduled and completed.")
 PROGRESS = Topic(
@@ -25,7 +31,8 @@ PROGRESS = Topic(
 STATUS = Topic(
     "cma.status.v1",
     6,
-    "What subscribers are alerted on: milestone status changes and overdue reports, by milestone.",
+    "What subscribers are alerted on: milestone status changes and overdue reports, by "
+    "milestone; alert conditions (condition.changed) by project.",
 )
 ACCESS = Topic(
     "cma.access.v1",
@@ -34,7 +41,10 @@ ACCESS = Topic(
     key="token_id",
 )
 DEAD_LETTERS = Topic(
-    "cma.deadletter.v1", 3, "Messages a consumer gave up on, with the error in headers."
+    "cma.deadletter.v1",
+    3,
+    "Messages a consumer gave up on, with the error in headers.",
+    retention_ms=30 * 24 * 3600 * 1000,  # time enough to look at them and re-drive
 )
 
 ALL: tuple[Topic, ...] = (PROJECTS, REPORTS, MILESTONES, PROGRESS, STATUS, ACCESS, DEAD_LETTERS)

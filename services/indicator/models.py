@@ -38,6 +38,7 @@ projects = Table(
     Column("commitments", JSONB, nullable=False),
     Column("token_sha256", String(64), nullable=False, unique=True),
     Column("active", Boolean, nullable=False, server_default="true"),
+    Column("closed_on", Date),  # not funded from this day; its figures still count
 )
 
 # The revision whose cells are in `cells`; an event with a revision not above it is ignored.
@@ -65,6 +66,21 @@ cells = Table(
     Column("count", BigInteger, nullable=False),
 )
 Index("cells_by_kind_level_region", cells.c.kind, cells.c.level, cells.c.region)
+
+# Alert conditions as last evaluated (services/indicator/watch.py): a change of `firing` is
+# one transition, numbered, and one `condition.changed` event.
+conditions = Table(
+    "conditions",
+    metadata,
+    Column("fingerprint", String(200), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("project_id", Uuid, nullable=False),
+    Column("subject", String(120), nullable=False),
+    Column("summary", String(400), nullable=False),
+    Column("project", JSONB, nullable=False),
+    Column("firing", Boolean, nullable=False),
+    Column("transitions", Integer, nullable=False),
+)
 
 processed_events = processed_events_table(metadata)
 outbox = outbox_table(metadata)

@@ -77,7 +77,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         summary="Registers funded projects and takes their indicator reports and milestones.",
         delivery="Publishes through a transactional outbox relay: at least once, keyed by "
         "`project_id`, each event carrying a unique `event_id` consumers deduplicate on.",
-        produces=(topics.PROJECTS, topics.REPORTS, topics.MILESTONES, topics.ACCESS),
+        produces=(topics.PROJECTS, topics.REPORTS, topics.MILESTONES, topics.STATUS, topics.ACCESS),
         not_rebuildable="intake consumes nothing: its tables are the record "
         "(restore them from a backup)",
     ),
@@ -91,7 +91,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
             Consumption("reports", topics.REPORTS),
             Consumption("access", topics.ACCESS),
         ),
-        produces=(topics.PROGRESS, topics.DEAD_LETTERS),
+        produces=(topics.PROGRESS, topics.STATUS, topics.DEAD_LETTERS),
     ),
     ServiceSpec(
         name="milestone",

@@ -21,12 +21,14 @@ TEST_SETTINGS: dict[str, Any] = {
     "environment": "test",
     "kafka_idempotence": False,  # the embedded broker cannot do idempotent producers
     "staff_tokens": (STAFF_TOKEN,),
+    "alerting_link_secret": "link-secret-for-tests-0123456789abcdef",
 }
 """What every service under test runs with, in this process or as a process."""
 IN_PROCESS_SETTINGS: dict[str, Any] = {
     "consumer_retry_base_seconds": 0.05,
     "consumer_session_timeout_ms": 2_000,
     "milestone_tick_seconds": 3600,  # tests tick by hand, with a fake clock
+    "insight_tick_seconds": 3600,  # likewise the indicator's watch
 }
 
 

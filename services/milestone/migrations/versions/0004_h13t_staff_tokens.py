@@ -2,8 +2,8 @@
 
 A copy of the named staff tokens (docs/security.md, Tokens).
 
-Revision ID: 0005_h13t
-Revises: 0004
+Revision ID: 0004_h13t
+Revises: 0003_h13p
 Create Date: 2026-11-30 17:00:00.000000
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0005_h13t"
-down_revision: str | Sequence[str] | None = "0004"
+revision: str = "0004_h13t"
+down_revision: str | Sequence[str] | None = "0003_h13p"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -35,10 +35,10 @@ def upgrade() -> None:
         sa.Column("revoked_by", sa.String(length=400), nullable=True),
         sa.PrimaryKeyConstraint("token_id"),
         sa.UniqueConstraint("token_sha256"),
-        schema="indicator",
+        schema="milestone",
     )
 
 
 def downgrade() -> None:
     """Downgrade schema."""
-    op.drop_table("staff_tokens", schema="indicator")
+    op.drop_table("staff_tokens", schema="milestone")

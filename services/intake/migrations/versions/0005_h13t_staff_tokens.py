@@ -2,8 +2,8 @@
 
 The record of named staff tokens; who registered a project (docs/security.md, Tokens).
 
-Revision ID: 0003_h13t
-Revises: 0002
+Revision ID: 0005_h13t
+Revises: 0004_h13p
 Create Date: 2026-11-30 17:00:00.000000
 
 """
@@ -14,10 +14,16 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0003_h13t"
-down_revision: str | Sequence[str] | None = "0002"
+revision: str = "0005_h13t"
+down_revision: str | Sequence[str] | None = "0004_h13p"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+_LABELS = (  # (table, column, width before, nullable): who did it
+    ("reports", "submitted_by", 100, False),
+    ("amendments", "amended_by", 200, False),
+    ("projects", "closed_by", 200, True),
+)
 
 
 def upgrade() -> None:
@@ -38,26 +44,28 @@ def upgrade() -> None:
         schema="intake",
     )
     op.add_column("projects", sa.Column("registered_by", sa.String(length=400)), schema="intake")
-    # A named staff member's label (`name <email>`) outgrows the 100 characters of a project's.
-    op.alter_column(
-        "reports",
-        "submitted_by",
-        type_=sa.String(length=400),
-        existing_type=sa.String(length=100),
-        existing_nullable=False,
-        schema="intake",
-    )
+    # A named staff member's label (`name <email>`, up to 357 characters) outgrows these.
+    for table, column, width, nullable in _LABELS:
+        op.alter_column(
+            table,
+            column,
+            type_=sa.String(length=400),
+            existing_type=sa.String(length=width),
+            existing_nullable=nullable,
+            schema="intake",
+        )
 
 
 def downgrade() -> None:
     """Downgrade schema."""
-    op.alter_column(
-        "reports",
-        "submitted_by",
-        type_=sa.String(length=100),
-        existing_type=sa.String(length=400),
-        existing_nullable=False,
-        schema="intake",
-    )
+    for table, column, width, nullable in _LABELS:
+        op.alter_column(
+            table,
+            column,
+            type_=sa.String(length=width),
+            existing_type=sa.String(length=400),
+            existing_nullable=nullable,
+            schema="intake",
+        )
     op.drop_column("projects", "registered_by", schema="intake")
     op.drop_table("staff_tokens", schema="intake")

@@ -1,9 +1,9 @@
 """staff tokens
 
-A copy of the named staff tokens (docs/security.md, Tokens).
+A copy of the named staff tokens; who created a subscription (docs/security.md, Tokens).
 
-Revision ID: 0003_h13t
-Revises: 0002
+Revision ID: 0004_h13t
+Revises: 0003_h13a
 Create Date: 2026-11-30 17:00:00.000000
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0003_h13t"
-down_revision: str | Sequence[str] | None = "0002"
+revision: str = "0004_h13t"
+down_revision: str | Sequence[str] | None = "0003_h13a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -35,10 +35,14 @@ def upgrade() -> None:
         sa.Column("revoked_by", sa.String(length=400), nullable=True),
         sa.PrimaryKeyConstraint("token_id"),
         sa.UniqueConstraint("token_sha256"),
-        schema="milestone",
+        schema="alerting",
+    )
+    op.add_column(
+        "subscriptions", sa.Column("created_by", sa.String(length=400)), schema="alerting"
     )
 
 
 def downgrade() -> None:
     """Downgrade schema."""
-    op.drop_table("staff_tokens", schema="milestone")
+    op.drop_column("subscriptions", "created_by", schema="alerting")
+    op.drop_table("staff_tokens", schema="alerting")
