@@ -147,12 +147,14 @@ async def test_a_named_staff_token_is_accepted_everywhere_and_its_person_is_reco
     person = "Alice Moreau <alice.moreau@example.org>"
     registered = await platform.intake.post("/v1/projects", json=project_body(), headers=alice)
     assert registered.status_code == 201, registered.text
-    [(registered_by,)] = await fetch(
-        platform.database_url,
-        "select registered_by from intake.projects where project_id = $1",
-        registered.json()["project_id"],
+    project_path = f"/v1/projects/{registered.json()['project_id']}"
+    amended = await platform.intake.patch(
+        project_path, json={"name": "Nuage renommé", "reason": "avenant"}, headers=alice
     )
-    assert registered_by == person
+    assert amended.status_code == 200, amended.text
+    project = (await platform.intake.get(project_path, headers=STAFF)).json()
+    assert project["registered_by"] == person
+    assert [a["amended_by"] for a in project["amendments"]] == [person]
     subscription = {
         "name": "Tous les jalons",
         "channel": {"type": "email", "address": "alice.moreau@example.org"},
