@@ -24,6 +24,7 @@ from services.intake.domain import (
     ReportRevision,
     Review,
     ReviewStatus,
+    StaffToken,
     difference,
     kind_totals,
 )
@@ -198,11 +199,13 @@ class ProjectQueries:
 
     async def project(self, project_id: UUID) -> ProjectOut:
         ms = m.milestones.c
-        columns = (*_SUMMARY, _p.commitments, _p.created_at, _p.closed_by, _p.closed_at)
+        columns = (*_SUMMARY, _p.commitments, _p.created_at, _p.registered_by, _p.closed_by)
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
-                    select(*columns, _p.closure_reason).where(_p.project_id == project_id)
+                    select(*columns, _p.closed_at, _p.closure_reason).where(
+                        _p.project_id == project_id
+                    )
                 )
             ).one_or_none()
             if row is None:
@@ -233,6 +236,7 @@ class ProjectQueries:
                 key=lambda one: (one.due_date, one.milestone_id),
             ),
             created_at=row.created_at,
+            registered_by=row.registered_by,
             closure=closure,
             amendments=[
                 AmendmentOut(
@@ -370,3 +374,28 @@ class ReviewQueries:
                 )
             )
         return queued
+
+
+_s = m.staff_tokens.c
+STAFF_TOKEN_FIELDS = (
+    _s.token_id,
+    _s.name,
+    _s.email,
+    _s.admin,
+    _s.issued_at,
+    _s.issued_by,
+    _s.revoked_at,
+    _s.revoked_by,
+)
+"""A `StaffToken`'s columns, in its fields' order."""
+
+
+class StaffTokenQueries:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def all(self) -> list[StaffToken]:
+        """Every named staff token, revoked ones included, oldest first."""
+        query = select(*STAFF_TOKEN_FIELDS).order_by(_s.issued_at, _s.token_id)
+        async with self.engine.connect() as conn:
+            return [StaffToken(*row) for row in await conn.execute(query)]

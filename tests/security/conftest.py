@@ -22,6 +22,7 @@ WRITTEN_BY_HTTP = (
     "intake.amendments",
     "intake.outbox",
     "alerting.subscriptions",
+    "intake.staff_tokens",
 )
 """The tables an HTTP request can write: a refused request must leave them as they were."""
 
