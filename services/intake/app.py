@@ -11,6 +11,7 @@ from services.intake.anomalies import Thresholds
 from services.intake.api import intake_router
 from services.intake.metrics import ReportMetrics
 from services.intake.queries import ProjectRuns, ReportQueries
+from services.intake.usecases.checks import CheckUseCases
 from services.intake.usecases.projects import ProjectUseCases
 from services.intake.usecases.reports import ReportUseCases
 from services.runtime import registry as service_registry
@@ -62,6 +63,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
                 ),
             ),
             ReportQueries(engine, runs),
+            CheckUseCases(engine, clock, runs),
             authenticator(settings, token_lookup(engine, models.projects)),
             report_metrics,
         )

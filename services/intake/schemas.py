@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSche
 
 from contracts.events import MILESTONE_ID_PATTERN
 from contracts.reports import Period
+from contracts.text import Text
 from services.intake.anomalies import ArrivalWarning
 from services.intake.anomalies import Rule as ArrivalRule
 from services.intake.domain import ReportRevision
@@ -87,7 +88,7 @@ class ReportAccepted(_RevisionFields, _ProjectAnswer):
     """The answer to a report, and to every retry of it with the same Idempotency-Key."""
 
     warnings: list[ReportWarning] = Field(
-        default=[], description="Checks on arrival tripped (a retry answers none)."
+        default=[], description="Checks on arrival tripped (a retry answers the same)."
     )
 
     @classmethod
@@ -129,3 +130,24 @@ class MilestonesDeclared(_ProjectAnswer):
 class MilestoneCompletionOut(_ProjectAnswer):
     milestone_id: MilestoneId
     completed_on: date
+
+
+class SilenceIn(BaseModel):
+    """Why the rule flags this project's reports wrongly (kept with the silence)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    reason: Text = Field(min_length=1, max_length=500)
+
+
+class SilencedCheck(_Answer):
+    rule: ArrivalRule
+    reason: str
+    silenced_by: str = Field(description="`staff` (or the staff member's name).")
+    silenced_at: Timestamp
+
+
+class SilencedChecks(_ProjectAnswer):
+    """The arrival rules this project's reports are not checked against."""
+
+    checks: list[SilencedCheck]
