@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.catalog import load_catalog
 from contracts.indicators import CellKind, Sex
-from services.alerting.domain import AlertKind
+from services.alerting.domain import AlertKind, DeliveryStatus
 from services.indicator import models as ind
 from services.indicator.forecast import ForecastStatus
 from services.indicator.freshness import STALENESS_BUCKETS
@@ -73,7 +73,7 @@ def catalog_bounds(semesters: int) -> dict[str, int]:
         "cma_milestone_milestones": sheets * 5,
         "cma_milestone_overdue_reports": sheets,
         "cma_alerting_alerts_firing": len(AlertKind) * sheets,
-        "cma_alerting_deliveries": 3,
+        "cma_alerting_deliveries": len(DeliveryStatus),
     }
 
 

@@ -1,7 +1,7 @@
 """silenced checks: arrival rules a project's reports are no longer checked against
 
-Revision ID: 0004_h16b
-Revises: 0003_h16
+Revision ID: 0005_h16b
+Revises: 0004_h13p
 Create Date: 2026-11-30 17:40:00.000000
 
 """
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_h16b"
-down_revision: str | Sequence[str] | None = "0003_h16"
+revision: str = "0005_h16b"
+down_revision: str | Sequence[str] | None = "0004_h13p"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
