@@ -137,7 +137,9 @@ async def test_a_silenced_rule_resolves_its_alerts_and_stops_warning_until_resto
         ]
 
         async def seen() -> dict[tuple[str, str], list[str]]:
-            return statuses(receiver)
+            """Each status told, once: two deliveries to one subscriber may arrive in either
+            order (they are sent concurrently)."""
+            return {alert: sorted(told) for alert, told in statuses(receiver).items()}
 
         resolved = {
             ("report_anomaly", "2024-S2/alternance_share"): ["firing", "resolved"],
