@@ -156,8 +156,7 @@ class Bilan:
 def compose(answers: src.Answers, catalog: Catalog, as_of: date | None) -> Bilan:
     """`catalog`: the reference data (region names and populations, the targets' start)."""
     progress, regions = answers.progress, catalog.regions
-    sheet = catalog.sheets.get(progress.sheet)
-    starts = {t.id: t.start for t in sheet.targets} if sheet else {}
+    starts = {t.id: t.start for t in catalog.sheets[progress.sheet].targets}
     day = as_of or progress.as_of
     by_project = {p.project_id: p for p in answers.project_progress}
     lines: dict[str, list[LaureateLine]] = defaultdict(list)
@@ -234,12 +233,12 @@ def _laureate(
         kind: sum(n.get(kind, 0) for p, n in figures.by_period.items() if _ended_by(p, day))
         for kind in KINDS
     }
-    names = [_region(code, regions).name for code in project.regions]
+    lead, *others = (regions[code].name for code in project.regions)  # at least one
     return LaureateLine(
         name=project.name,
         lead=project.lead,
-        lead_region=names[0] if names else "—",
-        other_regions=tuple(names[1:]),
+        lead_region=lead,
+        other_regions=tuple(others),
         committed=committed,
         to_date=to_date,
         closed_on=project.closed_on,
@@ -247,13 +246,12 @@ def _laureate(
 
 
 def _region(code: str, regions: Mapping[str, Region]) -> RegionLine:
-    known = regions.get(code)
-    return RegionLine(code, known.name if known else code, known.population if known else 0)
+    return RegionLine(code, regions[code].name, regions[code].population)
 
 
 def _target(t: src.TargetProgress) -> TargetLine:
     f = t.forecast
-    words = FORECAST_WORDS.get(f.status, f.status)
+    words = FORECAST_WORDS[f.status]
     if f.status == "late" and f.semesters_late is not None:
         words += f" : atteint {f.semesters_late} semestre{'s' if f.semesters_late > 1 else ''}"
         words += " après l'horizon"
@@ -283,9 +281,10 @@ def _trajectory(
     starts: Mapping[str, date],
     day: date,
 ) -> Trajectory | None:
-    """For the sheet's first target counting a whole kind (every level): the cumulative
-    count of that kind is exactly what it counts."""
-    chosen = next((t for t in targets if t.selector.levels is None), None)
+    """For the sheet's first target counting a whole kind (every level and audience): the
+    cumulative count of that kind is exactly what it counts."""
+    whole = (t for t in targets if t.selector.levels is None and t.selector.audience is None)
+    chosen = next(whole, None)
     if chosen is None:
         return None
     per_period: dict[str, int] = defaultdict(int)
@@ -300,7 +299,7 @@ def _trajectory(
     return Trajectory(
         label=chosen.label,
         points=tuple(points),
-        start=starts.get(chosen.target_id, min((d for d, _ in points), default=day)),
+        start=starts[chosen.target_id],
         horizon=chosen.horizon,
         value=chosen.target,
         reached_on=chosen.forecast.reached_on,

@@ -29,6 +29,7 @@ class Forecast(_Read):
 class Selector(_Read):
     kind: str
     levels: list[str] | None = None
+    audience: str | None = None
 
 
 class TargetProgress(_Read):
