@@ -27,6 +27,11 @@ class Project:
     regions: tuple[str, ...]
     start_date: date
     end_date: date
+    closed_on: date | None = None
+
+    def closed_by(self, day: date) -> bool:
+        """Closed on or before `day`: no longer watched (its figures still count)."""
+        return self.closed_on is not None and self.closed_on <= day
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,7 @@ _PROJECT = (
     m.projects.c.regions,
     m.projects.c.start_date,
     m.projects.c.end_date,
+    m.projects.c.closed_on,
 )
 
 
@@ -182,6 +188,7 @@ def _project(
     regions: list[str],
     start_date: date,
     end_date: date,
+    closed_on: date | None,
 ) -> Project:
     return Project(
         project_id,
@@ -191,4 +198,5 @@ def _project(
         tuple(regions),
         start_date,
         end_date,
+        closed_on,
     )
