@@ -11,7 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.catalog import load_catalog
 from contracts.indicators import CellKind, Sex
+from services.alerting.domain import AlertKind, DeliveryStatus
 from services.indicator import models as ind
+from services.indicator.forecast import ForecastStatus
+from services.indicator.freshness import STALENESS_BUCKETS
 from services.milestone import models as ms
 
 PER_PROJECT_FAMILIES = {
@@ -27,11 +30,15 @@ PER_PROJECT_FAMILIES = {
 }
 
 
+READINGS = 2
+"""The indicator's people-counting families carry a `reading` label: as reported, approved."""
+
+
 def per_project(service: str, t: Mapping[str, int]) -> int:
-    """Exact: indicator 3 P + 4 K; milestone 2 (L + R) (each value and its `_info`); the other
-    services 0."""
+    """Exact: indicator 2 × (3 P + 4 K), one per reading; milestone 2 (L + R) (each value and
+    its `_info`); the other services 0."""
     if service == "indicator":
-        return len(CellKind) * t["active_projects"] + 4 * t["commitments"]
+        return READINGS * (len(CellKind) * t["active_projects"] + 4 * t["commitments"])
     if service == "milestone":
         return 2 * (t["lagging_milestones"] + t["overdue_reports"])
     return 0
@@ -43,7 +50,7 @@ def catalog_bounds(semesters: int) -> dict[str, int]:
     sheets, regions = len(c.sheets), len(c.regions)
     targets = sum(len(s.targets) for s in c.sheets.values())
     sk = sheets * len(CellKind)
-    indicator = (
+    by_reading = (
         {
             "people": sk,
             "people_by_level": sk * len(c.levels),
@@ -52,17 +59,28 @@ def catalog_bounds(semesters: int) -> dict[str, int]:
             "people_by_period": sk * semesters,
             "region_covered": sheets * regions * 2,
             "uncovered_population_share": (sheets + 1) * 2,
-            "projects": sheets,
-            "funding_euros": sheets,
         }
         | {f"target_{k}": targets for k in ("actual", "value", "progress_ratio")}
         | {f"target_{k}": targets for k in ("expected_ratio", "behind")}
+        | {
+            # Forecasts (docs/insight.md): one status series per status, the pace and the
+            # semesters late of each target once it has them; staleness buckets per sheet.
+            "target_forecast": targets * len(ForecastStatus),
+            "target_pace_per_semester": targets,
+            "target_semesters_late": targets,
+            "projects_by_staleness": sheets * len(STALENESS_BUCKETS),
+        }
     )
+    indicator = {k: READINGS * v for k, v in by_reading.items()} | {
+        "projects": sheets,
+        "funding_euros": sheets,
+        "approved_share": sheets,
+    }
     return {f"cma_indicator_{k}": v for k, v in indicator.items()} | {
         "cma_milestone_milestones": sheets * 5,
         "cma_milestone_overdue_reports": sheets,
-        "cma_alerting_alerts_firing": 3 * sheets,
-        "cma_alerting_deliveries": 3,
+        "cma_alerting_alerts_firing": len(AlertKind) * sheets,
+        "cma_alerting_deliveries": len(DeliveryStatus),
     }
 
 

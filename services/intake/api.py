@@ -27,12 +27,19 @@ from contracts.projects import (
     ProjectIn,
     SheetId,
 )
-from contracts.reports import PERIOD_PATTERN, RegionCode, ReportIn
+from contracts.reports import PERIOD_PATTERN, RegionCode, ReportIn, ReviewIn
 from contracts.text import Text
+from services.intake.anomalies import Rule as ArrivalRule
 from services.intake.csv_reports import csv_row_loc, parse_csv_report
-from services.intake.domain import json_cell_loc, reportable_periods
+from services.intake.domain import ReviewStatus, json_cell_loc, reportable_periods
 from services.intake.metrics import ReportMetrics
-from services.intake.queries import ProjectFilter, ProjectQueries, ReportQueries
+from services.intake.queries import (
+    ProjectFilter,
+    ProjectQueries,
+    ReportQueries,
+    ReviewQueries,
+    StaffTokenQueries,
+)
 from services.intake.schemas import (
     AmendmentOut,
     CatalogOut,
@@ -41,14 +48,27 @@ from services.intake.schemas import (
     MilestonesDeclared,
     ProjectOut,
     ProjectPage,
+    ProjectTokenOut,
     ReportAccepted,
     ReportContent,
     ReportFormat,
     ReportHistory,
+    ReviewOut,
+    ReviewQueue,
+    SilencedCheck,
+    SilencedChecks,
+    SilenceIn,
+    StaffTokenCreated,
+    StaffTokenIn,
+    StaffTokenList,
+    StaffTokenOut,
 )
 from services.intake.usecases.amendments import AmendmentUseCases
+from services.intake.usecases.checks import CheckUseCases
 from services.intake.usecases.projects import ProjectUseCases
 from services.intake.usecases.reports import ReportUseCases
+from services.intake.usecases.reviews import ReviewUseCases
+from services.intake.usecases.tokens import TokenUseCases
 from services.runtime.auth import Caller
 from services.runtime.clock import Clock
 from services.runtime.errors import Unprocessable, pydantic_errors
@@ -83,8 +103,11 @@ def intake_router(
     projects: ProjectUseCases,
     reports: ReportUseCases,
     report_queries: ReportQueries,
+    checks: CheckUseCases,
     authenticate: Callable[[Request], Awaitable[Caller]],
     metrics: ReportMetrics,
+    reviews: ReviewUseCases,
+    review_queries: ReviewQueries,
 ) -> APIRouter:
     router = APIRouter(prefix="/v1", responses=PROBLEMS)
     CallerDep = Annotated[Caller, Depends(authenticate)]
@@ -99,7 +122,7 @@ def intake_router(
     async def register_project(body: ProjectIn, caller: CallerDep) -> ProjectCreated:
         """Register a funded project (programme staff). The API token is shown only here."""
         caller.require_staff()
-        return await projects.register(body)
+        return await projects.register(body, caller)
 
     @router.post(
         "/projects/{project_id}/reports",
@@ -164,6 +187,80 @@ def intake_router(
     ) -> MilestoneCompletionOut:
         caller.require_project(project_id)
         return await projects.complete_milestone(project_id, milestone_id, body, caller)
+
+    # Review by programme officers (docs/review.md).
+
+    @router.get("/reviews", tags=["reviews"], responses=FORBIDDEN)
+    async def review_queue(
+        caller: CallerDep,
+        status: Annotated[
+            ReviewStatus, Query(description="`submitted`: the revisions awaiting a decision.")
+        ] = ReviewStatus.SUBMITTED,
+        sheet: Annotated[SheetId | None, Query(description="Only this sheet's projects.")] = None,
+        project: Annotated[UUID | None, Query(description="Only this project.")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    ) -> ReviewQueue:
+        """Each period's latest revision in `status`, oldest submission first, with its totals
+        by kind, the difference from the revision it supersedes and its warnings (staff)."""
+        caller.require_staff()
+        found = await review_queries.queue(status, sheet=sheet, project_id=project, limit=limit)
+        return ReviewQueue.of(status, found)
+
+    @router.post(
+        "/projects/{project_id}/reports/{period}/revisions/{revision}/review",
+        tags=["reviews"],
+        responses=FORBIDDEN | NOT_FOUND | CONFLICT,
+    )
+    async def review_report(
+        project_id: UUID,
+        period: Annotated[str, Path(pattern=PERIOD_PATTERN)],
+        revision: Annotated[int, Path(ge=1, le=1_000_000)],
+        body: ReviewIn,
+        caller: CallerDep,
+    ) -> ReviewOut:
+        """Approve or return a period's latest revision (staff). A revision superseded by a
+        newer one is refused (409), as is changing a decision taken; repeating it changes
+        nothing. Returning needs a `comment` and alerts the project (`report_returned`)."""
+        caller.require_staff()
+        return await reviews.review(project_id, period, revision, body, caller)
+
+    @router.get(
+        "/projects/{project_id}/silenced-checks",
+        tags=["reports"],
+        responses=FORBIDDEN | NOT_FOUND,
+    )
+    async def silenced_checks(project_id: UUID, caller: CallerDep) -> SilencedChecks:
+        """The checks on arrival this project's reports are not run against, and why."""
+        caller.require_project(project_id)
+        return await report_queries.silenced_checks(project_id)
+
+    @router.put(
+        "/projects/{project_id}/silenced-checks/{rule}",
+        tags=["reports"],
+        responses=FORBIDDEN | NOT_FOUND,
+    )
+    async def silence_check(
+        project_id: UUID, rule: ArrivalRule, body: SilenceIn, caller: CallerDep
+    ) -> SilencedCheck:
+        """Silence a check on arrival for this project (programme staff), a false positive:
+        its next reports are not checked against it, and the `report_anomaly` alerts it
+        raised are resolved now. Again: only the reason changes."""
+        caller.require_staff()
+        return await checks.silence(project_id, rule, body, caller)
+
+    @router.delete(
+        "/projects/{project_id}/silenced-checks/{rule}",
+        tags=["reports"],
+        responses=FORBIDDEN | NOT_FOUND,
+    )
+    async def unsilence_check(
+        project_id: UUID, rule: ArrivalRule, caller: CallerDep
+    ) -> SilencedChecks:
+        """Check this project's next reports against the rule again (programme staff);
+        answers the checks still silenced."""
+        caller.require_staff()
+        await checks.unsilence(project_id, rule)
+        return await report_queries.silenced_checks(project_id)
 
     return router
 
@@ -272,5 +369,44 @@ def project_router(
         """Sheets with their targets, levels, regions with their population, audiences, kinds
         and the periods that can be reported (any token)."""
         return CatalogOut.of(catalog, reportable_periods(clock().date()))
+
+    return router
+
+
+def tokens_router(
+    tokens: TokenUseCases,
+    staff_tokens: StaffTokenQueries,
+    authenticate: Callable[[Request], Awaitable[Caller]],
+) -> APIRouter:
+    """A project's token replaced; named staff tokens issued, listed, revoked (staff admins)."""
+    router = APIRouter(prefix="/v1", responses=PROBLEMS)
+    CallerDep = Annotated[Caller, Depends(authenticate)]
+
+    @router.post("/projects/{project_id}/token", tags=["tokens"], responses=FORBIDDEN | NOT_FOUND)
+    async def rotate_project_token(project_id: UUID, caller: CallerDep) -> ProjectTokenOut:
+        """Replace the project's API token (staff, or the project itself). The new token is
+        shown only here; every service refuses the old one within 5 seconds."""
+        caller.require_project(project_id)
+        return await tokens.rotate_project_token(project_id, caller)
+
+    @router.post("/staff-tokens", status_code=201, tags=["tokens"], responses=FORBIDDEN)
+    async def issue_staff_token(body: StaffTokenIn, caller: CallerDep) -> StaffTokenCreated:
+        """Issue a named staff token for a person (staff admins). Shown only here; records
+        of what it does name the person."""
+        caller.require_staff_admin()
+        return await tokens.issue_staff_token(body, caller)
+
+    @router.get("/staff-tokens", tags=["tokens"], responses=FORBIDDEN)
+    async def list_staff_tokens(caller: CallerDep) -> StaffTokenList:
+        """Every named staff token, revoked ones included (staff admins); never the secret."""
+        caller.require_staff_admin()
+        return StaffTokenList(items=[StaffTokenOut.of(t) for t in await staff_tokens.all()])
+
+    @router.delete("/staff-tokens/{token_id}", tags=["tokens"], responses=FORBIDDEN | NOT_FOUND)
+    async def revoke_staff_token(token_id: UUID, caller: CallerDep) -> StaffTokenOut:
+        """Revoke a named staff token (staff admins): every service refuses it within
+        5 seconds. Revoking it again changes nothing."""
+        caller.require_staff_admin()
+        return await tokens.revoke_staff_token(token_id, caller)
 
     return router

@@ -27,7 +27,7 @@ from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from contracts.events import Envelope
+from contracts.events import EventEnvelope
 from contracts.topics import ALL, Topic, event_key
 from services.runtime.broker import KafkaConnection, ensure_topics
 from services.runtime.db import copy_rows
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 
 async def enqueue(
-    conn: AsyncConnection, table: Table, topic: Topic, events: Sequence[Envelope]
+    conn: AsyncConnection, table: Table, topic: Topic, events: Sequence[EventEnvelope]
 ) -> None:
     """Add events to the outbox inside the caller's transaction."""
     if events:
@@ -48,7 +48,7 @@ async def enqueue(
                 {
                     "event_id": event.event_id,
                     "topic": topic.name,
-                    "key": event_key(event.project_id),
+                    "key": event_key(event.partition_key),
                     "value": event.model_dump_json().encode(),
                 }
                 for event in events
@@ -57,7 +57,7 @@ async def enqueue(
 
 
 async def enqueue_many(
-    conn: AsyncConnection, table: Table, topic: Topic, events: Sequence[Envelope]
+    conn: AsyncConnection, table: Table, topic: Topic, events: Sequence[EventEnvelope]
 ) -> None:
     """`enqueue` by COPY, for thousands of events at once (a milestone tick): each row's `seq`
     still follows the order of `events`."""
@@ -68,7 +68,7 @@ async def enqueue_many(
         table,
         ("event_id", "topic", "key", "value"),
         [
-            (e.event_id, topic.name, event_key(e.project_id), e.model_dump_json().encode())
+            (e.event_id, topic.name, event_key(e.partition_key), e.model_dump_json().encode())
             for e in events
         ],
     )

@@ -30,6 +30,7 @@ from services.intake.domain import (
 from services.intake.queries import EarlierReport, ProjectRuns, earlier_report
 from services.intake.schemas import ReportAccepted
 from services.intake.usecases.base import UseCases
+from services.intake.usecases.reviews import resolve_returned
 from services.runtime.auth import Caller
 from services.runtime.clock import Clock
 from services.runtime.db import driver
@@ -100,6 +101,7 @@ class ReportUseCases(UseCases):
                 sent = await _store(
                     conn, project_id, report, caller, now, idempotency_key, fingerprint, found
                 )
+                await resolve_returned(conn, project_id, report.period, sent.revision, now)
                 if found or tripped:
                     context = await project_context(conn, project_id)
                     events = anomaly_events(project_id, context, report.period, found, tripped, now)
@@ -163,7 +165,7 @@ async def _store(
             json.dumps([_stored(w) for w in found]),
             event.event_id,
             topics.REPORTS.name,
-            event_key(project_id),
+            event_key(event.partition_key),
             event.model_dump_json().encode(),
         )
     return sent
@@ -181,7 +183,9 @@ def _replay(project_id: UUID, earlier: EarlierReport, fingerprint: str) -> Accep
                 )
             ]
         )
-    return Accepted(ReportAccepted.of(project_id, earlier.revision), replayed=True)
+    return Accepted(
+        ReportAccepted.of(project_id, earlier.revision, earlier.warnings), replayed=True
+    )
 
 
 def _stored(warning: ArrivalWarning) -> dict[str, str]:
