@@ -24,7 +24,7 @@ async def test_two_posts_racing_with_one_idempotency_key_store_one_report_and_an
 ) -> None:
     engine = make_engine(clean_database)
     body = project_body(0)
-    created = await ProjectUseCases(engine, clock).register(body)
+    created = await ProjectUseCases(engine, clock).register(body, Caller(staff=True))
     reports = ReportUseCases(engine, clock)
     report = report_body(0, "2025-S1", body.regions)
     answers = await asyncio.gather(
@@ -49,7 +49,7 @@ async def test_driver_errors_are_an_integrity_error_or_a_transient_fault_as_befo
 ) -> None:
     engine = make_engine(clean_database)
     body = project_body(1)
-    created = await ProjectUseCases(engine, clock).register(body)
+    created = await ProjectUseCases(engine, clock).register(body, Caller(staff=True))
     duplicate = f"insert into {m.periods.fullname} values ($1, '2025-S1', 1)"
     with pytest.raises(IntegrityError):
         async with engine.begin() as conn, driver(conn, "duplicate") as db:
