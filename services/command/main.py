@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from services.command.migrate import WAIT_SECONDS
-from services.runtime.registry import NAMES, SERVICES
+from services.runtime.registry import NAMES, PROCESSES, SERVICES
 from services.runtime.settings import Settings
 
 
@@ -36,8 +36,10 @@ def parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"how long to retry while the database is not reachable (default {WAIT_SECONDS:g})",
     )
-    serve_cmd = commands.add_parser("serve", help="run one service (HTTP and its consumers)")
-    serve_cmd.add_argument("service", choices=NAMES)
+    serve_cmd = commands.add_parser(
+        "serve", help="run one service (HTTP and its consumers), or the portal"
+    )
+    serve_cmd.add_argument("service", choices=[spec.name for spec in PROCESSES])
     run_cmd = commands.add_parser(
         "run",
         help="run the whole platform on this machine (embedded PostgreSQL and Kafka if needed)",

@@ -25,6 +25,7 @@ from services.intake.domain import json_cell_loc
 from services.intake.metrics import ReportMetrics
 from services.intake.queries import ReportQueries
 from services.intake.schemas import (
+    Identity,
     MilestoneCompletionOut,
     MilestonesDeclared,
     ReportAccepted,
@@ -71,6 +72,11 @@ def intake_router(
 ) -> APIRouter:
     router = APIRouter(prefix="/v1", responses=PROBLEMS)
     CallerDep = Annotated[Caller, Depends(authenticate)]
+
+    @router.get("/me", tags=["projects"])
+    async def who_am_i(caller: CallerDep) -> Identity:
+        """Who this token is: programme staff, or which project (any valid token)."""
+        return Identity.of(caller)
 
     @router.post(
         "/projects",

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSche
 from contracts.events import MILESTONE_ID_PATTERN
 from contracts.reports import Period
 from services.intake.domain import ReportRevision
+from services.runtime.auth import Caller
 from services.runtime.errors import UnsupportedMediaType
 
 Timestamp = Annotated[
@@ -113,3 +114,20 @@ class MilestonesDeclared(_ProjectAnswer):
 class MilestoneCompletionOut(_ProjectAnswer):
     milestone_id: MilestoneId
     completed_on: date
+
+
+class Role(StrEnum):
+    STAFF = "staff"
+    PROJECT = "project"
+
+
+class Identity(_Answer):
+    """Who a token is: what a client (the portal) needs to know after a sign-in."""
+
+    role: Role
+    project_id: UUID | None = Field(description="The project of a project token; null: staff.")
+
+    @classmethod
+    def of(cls, caller: Caller) -> Identity:
+        role = Role.STAFF if caller.staff else Role.PROJECT
+        return cls(role=role, project_id=caller.project_id)

@@ -2,7 +2,8 @@
 environment does not name, migrations, one child process per service, a table of what listens
 where; Ctrl-C or SIGTERM stops everything in the reverse order of starting.
 
-Services start in the registry's order, each as `python -m services.command serve <name>`
+Services start in the registry's order, then the portal, each as
+`python -m services.command serve <name>`
 (the launcher runs the command, it never imports it)."""
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from services.launcher.embedded import (
     load_local_extra,
     port_is_free,
 )
+from services.runtime import registry
 from services.runtime.migrations import upgrade_all
-from services.runtime.registry import NAMES, service
 from services.runtime.settings import Settings
 
 KAFKA_PORT = 9092
@@ -77,8 +78,12 @@ def _given(variable: str) -> bool:
     return bool(os.environ.get(variable, "").strip())
 
 
+NAMES = tuple(spec.name for spec in registry.PROCESSES)
+"""The services, then the portal."""
+
+
 def _port_in_use(settings: Settings, name: str) -> RunError:
-    port, variable = settings.port(name), service(name).port_variable
+    port, variable = settings.port(name), registry.process(name).port_variable
     return RunError(f"port {port} ({name}) is already in use: set {variable} to a free port")
 
 

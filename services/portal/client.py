@@ -1,0 +1,207 @@
+"""The typed client of the four services' public APIs: every call the portal makes is one of
+`ENDPOINTS` (a contract test checks each against the service's OpenAPI), carries the signed-in
+person's token, and answers a model of `schemas.py` or raises an `ApiError`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+import httpx
+from pydantic import BaseModel, TypeAdapter
+
+from services.portal import schemas as s
+
+M = TypeVar("M")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    service: str
+    method: str
+    path: str
+
+    def url(self, **params: object) -> str:
+        return self.path.format(**params)
+
+
+ME = Endpoint("intake", "GET", "/v1/me")
+REGISTER = Endpoint("intake", "POST", "/v1/projects")
+REPORTS = Endpoint("intake", "GET", "/v1/projects/{project_id}/reports")
+SUBMIT = Endpoint("intake", "POST", "/v1/projects/{project_id}/reports")
+COMPLETE = Endpoint(
+    "intake", "POST", "/v1/projects/{project_id}/milestones/{milestone_id}/complete"
+)
+PROGRESS = Endpoint("indicator", "GET", "/v1/progress")
+PROJECT_PROGRESS = Endpoint("indicator", "GET", "/v1/projects/{project_id}/progress")
+COVERAGE = Endpoint("indicator", "GET", "/v1/coverage")
+MILESTONES = Endpoint("milestone", "GET", "/v1/milestones")
+PROJECT_MILESTONES = Endpoint("milestone", "GET", "/v1/projects/{project_id}/milestones")
+OVERDUE = Endpoint("milestone", "GET", "/v1/overdue-reports")
+SUBSCRIPTIONS = Endpoint("alerting", "GET", "/v1/subscriptions")
+SUBSCRIBE = Endpoint("alerting", "POST", "/v1/subscriptions")
+DELIVERIES = Endpoint("alerting", "GET", "/v1/deliveries")
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    ME,
+    REGISTER,
+    REPORTS,
+    SUBMIT,
+    COMPLETE,
+    PROGRESS,
+    PROJECT_PROGRESS,
+    COVERAGE,
+    MILESTONES,
+    PROJECT_MILESTONES,
+    OVERDUE,
+    SUBSCRIPTIONS,
+    SUBSCRIBE,
+    DELIVERIES,
+)
+"""(endpoint, answer model) pairs are checked by the contract test through `ANSWERS`."""
+
+ANSWERS: Mapping[Endpoint, type[BaseModel]] = {
+    ME: s.Identity,
+    REGISTER: s.ProjectCreated,
+    REPORTS: s.ReportHistory,
+    SUBMIT: s.ReportAccepted,
+    COMPLETE: s.MilestoneCompleted,
+    PROGRESS: s.AllSheetsProgress,
+    PROJECT_PROGRESS: s.ProjectProgress,
+    COVERAGE: s.Coverage,
+    MILESTONES: s.MilestoneList,
+    PROJECT_MILESTONES: s.ProjectTimeline,
+    OVERDUE: s.OverdueReports,
+    SUBSCRIPTIONS: s.Subscription,
+    SUBSCRIBE: s.SubscriptionCreated,
+    DELIVERIES: s.Delivery,
+}
+"""The model of each answer (of one item, for the answers that are lists)."""
+
+
+class ApiError(Exception):
+    """A service refused or could not answer. `status` 0: it could not be reached."""
+
+    def __init__(self, status: int, problem: s.Problem | None = None) -> None:
+        super().__init__(f"{status}: {problem.detail if problem else 'unreachable'}")
+        self.status = status
+        self.problem = problem
+
+    @property
+    def field_errors(self) -> list[s.FieldProblem]:
+        return self.problem.errors if self.problem else []
+
+
+class Api:
+    """One pooled HTTP client per service; the token travels per call, never stored here."""
+
+    def __init__(self, urls: Mapping[str, str], *, timeout: float = 15.0) -> None:
+        self._clients = {
+            name: httpx.AsyncClient(base_url=url, timeout=timeout) for name, url in urls.items()
+        }
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+
+    async def call(
+        self,
+        endpoint: Endpoint,
+        token: str,
+        answer: type[M] | TypeAdapter[M],
+        *,
+        path: Mapping[str, object] | None = None,
+        params: Mapping[str, Any] | None = None,
+        json: object = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> M:
+        request_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
+        try:
+            response = await self._clients[endpoint.service].request(
+                endpoint.method,
+                endpoint.url(**(path or {})),
+                params={k: v for k, v in (params or {}).items() if v not in (None, "")},
+                json=json,
+                content=content,
+                headers=request_headers,
+            )
+        except httpx.HTTPError:
+            raise ApiError(0) from None
+        if response.status_code >= 400:
+            try:
+                problem = s.Problem.model_validate_json(response.content)
+            except ValueError:
+                problem = None
+            raise ApiError(response.status_code, problem)
+        adapter = answer if isinstance(answer, TypeAdapter) else TypeAdapter(answer)
+        return adapter.validate_json(response.content)
+
+    # Reads and writes, one per endpoint.
+
+    async def me(self, token: str) -> s.Identity:
+        return await self.call(ME, token, s.Identity)
+
+    async def progress(self, token: str) -> s.AllSheetsProgress:
+        return await self.call(PROGRESS, token, s.AllSheetsProgress)
+
+    async def project_progress(self, token: str, project_id: UUID) -> s.ProjectProgress:
+        path = {"project_id": project_id}
+        return await self.call(PROJECT_PROGRESS, token, s.ProjectProgress, path=path)
+
+    async def coverage(self, token: str, sheet: str | None = None) -> s.Coverage:
+        return await self.call(COVERAGE, token, s.Coverage, params={"sheet": sheet})
+
+    async def milestones(
+        self, token: str, *, status: str | None = None, sheet: str | None = None
+    ) -> s.MilestoneList:
+        params = {"status": status, "sheet": sheet}
+        return await self.call(MILESTONES, token, s.MilestoneList, params=params)
+
+    async def project_milestones(self, token: str, project_id: UUID) -> s.ProjectTimeline:
+        path = {"project_id": project_id}
+        return await self.call(PROJECT_MILESTONES, token, s.ProjectTimeline, path=path)
+
+    async def overdue_reports(self, token: str) -> s.OverdueReports:
+        return await self.call(OVERDUE, token, s.OverdueReports)
+
+    async def reports(self, token: str, project_id: UUID) -> s.ReportHistory:
+        return await self.call(REPORTS, token, s.ReportHistory, path={"project_id": project_id})
+
+    async def register(self, token: str, body: Mapping[str, object]) -> s.ProjectCreated:
+        return await self.call(REGISTER, token, s.ProjectCreated, json=body)
+
+    async def submit_csv(
+        self, token: str, project_id: UUID, csv: bytes, *, period: str, reason: str | None
+    ) -> s.ReportAccepted:
+        return await self.call(
+            SUBMIT,
+            token,
+            s.ReportAccepted,
+            path={"project_id": project_id},
+            params={"period": period, "reason": reason},
+            content=csv,
+            headers={"Content-Type": "text/csv"},
+        )
+
+    async def complete(
+        self, token: str, project_id: UUID, milestone_id: str, body: Mapping[str, object]
+    ) -> s.MilestoneCompleted:
+        path = {"project_id": project_id, "milestone_id": milestone_id}
+        return await self.call(COMPLETE, token, s.MilestoneCompleted, path=path, json=body)
+
+    async def subscriptions(self, token: str) -> list[s.Subscription]:
+        return await self.call(SUBSCRIPTIONS, token, _SUBSCRIPTIONS)
+
+    async def subscribe(self, token: str, body: Mapping[str, object]) -> s.SubscriptionCreated:
+        return await self.call(SUBSCRIBE, token, s.SubscriptionCreated, json=body)
+
+    async def deliveries(self, token: str, subscription_id: UUID) -> list[s.Delivery]:
+        params = {"subscription_id": subscription_id}
+        return await self.call(DELIVERIES, token, _DELIVERIES, params=params)
+
+
+_SUBSCRIPTIONS = TypeAdapter(list[s.Subscription])
+_DELIVERIES = TypeAdapter(list[s.Delivery])

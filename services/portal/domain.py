@@ -1,0 +1,180 @@
+"""Pure rules of the portal: French formats, statuses as people read them, the coverage map's
+categories and the trajectory chart's geometry. No I/O."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+NBSP = "\u00a0"
+"""Between thousands and before `%`: French typography, and the line never breaks there."""
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+_PERIOD = re.compile(r"^(\d{4})-S([12])$")
+
+
+def number(value: int) -> str:
+    """32340 → "32 340"."""
+    return f"{value:,}".replace(",", NBSP)
+
+
+def percent(ratio: float, *, digits: int = 1) -> str:
+    """0.344 → "34,4 %"."""
+    return f"{ratio * 100:.{digits}f}".replace(".", ",") + f"{NBSP}%"
+
+
+def long_date(day: date) -> str:
+    """date(2026, 11, 30) → "30 novembre 2026"; the first of a month is "1er"."""
+    first = "1er" if day.day == 1 else str(day.day)
+    return f"{first} {MONTHS[day.month - 1]} {day.year}"
+
+
+def semester(period: str) -> str:
+    """ "2025-S1" → "1er semestre 2025"; anything else is returned as it is."""
+    match = _PERIOD.match(period)
+    if match is None:
+        return period
+    year, half = match.groups()
+    return f"{'1er' if half == '1' else '2e'} semestre {year}"
+
+
+def period_end(period: str) -> date:
+    """The last day of a semester `YYYY-S1|S2`."""
+    match = _PERIOD.match(period)
+    if match is None:
+        raise ValueError(f"not a semester: {period!r}")
+    year, half = int(match.group(1)), match.group(2)
+    return date(year, 6, 30) if half == "1" else date(year, 12, 31)
+
+
+class Badge(StrEnum):
+    """The statuses a badge shows, with their DSFR class (`fr-badge--<value>`)."""
+
+    SUCCESS = "success"
+    WARNING = "warning"
+    ERROR = "error"
+    INFO = "info"
+    NEW = "new"
+
+
+MILESTONE_LABELS: Mapping[str, tuple[str, Badge]] = {
+    "pending": ("à venir", Badge.INFO),
+    "at_risk": ("à risque", Badge.WARNING),
+    "overdue": ("échu", Badge.ERROR),
+    "met": ("atteint", Badge.SUCCESS),
+    "met_late": ("atteint en retard", Badge.WARNING),
+    "cancelled": ("annulé", Badge.NEW),
+}
+
+
+def milestone_label(status: str) -> tuple[str, Badge]:
+    return MILESTONE_LABELS.get(status, (status, Badge.INFO))
+
+
+class Coverage(StrEnum):
+    """A region on the coverage map of one sheet."""
+
+    DELIVERED = "delivered"
+    FUNDED = "funded"
+    UNCOVERED = "uncovered"
+
+    @property
+    def label(self) -> str:
+        return {
+            Coverage.DELIVERED: "financée, effectifs déclarés",
+            Coverage.FUNDED: "financée, aucun effectif déclaré",
+            Coverage.UNCOVERED: "non couverte",
+        }[self]
+
+
+def region_coverage(*, funded: bool, delivered: bool) -> Coverage:
+    """Delivered wins (people were counted there); else funded; else uncovered."""
+    if delivered:
+        return Coverage.DELIVERED
+    return Coverage.FUNDED if funded else Coverage.UNCOVERED
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """The sheet chart in SVG coordinates: `actual` cumulated per semester end, `expected`
+    the linear line from start to horizon, `target` a horizontal line; `ticks` the y labels."""
+
+    width: int
+    height: int
+    actual: tuple[Point, ...]
+    expected: tuple[Point, Point]
+    target_y: float
+    ticks: tuple[tuple[float, int], ...]
+    years: tuple[tuple[float, int], ...]
+
+
+def cumulative(by_period: Mapping[str, int]) -> list[tuple[str, int]]:
+    """Periods in order with their running totals."""
+    total, out = 0, []
+    for period in sorted(by_period):
+        total += by_period[period]
+        out.append((period, total))
+    return out
+
+
+def trajectory(
+    *,
+    start: date,
+    horizon: date,
+    target: int,
+    running: Sequence[tuple[str, int]],
+    width: int = 640,
+    height: int = 280,
+    margin: int = 48,
+) -> Trajectory:
+    """Places the cumulative series, the expected line and the target on a time axis from
+    `start` to `horizon` and a count axis from 0 to the largest of target and actual."""
+    span = max((horizon - start).days, 1)
+    top = max([target, *(total for _, total in running)], default=1) or 1
+
+    def x(day: date) -> float:
+        return round(margin + (width - 2 * margin) * (day - start).days / span, 1)
+
+    def y(value: float) -> float:
+        return round(height - margin - (height - 2 * margin) * value / top, 1)
+
+    actual = tuple(Point(x(period_end(p)), y(total)) for p, total in running)
+    ticks = tuple((y(top * i / 4), round(top * i / 4)) for i in range(5))
+    years = tuple(
+        (x(date(year, 1, 1)), year)
+        for year in range(start.year + (start.month > 1 or start.day > 1), horizon.year + 1)
+    )
+    return Trajectory(
+        width=width,
+        height=height,
+        actual=actual,
+        expected=(Point(x(start), y(0)), Point(x(horizon), y(target))),
+        target_y=y(target),
+        ticks=ticks,
+        years=years,
+    )
+
+
+def polyline(points: Iterable[Point]) -> str:
+    return " ".join(f"{p.x},{p.y}" for p in points)

@@ -1,0 +1,214 @@
+"""The services' answers as the portal reads them (the fields it uses; fields the services
+add later are ignored), and the bodies it sends. `tests/contract/test_portal_client.py` checks
+each model's fields against the answer schema in the service's OpenAPI."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Identity(_Answer):
+    role: str
+    project_id: UUID | None
+
+
+class Selector(_Answer):
+    kind: str
+    levels: list[str] | None = None
+    audience: str | None = None
+
+
+class TargetProgress(_Answer):
+    target_id: str
+    label: str
+    selector: Selector
+    actual: int
+    target: int
+    progress: float
+    expected: float
+    expected_actual: int
+    horizon: date
+    behind: bool
+
+
+class SheetProgress(_Answer):
+    sheet: str
+    name: str
+    as_of: date
+    totals: dict[str, int]
+    targets: list[TargetProgress]
+
+
+class AllSheetsProgress(_Answer):
+    as_of: date
+    sheets: list[SheetProgress]
+
+
+class ProjectProgress(_Answer):
+    project_id: UUID
+    sheet: str
+    name: str
+    as_of: date
+    totals: dict[str, int]
+    by_period: dict[str, dict[str, int]]
+    by_level: dict[str, dict[str, int]]
+    by_region: dict[str, dict[str, int]]
+    commitments: list[TargetProgress]
+
+
+class RegionsCovered(_Answer):
+    covered: list[str]
+    uncovered: list[str]
+    uncovered_population_share: float
+
+
+class Coverage(_Answer):
+    sheet: str | None
+    population_vintage: str
+    funded: RegionsCovered
+    delivered: RegionsCovered
+
+
+class Milestone(_Answer):
+    project_id: UUID
+    project_name: str
+    sheet: str
+    regions: list[str]
+    milestone_id: str
+    title: str
+    due_date: date
+    status: str
+    completed_on: date | None
+    quantitative: bool
+
+
+class MilestoneList(_Answer):
+    milestones: list[Milestone]
+
+
+class Transition(_Answer):
+    milestone_id: str
+    previous: str
+    status: str
+    changed_at: datetime
+
+
+class ProjectTimeline(_Answer):
+    project_id: UUID
+    milestones: list[Milestone]
+    transitions: list[Transition]
+
+
+class OverdueReport(_Answer):
+    project_id: UUID
+    project_name: str
+    sheet: str
+    period: str
+    deadline: date
+
+
+class OverdueReports(_Answer):
+    overdue_reports: list[OverdueReport]
+
+
+class ReportRevision(_Answer):
+    revision: int
+    submitted_by: str
+    submitted_at: datetime
+    reason: str | None
+    cells: int
+
+
+class PeriodHistory(_Answer):
+    period: str
+    revisions: list[ReportRevision]
+    current_revision: int
+
+
+class ReportHistory(_Answer):
+    project_id: UUID
+    periods: list[PeriodHistory]
+
+
+class ReportAccepted(_Answer):
+    project_id: UUID
+    period: str
+    revision: int
+    cells: int
+
+
+class ProjectCreated(_Answer):
+    project_id: UUID
+    api_token: str
+
+
+class MilestoneCompleted(_Answer):
+    project_id: UUID
+    milestone_id: str
+    completed_on: date
+
+
+class Channel(_Answer):
+    type: str
+    url: str | None = None
+    address: str | None = None
+
+
+class Filters(_Answer):
+    sheets: list[str]
+    projects: list[UUID]
+    regions: list[str]
+    kinds: list[str]
+    min_severity: str
+
+
+class Subscription(_Answer):
+    subscription_id: UUID
+    name: str
+    owner_project_id: UUID | None
+    channel: Channel
+    filters: Filters
+    repeat_interval_seconds: int
+    created_at: datetime
+
+
+class SubscriptionCreated(Subscription):
+    secret: str | None
+
+
+class Alert(_Answer):
+    status: str
+    kind: str
+    severity: str
+    summary: str
+
+
+class Delivery(_Answer):
+    delivery_id: UUID
+    subscription_id: UUID
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    alerts: list[Alert]
+
+
+class FieldProblem(_Answer):
+    """One entry of a 422 problem's `errors`."""
+
+    loc: list[str | int]
+    msg: str
+
+
+class Problem(_Answer):
+    status: int
+    detail: str | None = None
+    errors: list[FieldProblem] = Field(default_factory=list)
