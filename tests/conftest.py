@@ -58,7 +58,12 @@ async def platform(
         yield p
 
 
-DEBIAN_PACKAGES = {"promtool": "prometheus", "prometheus": "prometheus", "wrk": "wrk"}
+DEBIAN_PACKAGES = {
+    "promtool": "prometheus",
+    "prometheus": "prometheus",
+    "wrk": "wrk",
+    "chromium": "chromium",
+}
 
 
 def require_tool(name: str) -> str:

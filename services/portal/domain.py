@@ -178,3 +178,56 @@ def trajectory(
 
 def polyline(points: Iterable[Point]) -> str:
     return " ".join(f"{p.x},{p.y}" for p in points)
+
+
+_BY_TYPE: Mapping[str, str] = {
+    "missing": "Ce champ est obligatoire.",
+    "string_too_long": "Ce texte est trop long.",
+    "list_too_short": "Choisissez au moins un élément.",
+    "int_parsing": "Un nombre entier est attendu.",
+    "int_type": "Un nombre entier est attendu.",
+    "date_parsing": "Une date est attendue.",
+    "date_from_datetime_parsing": "Une date est attendue.",
+    "date_type": "Une date est attendue.",
+    "greater_than": "Cette valeur est trop petite.",
+    "greater_than_equal": "Cette valeur est trop petite.",
+    "less_than_equal": "Cette valeur est trop grande.",
+    "string_pattern_mismatch": "Ce format n'est pas reconnu.",
+    "literal_error": "Cette valeur n'est pas reconnue.",
+    "enum": "Cette valeur n'est pas reconnue.",
+    "union_tag_invalid": "Cette valeur n'est pas reconnue.",
+}
+_BY_MESSAGE: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), french)
+    for pattern, french in (
+        (
+            r"region (\w+) is not one of the project's regions",
+            "la région {0} n'est pas une région déclarée du projet",
+        ),
+        (r"alternance \((\d+)\) exceeds trained", "l'alternance ({0}) dépasse les formés"),
+        (r"duplicates row (\d+)", "cette cellule répète la ligne {0}"),
+        (r"unknown level '([^']*)'", "niveau « {0} » inconnu"),
+        (r"unknown region '([^']*)'", "région « {0} » inconnue (code INSEE à deux chiffres)"),
+        (r"unknown audience '([^']*)'", "public « {0} » inconnu"),
+        (r"period (\S+) has not begun", "ce semestre n'a pas commencé"),
+        (r"end_date must be after start_date", "la fin doit suivre le début"),
+        (r"completed_on is in the future", "cette date est dans le futur"),
+        (r"regions must not repeat", "une région est indiquée deux fois"),
+    )
+)
+
+
+def french_error(kind: str, message: str) -> str:
+    """An API's validation message (pydantic `type` and `msg`, in English) as the portal
+    shows it; an unknown rule keeps the API's words."""
+    if kind == "string_too_short":
+        return (
+            "Ce champ est obligatoire." if "at least 1 " in message else "Ce texte est trop court."
+        )
+    if kind in _BY_TYPE:
+        return _BY_TYPE[kind]
+    for pattern, french in _BY_MESSAGE:
+        if (found := pattern.search(message)) is not None:
+            sentence = french.format(*found.groups())
+            return sentence[0].upper() + sentence[1:] + "."
+    return message.removeprefix("Value error, ")

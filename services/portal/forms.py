@@ -78,9 +78,9 @@ def field_errors(
             parts[0] if parts else None,
         )
         if name is None:
-            state.general.append(problem.msg)
+            state.general.append(problem.french)
         else:
-            state.errors.setdefault(name, problem.msg)
+            state.errors.setdefault(name, problem.french)
     return state
 
 

@@ -9,6 +9,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.portal.domain import french_error
+
 
 class _Answer(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -206,6 +208,11 @@ class FieldProblem(_Answer):
 
     loc: list[str | int]
     msg: str
+    type: str = ""
+
+    @property
+    def french(self) -> str:
+        return french_error(self.type, self.msg)
 
 
 class Problem(_Answer):

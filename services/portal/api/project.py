@@ -142,5 +142,5 @@ def _row_errors(refused: ApiError) -> list[tuple[int, str]]:
     rows = []
     for e in refused.field_errors:
         if len(e.loc) >= 3 and e.loc[1] == "row" and isinstance(e.loc[2], int):
-            rows.append((e.loc[2], e.msg))
+            rows.append((e.loc[2], e.french))
     return sorted(rows)

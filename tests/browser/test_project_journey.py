@@ -1,0 +1,65 @@
+"""A funded project: uploads a report with an error, sees the row named, fixes it, sends it
+again and sees its progress move; marks a milestone as met."""
+
+from __future__ import annotations
+
+from playwright.async_api import Page
+
+from tests.browser.conftest import Portal, shot
+from tests.support.waiting import eventually
+
+WRONG = b"kind,level,region,sex,audience,count\ntrained,bac+5,84,F,,40\ntrained,bac+5,11,M,,25\n"
+FIXED = b"kind,level,region,sex,audience,count\ntrained,bac+5,84,F,,40\ntrained,bac+5,84,M,,25\n"
+
+
+async def upload(page: Page, url: str, content: bytes) -> None:
+    await page.goto(f"{url}/mon-projet/rapports/nouveau")
+    await page.select_option("#f-period", "2025-S1")
+    file = {"name": "rapport.csv", "mimeType": "text/csv", "buffer": content}
+    await page.set_input_files("#file", files=[file])
+    await page.click("main button[type=submit]")
+
+
+async def test_a_project_fixes_the_row_named_and_sees_its_progress_move(
+    portal: Portal, page: Page
+) -> None:
+    project = await portal.platform.register()
+    await portal.platform.known_everywhere(project)
+    await portal.sign_in(page, project.token)
+    assert await page.title() == "La Tête Dans Le Nuage — Suivi AMI CMA"
+    assert await page.text_content("#total-trained") == "0"
+
+    await upload(page, portal.url, WRONG)
+    errors = await page.text_content("#row-errors") or ""
+    assert "Ligne 3 : La région 11 n'est pas une région déclarée du projet." in errors
+    await shot(page, "upload-errors")
+
+    await upload(page, portal.url, FIXED)
+    assert await page.title() == "Rapports — Suivi AMI CMA"
+    assert "révision 1, 2 cellules" in (await page.text_content("main") or "")
+    await shot(page, "report-revisions")
+
+    async def trained() -> str | None:
+        await page.goto(f"{portal.url}/mon-projet")
+        return await page.text_content("#total-trained")
+
+    await eventually(trained, "65", what="the project's page counts the report")
+    await shot(page, "project")
+
+
+async def test_a_project_marks_a_milestone_as_met(portal: Portal, page: Page) -> None:
+    project = await portal.platform.register()
+    await portal.platform.known_everywhere(project)
+    await portal.sign_in(page, project.token)
+    await page.goto(f"{portal.url}/mon-projet/jalons")
+    await page.fill("#d-m1", "2024-08-20")
+    await page.fill("#e-m1", "https://example.org/ouverture")
+    await page.click("form.portal-complete button[type=submit]")
+    assert "Jalon marqué comme atteint." in (await page.text_content("main") or "")
+
+    async def milestones() -> str:
+        await page.goto(f"{portal.url}/mon-projet/jalons")
+        return await page.text_content("#milestones tbody") or ""
+
+    await eventually(milestones, lambda text: "Atteint le 20 août 2024" in text)
+    await shot(page, "milestones")
