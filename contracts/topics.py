@@ -23,7 +23,8 @@ PROGRESS = Topic(
 STATUS = Topic(
     "cma.status.v1",
     6,
-    "What subscribers are alerted on: milestone status changes and overdue reports, by milestone.",
+    "What subscribers are alerted on: milestone status changes and overdue reports, by "
+    "milestone; alert conditions (condition.changed) by project.",
 )
 DEAD_LETTERS = Topic(
     "cma.deadletter.v1", 3, "Messages a consumer gave up on, with the error in headers."

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from services.intake import models
+from services.intake.anomalies import Thresholds
 from services.intake.api import intake_router
 from services.intake.metrics import ReportMetrics
 from services.intake.queries import ProjectRuns, ReportQueries
@@ -48,7 +49,16 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     app.include_router(
         intake_router(
             ProjectUseCases(engine, clock, runs),
-            ReportUseCases(engine, clock, runs),
+            ReportUseCases(
+                engine,
+                clock,
+                runs,
+                Thresholds(
+                    settings.anomaly_revision_share,
+                    settings.anomaly_spike_factor,
+                    settings.anomaly_alternance_share,
+                ),
+            ),
             ReportQueries(engine, runs),
             authenticator(settings, token_lookup(engine, models.projects)),
             report_metrics,

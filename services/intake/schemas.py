@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSche
 
 from contracts.events import MILESTONE_ID_PATTERN
 from contracts.reports import Period
+from services.intake.anomalies import ArrivalWarning
+from services.intake.anomalies import Rule as ArrivalRule
 from services.intake.domain import ReportRevision
 from services.runtime.auth import Caller
 from services.runtime.errors import UnsupportedMediaType
@@ -75,12 +77,26 @@ class ReportRevisionOut(_RevisionFields):
         return cls.model_validate(_fields(r))
 
 
+class ReportWarning(_Answer):
+    """A check on arrival the report tripped: it was taken all the same (docs/insight.md)."""
+
+    rule: ArrivalRule
+    message: str = Field(description="In French, for the project.")
+
+
 class ReportAccepted(_RevisionFields, _ProjectAnswer):
     """The answer to a report, and to every retry of it with the same Idempotency-Key."""
 
+    warnings: list[ReportWarning] = Field(
+        default=[], description="Checks on arrival tripped (a retry answers none)."
+    )
+
     @classmethod
-    def of(cls, project_id: UUID, r: ReportRevision) -> ReportAccepted:
-        return cls.model_validate({"project_id": project_id, **_fields(r)})
+    def of(
+        cls, project_id: UUID, r: ReportRevision, warnings: Sequence[ArrivalWarning] = ()
+    ) -> ReportAccepted:
+        found = [{"rule": w.rule, "message": w.message} for w in warnings]
+        return cls.model_validate({"project_id": project_id, **_fields(r), "warnings": found})
 
 
 class PeriodHistory(_Answer):

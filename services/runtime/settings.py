@@ -99,6 +99,25 @@ class Settings(BaseSettings):
     trajectory_tolerance: float = Field(
         default=0.10, ge=0, le=1, description="Behind = progress below expected by more than this."
     )
+    # Insight (docs/insight.md): forecasts, alert conditions, checks on arrival.
+    forecast_window_semesters: int = Field(
+        default=4, ge=2, le=20, description="Cumulative points the forecast's pace is fitted on."
+    )
+    stale_semesters: int = Field(
+        default=1, ge=0, description="project_stale: more closed semesters unreported than this."
+    )
+    anomaly_revision_share: float = Field(
+        default=0.5, gt=0, description="revision_swing: a revision moving its total by more."
+    )
+    anomaly_spike_factor: float = Field(
+        default=5.0, gt=1, description="semester_spike: above this × the project's median."
+    )
+    anomaly_alternance_share: float = Field(
+        default=0.8, gt=0, le=1, description="alternance_share: alternance above this of trained."
+    )
+    insight_tick_seconds: float = Field(
+        default=300.0, gt=0, description="How often the indicator evaluates alert conditions."
+    )
 
     @model_validator(mode="before")
     @classmethod
