@@ -86,6 +86,19 @@ def milestone_label(status: str) -> tuple[str, Badge]:
     return MILESTONE_LABELS.get(status, (status, Badge.INFO))
 
 
+ALERT_KINDS: Mapping[str, str] = {
+    "milestone_at_risk": "jalon à risque",
+    "milestone_overdue": "jalon échu",
+    "report_overdue": "rapport en retard",
+    "commitment_behind": "engagement en retard sur sa trajectoire",
+    "target_behind": "cible de fiche en retard",
+    "project_stale": "projet sans rapport récent",
+    "report_anomaly": "rapport inhabituel",
+}
+"""The alert kinds a subscription may filter on, as people read them (a contract test
+checks them against alerting's OpenAPI)."""
+
+
 class Coverage(StrEnum):
     """A region on the coverage map of one sheet."""
 

@@ -40,6 +40,7 @@ def templates() -> Jinja2Templates:
         "levels": catalog.levels,
         "milestone_label": domain.milestone_label,
         "polyline": domain.polyline,
+        "alert_kinds": domain.ALERT_KINDS,
     }
     return pages
 
