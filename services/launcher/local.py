@@ -188,7 +188,10 @@ def run(state_dir: Path, *, demo: bool) -> int:
         if demo:
             staff = settings.staff_tokens[0].get_secret_value()
             try:
-                print(post_demo(urls["intake"], urls["indicator"], staff, state), flush=True)
+                summary = post_demo(
+                    urls["intake"], urls["indicator"], staff, state, alerting_url=urls["alerting"]
+                )
+                print(summary, flush=True)
             except (DemoError, httpx.HTTPError) as exc:  # the platform itself is up: keep it
                 print(f"Demo data: failed: {exc}", file=sys.stderr, flush=True)
         print("\nCtrl-C stops everything.", flush=True)

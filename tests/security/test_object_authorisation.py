@@ -49,6 +49,7 @@ class Operation:
 
 B_REPORTS = "/v1/projects/{project_id}/reports"
 OPERATIONS = [
+    Operation("intake", "GET", "/v1/me", lambda s: "/v1/me", "project", names_a_project=False),
     Operation(
         "intake",
         "POST",
@@ -229,6 +230,9 @@ async def test_listings_without_a_project_filter_show_a_project_only_its_own(
 ) -> None:
     platform = prepared
     a = platform.a
+    me = (await platform.intake.get("/v1/me", headers=a.headers)).json()
+    assert me == {"role": "project", "project_id": a.project_id}
+    assert (await platform.intake.get("/v1/me", headers=STAFF)).json()["role"] == "staff"
     mine = await platform.alerting.post(
         "/v1/subscriptions", json=email_subscription([a.project_id]), headers=a.headers
     )
