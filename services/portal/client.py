@@ -101,6 +101,7 @@ class Api:
         self._clients = {
             name: httpx.AsyncClient(base_url=url, timeout=timeout) for name, url in urls.items()
         }
+        self._adapters: dict[type[Any], TypeAdapter[Any]] = {}
 
     async def aclose(self) -> None:
         for client in self._clients.values():
@@ -136,8 +137,15 @@ class Api:
             except ValueError:
                 problem = None
             raise ApiError(response.status_code, problem)
-        adapter = answer if isinstance(answer, TypeAdapter) else TypeAdapter(answer)
+        adapter = answer if isinstance(answer, TypeAdapter) else self._adapter(answer)
         return adapter.validate_json(response.content)
+
+    def _adapter(self, answer: type[M]) -> TypeAdapter[M]:
+        """Built once per model: building one costs more than validating a page of JSON."""
+        if answer not in self._adapters:
+            self._adapters[answer] = TypeAdapter(answer)
+        adapter: TypeAdapter[M] = self._adapters[answer]
+        return adapter
 
     # Reads and writes, one per endpoint.
 

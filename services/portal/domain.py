@@ -164,7 +164,7 @@ def trajectory(
     """Places the cumulative series, the expected line and the target on a time axis from
     `start` to `horizon` and a count axis from 0 to the largest of target and actual."""
     span = max((horizon - start).days, 1)
-    top = max([target, *(total for _, total in running)], default=1) or 1
+    top = max([target, *(total for _, total in running)]) or 1
 
     def x(day: date) -> float:
         return round(margin + (width - 2 * margin) * (day - start).days / span, 1)

@@ -115,7 +115,9 @@ def test_the_trajectory_scales_to_the_target_and_labels_years_after_a_mid_year_s
         start=date(2022, 9, 1), horizon=date(2024, 9, 1), target=80, running=[]
     )
     assert chart.actual == ()
-    assert chart.target_y == 48.0  # the top of the default 640×280 frame, margin 48
+    assert (chart.width, chart.height) == (640, 280)
+    assert chart.expected == (Point(48.0, 232.0), Point(592.0, 48.0))  # default margin 48
+    assert chart.target_y == 48.0
     assert chart.ticks[-1] == (48.0, 80)
     assert [year for _, year in chart.years] == [2023, 2024]
     assert (
@@ -126,12 +128,31 @@ def test_the_trajectory_scales_to_the_target_and_labels_years_after_a_mid_year_s
     )
 
 
+def test_the_trajectory_rounds_to_a_tenth_and_spans_at_least_one_day() -> None:
+    chart = domain.trajectory(
+        start=date(2024, 1, 1),
+        horizon=date(2024, 1, 2),
+        target=300,
+        running=[("2023-S2", 100)],
+        width=248,
+        height=148,
+        margin=24,
+    )
+    assert chart.actual == (Point(x=-176.0, y=90.7),)  # a day before the start: not clipped
+    assert chart.expected[1] == Point(x=224.0, y=24.0)
+    assert chart.ticks[1] == (99.0, 75)
+    assert domain.trajectory(
+        start=date(2022, 2, 1), horizon=date(2024, 1, 1), target=1, running=[]
+    ).years == ((307.9, 2023), (592.0, 2024))
+
+
 def test_an_empty_trajectory_keeps_a_non_zero_scale() -> None:
     chart = domain.trajectory(
         start=date(2024, 1, 1), horizon=date(2024, 1, 1), target=0, running=[]
     )
     assert chart.target_y == chart.height - 48
     assert chart.expected[1].x == 48.0
+    assert [value for _, value in chart.ticks] == [0, 0, 0, 1, 1]  # a scale of 0..1
 
 
 def test_a_polyline_lists_its_points() -> None:
