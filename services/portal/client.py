@@ -40,6 +40,7 @@ COVERAGE = Endpoint("indicator", "GET", "/v1/coverage")
 MILESTONES = Endpoint("milestone", "GET", "/v1/milestones")
 PROJECT_MILESTONES = Endpoint("milestone", "GET", "/v1/projects/{project_id}/milestones")
 OVERDUE = Endpoint("milestone", "GET", "/v1/overdue-reports")
+SUMMARY = Endpoint("milestone", "GET", "/v1/summary")
 SUBSCRIPTIONS = Endpoint("alerting", "GET", "/v1/subscriptions")
 SUBSCRIBE = Endpoint("alerting", "POST", "/v1/subscriptions")
 DELIVERIES = Endpoint("alerting", "GET", "/v1/deliveries")
@@ -56,6 +57,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     MILESTONES,
     PROJECT_MILESTONES,
     OVERDUE,
+    SUMMARY,
     SUBSCRIPTIONS,
     SUBSCRIBE,
     DELIVERIES,
@@ -74,6 +76,7 @@ ANSWERS: Mapping[Endpoint, type[BaseModel]] = {
     MILESTONES: s.MilestoneList,
     PROJECT_MILESTONES: s.ProjectTimeline,
     OVERDUE: s.OverdueReports,
+    SUMMARY: s.Summary,
     SUBSCRIPTIONS: s.Subscription,
     SUBSCRIBE: s.SubscriptionCreated,
     DELIVERIES: s.Delivery,
@@ -174,6 +177,9 @@ class Api:
 
     async def overdue_reports(self, token: str) -> s.OverdueReports:
         return await self.call(OVERDUE, token, s.OverdueReports)
+
+    async def summary(self, token: str) -> s.Summary:
+        return await self.call(SUMMARY, token, s.Summary)
 
     async def reports(self, token: str, project_id: UUID) -> s.ReportHistory:
         return await self.call(REPORTS, token, s.ReportHistory, path={"project_id": project_id})

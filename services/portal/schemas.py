@@ -95,6 +95,17 @@ class MilestoneList(_Answer):
     milestones: list[Milestone]
 
 
+class SheetSummary(_Answer):
+    sheet: str
+    projects: int
+    milestones: dict[str, int]
+    overdue_reports: int
+
+
+class Summary(_Answer):
+    sheets: list[SheetSummary]
+
+
 class Transition(_Answer):
     milestone_id: str
     previous: str

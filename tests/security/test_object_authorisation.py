@@ -50,6 +50,7 @@ class Operation:
 B_REPORTS = "/v1/projects/{project_id}/reports"
 OPERATIONS = [
     Operation("intake", "GET", "/v1/me", lambda s: "/v1/me", "project", names_a_project=False),
+    Operation("milestone", "GET", "/v1/summary", lambda s: "/v1/summary", "staff"),
     Operation(
         "intake",
         "POST",
