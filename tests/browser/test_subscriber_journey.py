@@ -1,17 +1,42 @@
-"""A subscriber (here a project) creates a webhook subscription, after a refused address,
-and opens its delivery log. (Sending a test and deleting wait for alerting's API: see
-docs/portal.md, "Awaiting APIs".)"""
+"""A subscriber (here a project) creates a webhook subscription, after a refused address;
+the alert of its overdue milestone reaches a local receiver, and the delivery log shows it
+delivered. (Sending a test and deleting wait for alerting's API: see docs/portal.md,
+"Awaiting APIs".)"""
 
 from __future__ import annotations
 
+from fastapi import FastAPI, Request
 from playwright.async_api import Page
 
 from tests.browser.conftest import Portal, shot
+from tests.support.platform import serve
+from tests.support.waiting import eventually
 
 
-async def test_a_subscriber_creates_a_webhook_subscription_and_opens_its_log(
+def receiver(received: list[dict[str, str]]) -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/hook")
+    async def hook(request: Request) -> dict[str, str]:
+        received.append(dict(request.headers))
+        return {}
+
+    return app
+
+
+async def test_a_subscriber_creates_a_webhook_subscription_and_its_receiver_gets_the_alert(
     portal: Portal, page: Page
 ) -> None:
+    received: list[dict[str, str]] = []
+    async with serve(receiver(received)) as hooks:
+        await subscribe_and_watch(portal, page, f"{hooks}/hook", received)
+
+
+async def subscribe_and_watch(
+    portal: Portal, page: Page, hook: str, received: list[dict[str, str]]
+) -> None:
+    # Its milestone m1 was due on 1 September 2024: at the clock's 1 September 2025 it is
+    # overdue, an alert the subscription gets.
     project = await portal.platform.register()
     await portal.platform.known_everywhere(project)
     await portal.sign_in(page, project.token)
@@ -25,14 +50,21 @@ async def test_a_subscriber_creates_a_webhook_subscription_and_opens_its_log(
     assert await page.text_content("#e-target") == "Ce format n'est pas reconnu."
     assert await page.input_value("#f-name") == "Alertes du projet"
 
-    await page.fill("#f-target", "https://example.org/cma-hook")
+    await page.fill("#f-target", hook)
     await page.click("form[action='/abonnements'] button[type=submit]")
     main = await page.text_content("main") or ""
     assert "Abonnement « Alertes du projet » créé." in main
-    assert "https://example.org/cma-hook" in (await page.text_content("#subscriptions") or "")
+    assert hook in (await page.text_content("#subscriptions") or "")
     await shot(page, "subscriptions")
 
     await page.click("#subscriptions a:has-text('Livraisons')")
     assert await page.title() == "Livraisons — Alertes du projet — Suivi AMI CMA"
-    assert "Aucune livraison pour l'instant." in (await page.text_content("#deliveries") or "")
+    log = page.url
+
+    async def statuses() -> str:
+        await page.goto(log)
+        return await page.text_content("#deliveries tbody") or ""
+
+    await eventually(statuses, lambda text: "livrée" in text, what="the delivery is logged")
+    assert received and "x-cma-signature" in received[0]
     await shot(page, "deliveries")

@@ -15,8 +15,8 @@ from services.portal.web import PageError, check_csrf, session_of, token_of
 
 Text = Annotated[str, Form(max_length=2000)]
 SUBSCRIPTION_FIELDS = {
-    ("channel", "url"): "target",
-    ("channel", "address"): "target",
+    ("channel", "webhook", "url"): "target",  # a union's location names its tag
+    ("channel", "email", "address"): "target",
     ("channel",): "channel",
     ("filters", "sheets"): "sheets",
     ("filters", "kinds"): "kinds",
