@@ -10,9 +10,15 @@ class Topic:
     name: str
     partitions: int
     description: str
+    # Events are the record a consumer is rebuilt from: kept forever unless said otherwise.
+    retention_ms: int = -1
 
 
-PROJECTS = Topic("cma.projects.v1", 6, "Funded projects registered (project.registered).")
+PROJECTS = Topic(
+    "cma.projects.v1",
+    6,
+    "Funded projects registered, amended and closed (project.registered, .amended, .closed).",
+)
 REPORTS = Topic("cma.reports.v1", 12, "Indicator reports: each a full revision of one period.")
 MILESTONES = Topic("cma.milestones.v1", 6, "Milestones declared, rescheduled and completed.")
 PROGRESS = Topic(
@@ -27,7 +33,10 @@ STATUS = Topic(
     "milestone; alert conditions (condition.changed) by project.",
 )
 DEAD_LETTERS = Topic(
-    "cma.deadletter.v1", 3, "Messages a consumer gave up on, with the error in headers."
+    "cma.deadletter.v1",
+    3,
+    "Messages a consumer gave up on, with the error in headers.",
+    retention_ms=30 * 24 * 3600 * 1000,  # time enough to look at them and re-drive
 )
 
 ALL: tuple[Topic, ...] = (PROJECTS, REPORTS, MILESTONES, PROGRESS, STATUS, DEAD_LETTERS)

@@ -61,6 +61,7 @@ async def platform(
 DEBIAN_PACKAGES = {
     "promtool": "prometheus",
     "prometheus": "prometheus",
+    "amtool": "prometheus-alertmanager",
     "wrk": "wrk",
     "chromium": "chromium",
 }

@@ -15,7 +15,7 @@ from services.indicator.queries import IndicatorQueries
 from services.indicator.watch import Watch
 from services.runtime import registry as service_registry
 from services.runtime.auth import authenticator, token_lookup
-from services.runtime.broker import make_broker
+from services.runtime.broker import KafkaConnection, make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.consumer import subscribe_consumers
 from services.runtime.db import service_engine
@@ -72,7 +72,10 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         engine=engine,
         registry=registry,
         lifespan=service_lifespan(
-            broker, engine, settings.kafka_bootstrap, [relay.run, watch_conditions]
+            broker,
+            engine,
+            KafkaConnection.from_settings(settings),
+            [relay.run, watch_conditions],
         ),
         max_body_bytes=settings.max_body_bytes,
         settings=settings,

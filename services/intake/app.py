@@ -6,16 +6,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from contracts.catalog import load_catalog
 from services.intake import models
 from services.intake.anomalies import Thresholds
-from services.intake.api import intake_router
+from services.intake.api import intake_router, project_router
 from services.intake.metrics import ReportMetrics
-from services.intake.queries import ProjectRuns, ReportQueries
+from services.intake.queries import ProjectQueries, ProjectRuns, ReportQueries
+from services.intake.usecases.amendments import AmendmentUseCases
 from services.intake.usecases.projects import ProjectUseCases
 from services.intake.usecases.reports import ReportUseCases
 from services.runtime import registry as service_registry
 from services.runtime.auth import authenticator, token_lookup
-from services.runtime.broker import make_broker
+from services.runtime.broker import KafkaConnection, make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.db import service_engine
 from services.runtime.http import build_app
@@ -32,14 +34,17 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     engine = service_engine(settings)
     broker = make_broker(settings, SERVICE, registry)
     relay = OutboxRelay.from_settings(engine, models.outbox, models.leases, broker, settings)
-    runs = ProjectRuns()  # one cache of projects' runs for every use case and query
+    runs = ProjectRuns()
+    authenticate = authenticator(settings, token_lookup(engine, models.projects))
     report_metrics = ReportMetrics(registry)
 
     app = build_app(
         service=SERVICE,
         engine=engine,
         registry=registry,
-        lifespan=service_lifespan(broker, engine, settings.kafka_bootstrap, [relay.run]),
+        lifespan=service_lifespan(
+            broker, engine, KafkaConnection.from_settings(settings), [relay.run]
+        ),
         max_body_bytes=settings.max_body_bytes,
         settings=settings,
         # No broker: intake stays ready while Kafka is away, its outbox keeps what it accepts.
@@ -60,8 +65,17 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
                 ),
             ),
             ReportQueries(engine, runs),
-            authenticator(settings, token_lookup(engine, models.projects)),
+            authenticate,
             report_metrics,
+        )
+    )
+    app.include_router(
+        project_router(
+            AmendmentUseCases(engine, clock, runs),
+            ProjectQueries(engine),
+            load_catalog(),
+            clock,
+            authenticate,
         )
     )
 

@@ -30,6 +30,26 @@ class Settings(BaseSettings):
         default=True,
         description="On for Apache Kafka; off for the embedded broker (no InitProducerId).",
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="How every Kafka client connects (TLS, SASL, both)."
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="SCRAM-SHA-512", description="For the SASL protocols (Strimzi's scram-sha-512)."
+    )
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = Field(
+        default=None, description="PEM file of the CA the brokers' certificates chain to."
+    )
+    kafka_ssl_certfile: str | None = Field(
+        default=None, description="PEM client certificate, for mutual TLS (Strimzi `tls` users)."
+    )
+    kafka_ssl_keyfile: str | None = Field(default=None, description="Its private key (PEM).")
+    kafka_create_topics: bool = Field(
+        default=True,
+        description="Services create missing topics at start; off where `cma topics` made them "
+        "(a service then needs no CREATE right on the cluster).",
+    )
     staff_tokens: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     http_host: str = "127.0.0.1"
     http_workers: int = Field(
@@ -46,6 +66,10 @@ class Settings(BaseSettings):
     )
     portal_session_minutes: int = Field(
         default=120, ge=1, description="A portal session unused for this long signs out."
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token Prometheus must send for /metrics; unset: /metrics is open.",
     )
     max_body_bytes: int = Field(default=2_000_000, description="Larger request bodies get 413.")
     rate_limit_per_minute: int = Field(
@@ -90,6 +114,14 @@ class Settings(BaseSettings):
         default=False, description="Allow webhook URLs on private or loopback addresses (tests)."
     )
     alert_group_wait_seconds: float = Field(default=30.0, ge=0)
+    alerting_link_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs e-mails' unsubscribe links; unset outside production: one per process.",
+    )
+    alerting_public_url: str | None = Field(
+        default=None,
+        description="Alerting's address as e-mail readers reach it (unsubscribe links).",
+    )
     delivery_max_attempts: int = Field(default=5, ge=1)
     delivery_backoff_base_seconds: float = Field(default=1.0, gt=0)
     delivery_timeout_seconds: float = Field(default=10.0, gt=0)
@@ -163,9 +195,26 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> Settings:
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        if sasl and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(
+                "CMA_KAFKA_SASL_USERNAME and CMA_KAFKA_SASL_PASSWORD must be set for "
+                f"CMA_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol}"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:
         if self.environment == "production" and not self.staff_tokens:
             raise ValueError("CMA_STAFF_TOKENS must be set in production")
         if any(len(t.get_secret_value()) < 16 for t in self.staff_tokens):
             raise ValueError("every staff token must be at least 16 characters")
+        link = self.alerting_link_secret
+        if self.environment == "production" and (link is None or not self.alerting_public_url):
+            raise ValueError(
+                "CMA_ALERTING_LINK_SECRET and CMA_ALERTING_PUBLIC_URL must be set in production"
+            )
+        if link is not None and len(link.get_secret_value()) < 32:
+            raise ValueError("CMA_ALERTING_LINK_SECRET must be at least 32 characters")
         return self

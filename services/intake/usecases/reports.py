@@ -81,7 +81,7 @@ class ReportUseCases(UseCases):
                     report,
                     regions=project.regions,
                     start=project.start,
-                    end=project.end,
+                    end=project.last_day,
                     today=now.date(),
                     cell_loc=cell_loc,
                 )
