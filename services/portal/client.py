@@ -28,6 +28,10 @@ class Endpoint:
 
 
 ME = Endpoint("intake", "GET", "/v1/me")
+PROJECTS = Endpoint("intake", "GET", "/v1/projects")
+PROJECT = Endpoint("intake", "GET", "/v1/projects/{project_id}")
+AMEND = Endpoint("intake", "PATCH", "/v1/projects/{project_id}")
+CLOSE = Endpoint("intake", "POST", "/v1/projects/{project_id}/close")
 REGISTER = Endpoint("intake", "POST", "/v1/projects")
 REPORTS = Endpoint("intake", "GET", "/v1/projects/{project_id}/reports")
 SUBMIT = Endpoint("intake", "POST", "/v1/projects/{project_id}/reports")
@@ -43,10 +47,19 @@ OVERDUE = Endpoint("milestone", "GET", "/v1/overdue-reports")
 SUMMARY = Endpoint("milestone", "GET", "/v1/summary")
 SUBSCRIPTIONS = Endpoint("alerting", "GET", "/v1/subscriptions")
 SUBSCRIBE = Endpoint("alerting", "POST", "/v1/subscriptions")
+SUBSCRIPTION = Endpoint("alerting", "PATCH", "/v1/subscriptions/{subscription_id}")
+UNSUBSCRIBE = Endpoint("alerting", "DELETE", "/v1/subscriptions/{subscription_id}")
+TEST = Endpoint("alerting", "POST", "/v1/subscriptions/{subscription_id}/test")
 DELIVERIES = Endpoint("alerting", "GET", "/v1/deliveries")
+RETRY = Endpoint("alerting", "POST", "/v1/deliveries/{delivery_id}/retry")
+ALERTS = Endpoint("alerting", "GET", "/v1/alerts")
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     ME,
+    PROJECTS,
+    PROJECT,
+    AMEND,
+    CLOSE,
     REGISTER,
     REPORTS,
     SUBMIT,
@@ -60,12 +73,21 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     SUMMARY,
     SUBSCRIPTIONS,
     SUBSCRIBE,
+    SUBSCRIPTION,
+    UNSUBSCRIBE,
+    TEST,
     DELIVERIES,
+    RETRY,
+    ALERTS,
 )
-"""(endpoint, answer model) pairs are checked by the contract test through `ANSWERS`."""
+"""Every operation the portal calls (the contract test checks each against the OpenAPI)."""
 
-ANSWERS: Mapping[Endpoint, type[BaseModel]] = {
+ANSWERS: Mapping[Endpoint, type[BaseModel] | None] = {
     ME: s.Identity,
+    PROJECTS: s.ProjectPage,
+    PROJECT: s.Project,
+    AMEND: None,
+    CLOSE: None,
     REGISTER: s.ProjectCreated,
     REPORTS: s.ReportHistory,
     SUBMIT: s.ReportAccepted,
@@ -79,9 +101,15 @@ ANSWERS: Mapping[Endpoint, type[BaseModel]] = {
     SUMMARY: s.Summary,
     SUBSCRIPTIONS: s.Subscription,
     SUBSCRIBE: s.SubscriptionCreated,
+    SUBSCRIPTION: s.Subscription,
+    UNSUBSCRIBE: None,
+    TEST: s.Delivery,
     DELIVERIES: s.Delivery,
+    RETRY: s.Delivery,
+    ALERTS: s.AlertPage,
 }
-"""The model of each answer (of one item, for the answers that are lists)."""
+"""The model of each answer (of one item, for the answers that are lists); None where the
+portal reads nothing from the answer but its status."""
 
 
 class ApiError(Exception):
@@ -122,6 +150,26 @@ class Api:
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> M:
+        response = await self._request(endpoint, token, path, params, json, content, headers)
+        adapter = answer if isinstance(answer, TypeAdapter) else self._adapter(answer)
+        return adapter.validate_json(response.content)
+
+    async def send(
+        self, endpoint: Endpoint, token: str, *, path: Mapping[str, object], json: object = None
+    ) -> None:
+        """A command whose answer the portal does not read (its status is enough)."""
+        await self._request(endpoint, token, path, None, json, None, None)
+
+    async def _request(
+        self,
+        endpoint: Endpoint,
+        token: str,
+        path: Mapping[str, object] | None,
+        params: Mapping[str, Any] | None,
+        json: object,
+        content: bytes | None,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Response:
         request_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
         try:
             response = await self._clients[endpoint.service].request(
@@ -140,8 +188,7 @@ class Api:
             except ValueError:
                 problem = None
             raise ApiError(response.status_code, problem)
-        adapter = answer if isinstance(answer, TypeAdapter) else self._adapter(answer)
-        return adapter.validate_json(response.content)
+        return response
 
     def _adapter(self, answer: type[M]) -> TypeAdapter[M]:
         """Built once per model: building one costs more than validating a page of JSON."""
@@ -205,6 +252,39 @@ class Api:
     ) -> s.MilestoneCompleted:
         path = {"project_id": project_id, "milestone_id": milestone_id}
         return await self.call(COMPLETE, token, s.MilestoneCompleted, path=path, json=body)
+
+    async def projects(
+        self, token: str, filters: Mapping[str, str | None], cursor: str | None = None
+    ) -> s.ProjectPage:
+        params = {**filters, "cursor": cursor, "limit": 200}
+        return await self.call(PROJECTS, token, s.ProjectPage, params=params)
+
+    async def project(self, token: str, project_id: UUID) -> s.Project:
+        return await self.call(PROJECT, token, s.Project, path={"project_id": project_id})
+
+    async def amend(self, token: str, project_id: UUID, body: Mapping[str, object]) -> None:
+        await self.send(AMEND, token, path={"project_id": project_id}, json=body)
+
+    async def close(self, token: str, project_id: UUID, body: Mapping[str, object]) -> None:
+        await self.send(CLOSE, token, path={"project_id": project_id}, json=body)
+
+    async def pause(self, token: str, subscription_id: UUID, paused: bool) -> s.Subscription:
+        path = {"subscription_id": subscription_id}
+        body = {"paused": paused}
+        return await self.call(SUBSCRIPTION, token, s.Subscription, path=path, json=body)
+
+    async def unsubscribe(self, token: str, subscription_id: UUID) -> None:
+        await self.send(UNSUBSCRIBE, token, path={"subscription_id": subscription_id})
+
+    async def test(self, token: str, subscription_id: UUID) -> s.Delivery:
+        path = {"subscription_id": subscription_id}
+        return await self.call(TEST, token, s.Delivery, path=path)
+
+    async def retry(self, token: str, delivery_id: UUID) -> s.Delivery:
+        return await self.call(RETRY, token, s.Delivery, path={"delivery_id": delivery_id})
+
+    async def alerts(self, token: str, status: str | None = None) -> s.AlertPage:
+        return await self.call(ALERTS, token, s.AlertPage, params={"status": status})
 
     async def subscriptions(self, token: str) -> list[s.Subscription]:
         return await self.call(SUBSCRIPTIONS, token, _SUBSCRIPTIONS)

@@ -99,6 +99,20 @@ ALERT_KINDS: Mapping[str, str] = {
 checks them against alerting's OpenAPI)."""
 
 
+PROJECT_STATUS: Mapping[str, tuple[str, Badge]] = {
+    "active": ("en cours", Badge.INFO),
+    "completed": ("terminé", Badge.SUCCESS),
+    "abandoned": ("abandonné", Badge.WARNING),
+}
+
+DELIVERY_STATUS: Mapping[str, tuple[str, Badge]] = {
+    "pending": ("en attente", Badge.INFO),
+    "delivered": ("livrée", Badge.SUCCESS),
+    "dead": ("abandonnée", Badge.ERROR),
+    "cancelled": ("annulée", Badge.NEW),
+}
+
+
 class Coverage(StrEnum):
     """A region on the coverage map of one sheet."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from services.portal.schemas import FieldProblem
+from services.portal.schemas import FieldProblem, Project
 
 
 @dataclass
@@ -54,6 +54,22 @@ def project_body(values: Mapping[str, object]) -> dict[str, object]:
                 "due_date": values.get("milestone_due") or None,
             }
         ]
+    return body
+
+
+def amendment_body(
+    current: Project, *, reason: str, name: str, lead: str, end_date: str, regions: list[str]
+) -> dict[str, object]:
+    """`PATCH /v1/projects/{id}`: the reason, and only the fields that change."""
+    body: dict[str, object] = {"reason": reason}
+    if name and name != current.name:
+        body["name"] = name
+    if lead and lead != current.lead:
+        body["lead"] = lead
+    if end_date and end_date != current.end_date.isoformat():
+        body["end_date"] = end_date
+    if sorted(regions) != sorted(current.regions):
+        body["regions"] = regions
     return body
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -17,31 +16,13 @@ LAGGING = ("at_risk", "overdue")
 
 
 @dataclass(frozen=True)
-class ProjectSummary:
-    project_id: UUID
-    name: str
-    sheet: str
-    regions: tuple[str, ...]
-
-
-def directory(milestones: Sequence[s.Milestone]) -> list[ProjectSummary]:
-    """The projects named by the milestone states, by name. (The projects list of intake,
-    `GET /v1/projects`, replaces this once it exists; every project the portal registers has
-    a first milestone.)"""
-    seen: dict[UUID, ProjectSummary] = {}
-    for m in milestones:
-        seen.setdefault(
-            m.project_id, ProjectSummary(m.project_id, m.project_name, m.sheet, tuple(m.regions))
-        )
-    return sorted(seen.values(), key=lambda p: p.name.casefold())
-
-
-@dataclass(frozen=True)
 class Overview:
     progress: s.AllSheetsProgress
     projects_by_sheet: dict[str, int]
     lagging: int
     overdue_reports: int
+    firing: int
+    more_firing: bool
 
 
 @dataclass(frozen=True)
@@ -74,6 +55,7 @@ class SheetView:
 
 @dataclass(frozen=True)
 class ProjectView:
+    project: s.Project
     progress: s.ProjectProgress
     timeline: s.ProjectTimeline
     reports: s.ReportHistory
@@ -98,24 +80,36 @@ class PortalQueries:
         self.catalog = catalog
         self.shapes = shapes
 
-    async def directory(self, token: str) -> list[ProjectSummary]:
-        return directory((await self.api.milestones(token)).milestones)
+    async def directory(self, token: str, **filters: str | None) -> list[s.ProjectSummary]:
+        """Every project matching `filters`, page after page."""
+        projects, cursor = [], None
+        while True:
+            page = await self.api.projects(token, filters, cursor)
+            projects += page.items
+            if (cursor := page.next_cursor) is None:
+                return projects
 
     async def overview(self, token: str) -> Overview:
-        """Two small answers whatever the number of projects (B9: 1,000 projects)."""
-        progress, summary = await asyncio.gather(self.api.progress(token), self.api.summary(token))
+        """Small answers whatever the number of projects (B9: 1,000 projects)."""
+        progress, summary, firing = await asyncio.gather(
+            self.api.progress(token), self.api.summary(token), self.api.alerts(token, "firing")
+        )
         return Overview(
             progress=progress,
             projects_by_sheet={s.sheet: s.projects for s in summary.sheets},
             lagging=sum(s.milestones.get(status, 0) for s in summary.sheets for status in LAGGING),
             overdue_reports=sum(s.overdue_reports for s in summary.sheets),
+            firing=len(firing.alerts),
+            more_firing=firing.next_cursor is not None,
         )
 
     async def sheet(self, token: str, sheet: str) -> SheetView:
-        everything, projects = await asyncio.gather(self.api.progress(token), self.directory(token))
+        everything, projects = await asyncio.gather(
+            self.api.progress(token), self.directory(token, sheet=sheet)
+        )
         (progress,) = [p for p in everything.sheets if p.sheet == sheet]
         figures = await asyncio.gather(
-            *(self.api.project_progress(token, p.project_id) for p in projects if p.sheet == sheet)
+            *(self.api.project_progress(token, p.project_id) for p in projects)
         )
         by_period: dict[str, dict[str, int]] = {}
         by_level: dict[str, dict[str, int]] = {}
@@ -162,12 +156,13 @@ class PortalQueries:
         return CoverageView(coverage, cells, dict(Counter(c.coverage for c in cells)))
 
     async def project(self, token: str, project_id: UUID) -> ProjectView:
-        progress, timeline, reports = await asyncio.gather(
+        project, progress, timeline, reports = await asyncio.gather(
+            self.api.project(token, project_id),
             self.api.project_progress(token, project_id),
             self.api.project_milestones(token, project_id),
             self.api.reports(token, project_id),
         )
-        return ProjectView(progress, timeline, reports)
+        return ProjectView(project, progress, timeline, reports)
 
     async def milestones(self, token: str) -> MilestonesView:
         milestones, overdue = await asyncio.gather(

@@ -190,6 +190,7 @@ class Subscription(_Answer):
     filters: Filters
     repeat_interval_seconds: int
     created_at: datetime
+    paused: bool
 
 
 class SubscriptionCreated(Subscription):
@@ -212,6 +213,61 @@ class Delivery(_Answer):
     created_at: datetime
     delivered_at: datetime | None
     alerts: list[Alert]
+
+
+class AlertView(_Answer):
+    status: str
+    kind: str
+    severity: str
+    project_id: UUID
+    project_name: str
+    sheet: str
+    summary: str
+    started_at: datetime
+    resolved_at: datetime | None
+
+
+class AlertPage(_Answer):
+    alerts: list[AlertView]
+    next_cursor: str | None
+
+
+class ProjectSummary(_Answer):
+    project_id: UUID
+    sheet: str
+    wave: str
+    name: str
+    lead: str
+    regions: list[str]
+    start_date: date
+    end_date: date
+    funding_eur: int | None
+    status: str
+    closed_on: date | None
+
+
+class ProjectPage(_Answer):
+    items: list[ProjectSummary]
+    next_cursor: str | None
+
+
+class Closure(_Answer):
+    status: str
+    on: date
+    reason: str
+
+
+class Amendment(_Answer):
+    amendment: int
+    amended_by: str
+    amended_at: datetime
+    reason: str
+
+
+class Project(ProjectSummary):
+    created_at: datetime
+    closure: Closure | None
+    amendments: list[Amendment]
 
 
 class FieldProblem(_Answer):

@@ -41,6 +41,8 @@ def templates() -> Jinja2Templates:
         "milestone_label": domain.milestone_label,
         "polyline": domain.polyline,
         "alert_kinds": domain.ALERT_KINDS,
+        "project_status": domain.PROJECT_STATUS,
+        "delivery_status": domain.DELIVERY_STATUS,
     }
     return pages
 

@@ -56,3 +56,9 @@ async def test_staff_registers_a_project_and_sees_the_overview_and_the_map_chang
     await eventually(projects_on_overview, "1", what="the overview counts the project")
     assert "1 projet(s)" in (await page.text_content("#fiche-ia") or "")
     await shot(page, "overview")
+
+    await page.goto(f"{portal.url}/projets?fiche=ia")
+    await shot(page, "projects")
+    await page.click("#projects-table a:has-text('IA en Bretagne')")
+    assert await page.text_content("#project-status") == "en cours"
+    await shot(page, "project-staff")

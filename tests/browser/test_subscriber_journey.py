@@ -1,7 +1,6 @@
-"""A subscriber (here a project) creates a webhook subscription, after a refused address;
-the alert of its overdue milestone reaches a local receiver, and the delivery log shows it
-delivered. (Sending a test and deleting wait for alerting's API: see docs/portal.md,
-"Awaiting APIs".)"""
+"""A subscriber (here a project) creates a webhook subscription, after a refused address,
+sends a test that a local receiver gets, sees the alert of its overdue milestone delivered
+in the log, and deletes the subscription."""
 
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ def receiver(received: list[dict[str, str]]) -> FastAPI:
 
     @app.post("/hook")
     async def hook(request: Request) -> dict[str, str]:
-        received.append(dict(request.headers))
+        received.append(dict(request.headers) | {"body": (await request.body()).decode()})
         return {}
 
     return app
@@ -57,14 +56,21 @@ async def subscribe_and_watch(
     assert hook in (await page.text_content("#subscriptions") or "")
     await shot(page, "subscriptions")
 
-    await page.click("#subscriptions a:has-text('Livraisons')")
+    await page.click("#subscriptions button:has-text('Tester')")
     assert await page.title() == "Livraisons — Alertes du projet — Suivi AMI CMA"
+    assert "Test livré." in (await page.text_content("main") or "")
+    assert any('"status":"test"' in r["body"].replace(" ", "") for r in received), received
     log = page.url
 
     async def statuses() -> str:
         await page.goto(log)
         return await page.text_content("#deliveries tbody") or ""
 
-    await eventually(statuses, lambda text: "livrée" in text, what="the delivery is logged")
-    assert received and "x-cma-signature" in received[0]
+    await eventually(statuses, lambda text: "Milestone" in text, what="the alert is logged")
+    assert all("x-cma-signature" in r for r in received)
     await shot(page, "deliveries")
+
+    await page.goto(f"{portal.url}/abonnements")
+    await page.click("#subscriptions button:has-text('Supprimer')")
+    assert "Abonnement supprimé" in (await page.text_content("main") or "")
+    assert "Aucun abonnement." in (await page.text_content("#subscriptions") or "")

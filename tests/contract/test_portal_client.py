@@ -65,9 +65,13 @@ def test_every_call_of_the_portal_is_a_published_operation(endpoint: client.Endp
 
 @pytest.mark.parametrize("endpoint", client.ENDPOINTS, ids=lambda e: f"{e.method} {e.path}")
 def test_every_field_the_portal_reads_is_in_the_answer(endpoint: client.Endpoint) -> None:
+    if client.ANSWERS[endpoint] is None:
+        return  # the portal reads only the status
     schema, spec = answer_schema(endpoint)
     shapes = [resolve(o, spec) for o in schema.get("anyOf", [])] or [schema]
-    found = [mismatches(client.ANSWERS[endpoint], shape, spec) for shape in shapes]
+    model = client.ANSWERS[endpoint]
+    assert model is not None
+    found = [mismatches(model, shape, spec) for shape in shapes]
     assert [] in found, found  # one of the answer's shapes has every field the portal reads
 
 

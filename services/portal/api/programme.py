@@ -3,6 +3,7 @@ milestones; the register form."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from uuid import UUID
 
@@ -10,9 +11,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from services.portal import domain
 from services.portal.client import Api, ApiError
-from services.portal.forms import FormState, field_errors, project_body
-from services.portal.queries import PortalQueries
+from services.portal.forms import FormState, amendment_body, field_errors, project_body
+from services.portal.queries import PortalQueries, ProjectView
 from services.portal.sessions import Role
 from services.portal.web import PageError, check_csrf, session_of, staff_token, token_of
 
@@ -55,18 +57,24 @@ def programme_router(api: Api, queries: PortalQueries, pages: Jinja2Templates) -
         request: Request,
         fiche: str | None = None,
         region: str | None = None,
+        statut: str | None = None,
         q: Annotated[str | None, Query(max_length=200)] = None,
     ) -> HTMLResponse:
-        every = await queries.directory(staff_token(request))
-        shown = [
-            p
-            for p in every
-            if (not fiche or p.sheet == fiche)
-            and (not region or region in p.regions)
-            and (not q or q.casefold() in p.name.casefold())
-        ]
-        filters = {"fiche": fiche or "", "region": region or "", "q": q or ""}
-        return render(request, "projects.html", projects=shown, total=len(every), filters=filters)
+        token = staff_token(request)
+        filters = {
+            "sheet": fiche if fiche in queries.catalog.sheets else None,
+            "region": region if region in queries.catalog.regions else None,
+            "status": statut if statut in domain.PROJECT_STATUS else None,
+            "q": q or None,
+        }
+        shown = await queries.directory(token, **filters)
+        values = {
+            "fiche": fiche or "",
+            "region": region or "",
+            "statut": statut or "",
+            "q": q or "",
+        }
+        return render(request, "projects.html", projects=shown, filters=values)
 
     @router.get("/projets/nouveau", response_class=HTMLResponse)
     async def register_form(request: Request) -> HTMLResponse:
@@ -117,7 +125,79 @@ def programme_router(api: Api, queries: PortalQueries, pages: Jinja2Templates) -
     @router.get("/projets/{project_id}", response_class=HTMLResponse)
     async def project(request: Request, project_id: UUID) -> HTMLResponse:
         view = await queries.project(staff_token(request), project_id)
-        return render(request, "project.html", view=view, staff=True)
+        return render(request, "project.html", view=view, staff=True, form=prefilled(view))
+
+    @router.post("/projets/{project_id}/modification", response_class=HTMLResponse)
+    async def amend(
+        request: Request,
+        project_id: UUID,
+        csrf: Annotated[str | None, Form()] = None,
+        reason: Text = "",
+        name: Text = "",
+        lead: Text = "",
+        end_date: Text = "",
+        regions: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
+    ) -> Response:
+        token = staff_token(request)
+        check_csrf(request, csrf)
+        current = await api.project(token, project_id)
+        body = amendment_body(
+            current, reason=reason, name=name, lead=lead, end_date=end_date, regions=regions
+        )
+        return await project_command(request, token, project_id, api.amend, body, "modifié", True)
+
+    @router.post("/projets/{project_id}/cloture", response_class=HTMLResponse)
+    async def close(
+        request: Request,
+        project_id: UUID,
+        csrf: Annotated[str | None, Form()] = None,
+        status: Text = "",
+        on: Text = "",
+        reason: Text = "",
+    ) -> Response:
+        token = staff_token(request)
+        check_csrf(request, csrf)
+        body: dict[str, object] = {"status": status, "on": on or None, "reason": reason}
+        return await project_command(request, token, project_id, api.close, body, "clôturé", False)
+
+    def prefilled(view: ProjectView) -> FormState:
+        p = view.project
+        values = {"name": p.name, "lead": p.lead, "end_date": p.end_date.isoformat()}
+        return FormState(values={**values, "regions": p.regions})
+
+    async def project_command(
+        request: Request,
+        token: str,
+        project_id: UUID,
+        command: Callable[[str, UUID, dict[str, object]], Awaitable[None]],
+        body: dict[str, object],
+        done: str,
+        beside_fields: bool,
+    ) -> Response:
+        """Runs an amend (errors beside its fields) or a close (errors above the forms);
+        refused, the project page comes back with the errors."""
+        try:
+            await command(token, project_id, body)
+        except ApiError as refused:
+            if refused.status not in (409, 422):
+                raise
+            view = await queries.project(token, project_id)
+            form = prefilled(view)
+            if beside_fields:
+                form = field_errors(refused.field_errors)
+                form.values = prefilled(view).values | body
+            else:
+                form.general += [e.french for e in refused.field_errors]
+            if refused.status == 409 and refused.problem is not None:
+                form.general.append(refused.problem.detail or "")
+            return render(request, "project.html", 422, view=view, staff=True, form=form)
+        session_of(request).say("success", f"Projet {done}.")
+        return RedirectResponse(f"/projets/{project_id}", 303)
+
+    @router.get("/alertes", response_class=HTMLResponse)
+    async def alerts(request: Request) -> HTMLResponse:
+        page = await api.alerts(staff_token(request))
+        return render(request, "alerts.html", alerts=page.alerts, more=page.next_cursor)
 
     @router.get("/jalons", response_class=HTMLResponse)
     async def milestones(request: Request) -> HTMLResponse:

@@ -87,6 +87,63 @@ def subscriptions_router(api: Api, pages: Jinja2Templates) -> APIRouter:
         session_of(request).say("success", message)
         return RedirectResponse("/abonnements", 303)
 
+    @router.post("/{subscription_id}/test")
+    async def test(
+        request: Request, subscription_id: UUID, csrf: Annotated[str | None, Form()] = None
+    ) -> Response:
+        token = token_of(request)
+        check_csrf(request, csrf)
+        sent = await api.test(token, subscription_id)
+        if sent.status == "delivered":
+            session_of(request).say("success", "Test livré.")
+        else:
+            session_of(request).say("error", f"Test non livré : {sent.last_error or sent.status}")
+        return RedirectResponse(f"/abonnements/{subscription_id}", 303)
+
+    @router.post("/{subscription_id}/pause")
+    async def pause(
+        request: Request,
+        subscription_id: UUID,
+        csrf: Annotated[str | None, Form()] = None,
+        paused: Text = "true",
+    ) -> Response:
+        token = token_of(request)
+        check_csrf(request, csrf)
+        changed = await api.pause(token, subscription_id, paused == "true")
+        state = "mis en pause" if changed.paused else "repris"
+        session_of(request).say("success", f"Abonnement « {changed.name} » {state}.")
+        return RedirectResponse("/abonnements", 303)
+
+    @router.post("/{subscription_id}/suppression")
+    async def delete(
+        request: Request, subscription_id: UUID, csrf: Annotated[str | None, Form()] = None
+    ) -> Response:
+        token = token_of(request)
+        check_csrf(request, csrf)
+        await api.unsubscribe(token, subscription_id)
+        session_of(request).say("success", "Abonnement supprimé ; son journal reste consultable.")
+        return RedirectResponse("/abonnements", 303)
+
+    @router.post("/{subscription_id}/livraisons/{delivery_id}/relance")
+    async def retry(
+        request: Request,
+        subscription_id: UUID,
+        delivery_id: UUID,
+        csrf: Annotated[str | None, Form()] = None,
+    ) -> Response:
+        token = token_of(request)
+        check_csrf(request, csrf)
+        try:
+            await api.retry(token, delivery_id)
+        except ApiError as refused:
+            if refused.status != 409:
+                raise
+            detail = refused.problem.detail if refused.problem else ""
+            session_of(request).say("error", f"Relance impossible : {detail}")
+        else:
+            session_of(request).say("success", "Livraison relancée.")
+        return RedirectResponse(f"/abonnements/{subscription_id}", 303)
+
     @router.get("/{subscription_id}", response_class=HTMLResponse)
     async def deliveries(request: Request, subscription_id: UUID) -> HTMLResponse:
         token = token_of(request)
