@@ -35,6 +35,9 @@ CLOSE = Endpoint("intake", "POST", "/v1/projects/{project_id}/close")
 REGISTER = Endpoint("intake", "POST", "/v1/projects")
 REPORTS = Endpoint("intake", "GET", "/v1/projects/{project_id}/reports")
 SUBMIT = Endpoint("intake", "POST", "/v1/projects/{project_id}/reports")
+REVISION = Endpoint(
+    "intake", "GET", "/v1/projects/{project_id}/reports/{period}/revisions/{revision}"
+)
 COMPLETE = Endpoint(
     "intake", "POST", "/v1/projects/{project_id}/milestones/{milestone_id}/complete"
 )
@@ -63,6 +66,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     REGISTER,
     REPORTS,
     SUBMIT,
+    REVISION,
     COMPLETE,
     PROGRESS,
     PROJECT_PROGRESS,
@@ -91,6 +95,7 @@ ANSWERS: Mapping[Endpoint, type[BaseModel] | None] = {
     REGISTER: s.ProjectCreated,
     REPORTS: s.ReportHistory,
     SUBMIT: s.ReportAccepted,
+    REVISION: s.ReportContent,
     COMPLETE: s.MilestoneCompleted,
     PROGRESS: s.AllSheetsProgress,
     PROJECT_PROGRESS: s.ProjectProgress,
@@ -230,6 +235,12 @@ class Api:
 
     async def reports(self, token: str, project_id: UUID) -> s.ReportHistory:
         return await self.call(REPORTS, token, s.ReportHistory, path={"project_id": project_id})
+
+    async def revision(
+        self, token: str, project_id: UUID, period: str, revision: int
+    ) -> s.ReportContent:
+        path = {"project_id": project_id, "period": period, "revision": revision}
+        return await self.call(REVISION, token, s.ReportContent, path=path)
 
     async def register(self, token: str, body: Mapping[str, object]) -> s.ProjectCreated:
         return await self.call(REGISTER, token, s.ProjectCreated, json=body)

@@ -113,6 +113,43 @@ DELIVERY_STATUS: Mapping[str, tuple[str, Badge]] = {
 }
 
 
+FORECASTS: Mapping[str, str] = {
+    "on_track": "au rythme actuel, cible atteinte le {reached}",
+    "late": "au rythme actuel, cible atteinte le {reached}, {late} semestre(s) après l'échéance",
+    "unreachable": "au rythme actuel, cible hors d'atteinte (aucun progrès récent)",
+    "insufficient_data": "prévision impossible : moins de deux semestres déclarés",
+}
+
+
+def forecast(status: str, reached_on: date | None, semesters_late: int | None) -> str:
+    """The indicator's forecast as one French sentence."""
+    reached = long_date(reached_on) if reached_on else "?"
+    return FORECASTS.get(status, status).format(reached=reached, late=semesters_late or 0)
+
+
+Coordinates = tuple[str, str, str, str | None, str | None]
+"""A cell without its count: kind, level, region, sex, audience."""
+
+
+@dataclass(frozen=True)
+class CellChange:
+    coordinates: Coordinates
+    before: int | None
+    after: int | None
+
+
+def cell_changes(
+    before: Mapping[Coordinates, int], after: Mapping[Coordinates, int]
+) -> list[CellChange]:
+    """What a revision changed: cells added (`before` None), removed (`after` None) or
+    recounted, in the order of their coordinates; unchanged cells are left out."""
+    return [
+        CellChange(key, before.get(key), after.get(key))
+        for key in sorted(set(before) | set(after), key=lambda k: tuple(v or "" for v in k))
+        if before.get(key) != after.get(key)
+    ]
+
+
 class Coverage(StrEnum):
     """A region on the coverage map of one sheet."""
 

@@ -62,6 +62,18 @@ class ProjectView:
 
 
 @dataclass(frozen=True)
+class RevisionView:
+    project_id: UUID
+    content: s.ReportContent
+    changes: list[domain.CellChange] | None
+    """None for a period's first revision."""
+
+
+def _cells(content: s.ReportContent) -> dict[domain.Coordinates, int]:
+    return {(c.kind, c.level, c.region, c.sex, c.audience): c.count for c in content.cells}
+
+
+@dataclass(frozen=True)
 class MilestonesView:
     lagging: list[s.Milestone]
     overdue_reports: list[s.OverdueReport]
@@ -163,6 +175,18 @@ class PortalQueries:
             self.api.reports(token, project_id),
         )
         return ProjectView(project, progress, timeline, reports)
+
+    async def revision(
+        self, token: str, project_id: UUID, period: str, revision: int
+    ) -> RevisionView:
+        """A revision's cells and what changed from the one before."""
+        content = await self.api.revision(token, project_id, period, revision)
+        if revision == 1:
+            return RevisionView(project_id, content, None)
+        before = await self.api.revision(token, project_id, period, revision - 1)
+        return RevisionView(
+            project_id, content, domain.cell_changes(_cells(before), _cells(content))
+        )
 
     async def milestones(self, token: str) -> MilestonesView:
         milestones, overdue = await asyncio.gather(

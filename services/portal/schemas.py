@@ -27,6 +27,12 @@ class Selector(_Answer):
     audience: str | None = None
 
 
+class Forecast(_Answer):
+    status: str
+    reached_on: date | None
+    semesters_late: int | None
+
+
 class TargetProgress(_Answer):
     target_id: str
     label: str
@@ -38,6 +44,7 @@ class TargetProgress(_Answer):
     expected_actual: int
     horizon: date
     behind: bool
+    forecast: Forecast
 
 
 class SheetProgress(_Answer):
@@ -148,6 +155,24 @@ class PeriodHistory(_Answer):
 class ReportHistory(_Answer):
     project_id: UUID
     periods: list[PeriodHistory]
+
+
+class CellIn(_Answer):
+    kind: str
+    level: str
+    region: str
+    sex: str | None = None
+    audience: str | None = None
+    count: int
+
+
+class ReportContent(_Answer):
+    period: str
+    revision: int
+    current_revision: int
+    submitted_at: datetime
+    reason: str | None
+    cells: list[CellIn]
 
 
 class ReportAccepted(_Answer):

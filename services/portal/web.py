@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import FastAPI, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
@@ -21,6 +22,8 @@ from services.portal.client import ApiError
 from services.portal.sessions import COOKIE, Role, Session, Sessions
 
 HERE = Path(__file__).parent
+Period = Annotated[str, PathParam(pattern=r"^\d{4}-S[12]$")]
+Revision = Annotated[int, PathParam(ge=1, le=1_000_000)]
 SERVICE_NAME = "Suivi AMI CMA — France 2030"
 
 
@@ -40,6 +43,7 @@ def templates() -> Jinja2Templates:
         "levels": catalog.levels,
         "milestone_label": domain.milestone_label,
         "polyline": domain.polyline,
+        "forecast": domain.forecast,
         "alert_kinds": domain.ALERT_KINDS,
         "project_status": domain.PROJECT_STATUS,
         "delivery_status": domain.DELIVERY_STATUS,

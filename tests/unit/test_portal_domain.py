@@ -220,3 +220,45 @@ def test_validation_messages_read_in_french(kind: str, message: str, french: str
 
 def test_every_alert_kind_has_a_french_label() -> None:
     assert all(label and label[0].islower() for label in domain.ALERT_KINDS.values())
+
+
+def test_forecasts_read_as_one_french_sentence() -> None:
+    assert domain.forecast("on_track", date(2027, 6, 30), 0) == (
+        "au rythme actuel, cible atteinte le 30 juin 2027"
+    )
+    assert domain.forecast("late", date(2031, 12, 31), 2) == (
+        "au rythme actuel, cible atteinte le 31 décembre 2031, 2 semestre(s) après l'échéance"
+    )
+    assert domain.forecast("unreachable", None, None) == (
+        "au rythme actuel, cible hors d'atteinte (aucun progrès récent)"
+    )
+    assert domain.forecast("late", None, None) == (
+        "au rythme actuel, cible atteinte le ?, 0 semestre(s) après l'échéance"
+    )
+    assert domain.forecast("new", None, None) == "new"
+
+
+def test_a_revision_shows_the_cells_it_added_removed_or_recounted() -> None:
+    a = ("trained", "bac+5", "84", "F", None)
+    b = ("trained", "bac+5", "84", "M", None)
+    c = ("sensitised", "bac", "11", None, "students")
+    assert domain.cell_changes({a: 10, b: 5}, {a: 12, b: 5, c: 3}) == [
+        domain.CellChange(c, None, 3),
+        domain.CellChange(a, 10, 12),
+    ]
+    assert domain.cell_changes({a: 10}, {}) == [domain.CellChange(a, 10, None)]
+    assert domain.cell_changes({a: 1}, {a: 1}) == []
+
+
+def test_project_and_delivery_statuses_read_in_french() -> None:
+    assert domain.PROJECT_STATUS["completed"] == ("terminé", Badge.SUCCESS)
+    assert domain.DELIVERY_STATUS["dead"] == ("abandonnée", Badge.ERROR)
+
+
+def test_changes_list_a_cell_without_sex_before_those_with_one() -> None:
+    unsexed = ("trained", "bac+5", "84", None, None)
+    women = ("trained", "bac+5", "84", "F", None)
+    assert [c.coordinates for c in domain.cell_changes({}, {women: 1, unsexed: 2})] == [
+        unsexed,
+        women,
+    ]

@@ -16,7 +16,15 @@ from services.portal.client import Api, ApiError
 from services.portal.forms import FormState, amendment_body, field_errors, project_body
 from services.portal.queries import PortalQueries, ProjectView
 from services.portal.sessions import Role
-from services.portal.web import PageError, check_csrf, session_of, staff_token, token_of
+from services.portal.web import (
+    PageError,
+    Period,
+    Revision,
+    check_csrf,
+    session_of,
+    staff_token,
+    token_of,
+)
 
 Text = Annotated[str, Form(max_length=2000)]
 
@@ -193,6 +201,13 @@ def programme_router(api: Api, queries: PortalQueries, pages: Jinja2Templates) -
             return render(request, "project.html", 422, view=view, staff=True, form=form)
         session_of(request).say("success", f"Projet {done}.")
         return RedirectResponse(f"/projets/{project_id}", 303)
+
+    @router.get("/projets/{project_id}/rapports/{period}/{revision}", response_class=HTMLResponse)
+    async def revision(
+        request: Request, project_id: UUID, period: Period, revision: Revision
+    ) -> HTMLResponse:
+        view = await queries.revision(staff_token(request), project_id, period, revision)
+        return render(request, "revision.html", view=view, base=f"/projets/{project_id}")
 
     @router.get("/alertes", response_class=HTMLResponse)
     async def alerts(request: Request) -> HTMLResponse:

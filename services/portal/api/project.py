@@ -14,7 +14,7 @@ from services.portal import domain
 from services.portal.client import Api, ApiError
 from services.portal.forms import FormState, field_errors
 from services.portal.queries import PortalQueries
-from services.portal.web import check_csrf, project_of, session_of
+from services.portal.web import Period, Revision, check_csrf, project_of, session_of
 from services.runtime.clock import Clock
 
 Text = Annotated[str, Form(max_length=2000)]
@@ -43,6 +43,12 @@ def project_router(
         token, project_id = project_of(request)
         history = await api.reports(token, project_id)
         return render(request, "reports.html", history=history)
+
+    @router.get("/rapports/{period}/{revision}", response_class=HTMLResponse)
+    async def revision(request: Request, period: Period, revision: Revision) -> HTMLResponse:
+        token, project_id = project_of(request)
+        view = await queries.revision(token, project_id, period, revision)
+        return render(request, "revision.html", view=view, base="/mon-projet/rapports")
 
     @router.get("/rapports/nouveau", response_class=HTMLResponse)
     async def new_report(request: Request) -> HTMLResponse:
