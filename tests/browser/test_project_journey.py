@@ -10,6 +10,7 @@ from tests.support.waiting import eventually
 
 WRONG = b"kind,level,region,sex,audience,count\ntrained,bac+5,84,F,,40\ntrained,bac+5,11,M,,25\n"
 FIXED = b"kind,level,region,sex,audience,count\ntrained,bac+5,84,F,,40\ntrained,bac+5,84,M,,25\n"
+REVISED = b"kind,level,region,sex,audience,count\ntrained,bac+5,84,F,,40\ntrained,bac+5,84,M,,30\n"
 
 
 async def upload(page: Page, url: str, content: bytes) -> None:
@@ -46,12 +47,25 @@ async def test_a_project_fixes_the_row_named_and_sees_its_progress_move(
     await eventually(trained, "65", what="the project's page counts the report")
     await shot(page, "project")
 
+    # A second revision of the semester: the history says what changed.
+    await upload(page, portal.url, REVISED)
+    await page.click("#revisions a:has-text('révision 2')")
+    changes = await page.text_content("#changes tbody") or ""
+    assert "Île-de-France" not in changes and "25" in changes and "30" in changes
+    await shot(page, "revision")
+    await eventually(trained, "70", what="the new revision replaces the first")
+
 
 async def test_a_project_marks_a_milestone_as_met(portal: Portal, page: Page) -> None:
     project = await portal.platform.register()
     await portal.platform.known_everywhere(project)
     await portal.sign_in(page, project.token)
-    await page.goto(f"{portal.url}/mon-projet/jalons")
+
+    async def form_shown() -> int:  # the milestone service applies the declaration in time
+        await page.goto(f"{portal.url}/mon-projet/jalons")
+        return await page.locator("#d-m1").count()
+
+    await eventually(form_shown, 1, what="milestone m1 is listed with its form")
     await page.fill("#d-m1", "2024-08-20")
     await page.fill("#e-m1", "https://example.org/ouverture")
     await page.click("form.portal-complete button[type=submit]")
