@@ -18,6 +18,8 @@ LAGGING = ("at_risk", "overdue")
 @dataclass(frozen=True)
 class Overview:
     progress: s.AllSheetsProgress
+    sheets: list[s.SheetProgress]
+    """Sheets with projects first, then the catalog's order."""
     projects_by_sheet: dict[str, int]
     lagging: int
     overdue_reports: int
@@ -106,9 +108,11 @@ class PortalQueries:
         progress, summary, firing = await asyncio.gather(
             self.api.progress(token), self.api.summary(token), self.api.alerts(token, "firing")
         )
+        projects = {s.sheet: s.projects for s in summary.sheets}
         return Overview(
             progress=progress,
-            projects_by_sheet={s.sheet: s.projects for s in summary.sheets},
+            sheets=sorted(progress.sheets, key=lambda sheet: not projects.get(sheet.sheet)),
+            projects_by_sheet=projects,
             lagging=sum(s.milestones.get(status, 0) for s in summary.sheets for status in LAGGING),
             overdue_reports=sum(s.overdue_reports for s in summary.sheets),
             firing=len(firing.alerts),
