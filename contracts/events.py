@@ -13,7 +13,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from contracts.indicators import Target
-from contracts.reports import Cell, Period
+from contracts.reports import Cell, Period, ReviewDecision
 from contracts.text import Text
 
 
@@ -55,6 +55,20 @@ class IndicatorReportSubmittedPayload(_Frozen):
     submitted_by: str
     submitted_at: datetime
     reason: str | None
+    cells: tuple[Cell, ...]
+
+
+class ReportReviewedPayload(_Frozen):
+    """A programme officer's decision on one revision of a period. It carries the revision's
+    cells, so the approved reading is a function of the reports topic alone."""
+
+    report_id: UUID
+    period: Period
+    revision: int = Field(ge=1)
+    decision: ReviewDecision
+    comment: str | None
+    reviewed_by: str
+    reviewed_at: datetime
     cells: tuple[Cell, ...]
 
 
@@ -191,6 +205,7 @@ class ConditionKind(StrEnum):
     TARGET_BEHIND = "target_behind"
     PROJECT_STALE = "project_stale"
     REPORT_ANOMALY = "report_anomaly"
+    REPORT_RETURNED = "report_returned"
 
 
 SHEET_SUBJECT = UUID(int=0)
@@ -235,6 +250,11 @@ class ProjectClosed(Envelope):
 class IndicatorReportSubmitted(Envelope):
     type: Literal["indicator_report.submitted"] = "indicator_report.submitted"
     payload: IndicatorReportSubmittedPayload
+
+
+class ReportReviewed(Envelope):
+    type: Literal["report.reviewed"] = "report.reviewed"
+    payload: ReportReviewedPayload
 
 
 class MilestoneDeclared(Envelope):
@@ -283,7 +303,8 @@ Event = Annotated[
     | MilestoneStatusChanged
     | ReportOverdue
     | ReportOverdueCleared
-    | ConditionChanged,
+    | ConditionChanged
+    | ReportReviewed,
     Field(discriminator="type"),
 ]
 EVENT_TYPES: tuple[type[Envelope], ...] = (
@@ -298,6 +319,7 @@ EVENT_TYPES: tuple[type[Envelope], ...] = (
     ReportOverdue,
     ReportOverdueCleared,
     ConditionChanged,
+    ReportReviewed,
 )
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 

@@ -20,6 +20,7 @@ from contracts import events, projects, reports, topics
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
 HTTP_MODELS: tuple[type[BaseModel], ...] = (
     reports.ReportIn,
+    reports.ReviewIn,
     projects.ProjectIn,
     projects.ProjectCreated,
     projects.MilestonesIn,
@@ -27,7 +28,7 @@ HTTP_MODELS: tuple[type[BaseModel], ...] = (
 )
 TOPIC_EVENTS: dict[str, tuple[type[BaseModel], ...]] = {
     topics.PROJECTS.name: (events.ProjectRegistered,),
-    topics.REPORTS.name: (events.IndicatorReportSubmitted,),
+    topics.REPORTS.name: (events.IndicatorReportSubmitted, events.ReportReviewed),
     topics.MILESTONES.name: (events.MilestoneDeclared, events.MilestoneCompleted),
     topics.PROGRESS.name: (events.ProjectTotalsChanged,),
     topics.STATUS.name: (

@@ -19,7 +19,12 @@ PROJECTS = Topic(
     6,
     "Funded projects registered, amended and closed (project.registered, .amended, .closed).",
 )
-REPORTS = Topic("cma.reports.v1", 12, "Indicator reports: each a full revision of one period.")
+REPORTS = Topic(
+    "cma.reports.v1",
+    12,
+    "Indicator reports: each a full revision of one period (indicator_report.submitted), "
+    "and programme officers' reviews of them (report.reviewed).",
+)
 MILESTONES = Topic("cma.milestones.v1", 6, "Milestones declared, rescheduled and completed.")
 PROGRESS = Topic(
     "cma.progress.v1",

@@ -27,12 +27,12 @@ from contracts.projects import (
     ProjectIn,
     SheetId,
 )
-from contracts.reports import PERIOD_PATTERN, RegionCode, ReportIn
+from contracts.reports import PERIOD_PATTERN, RegionCode, ReportIn, ReviewIn
 from contracts.text import Text
 from services.intake.csv_reports import csv_row_loc, parse_csv_report
-from services.intake.domain import json_cell_loc, reportable_periods
+from services.intake.domain import ReviewStatus, json_cell_loc, reportable_periods
 from services.intake.metrics import ReportMetrics
-from services.intake.queries import ProjectFilter, ProjectQueries, ReportQueries
+from services.intake.queries import ProjectFilter, ProjectQueries, ReportQueries, ReviewQueries
 from services.intake.schemas import (
     AmendmentOut,
     CatalogOut,
@@ -46,10 +46,13 @@ from services.intake.schemas import (
     ReportContent,
     ReportFormat,
     ReportHistory,
+    ReviewOut,
+    ReviewQueue,
 )
 from services.intake.usecases.amendments import AmendmentUseCases
 from services.intake.usecases.projects import ProjectUseCases
 from services.intake.usecases.reports import ReportUseCases
+from services.intake.usecases.reviews import ReviewUseCases
 from services.runtime.auth import Caller
 from services.runtime.clock import Clock
 from services.runtime.errors import Unprocessable, pydantic_errors
@@ -86,6 +89,8 @@ def intake_router(
     report_queries: ReportQueries,
     authenticate: Callable[[Request], Awaitable[Caller]],
     metrics: ReportMetrics,
+    reviews: ReviewUseCases,
+    review_queries: ReviewQueries,
 ) -> APIRouter:
     router = APIRouter(prefix="/v1", responses=PROBLEMS)
     CallerDep = Annotated[Caller, Depends(authenticate)]
@@ -170,6 +175,42 @@ def intake_router(
     ) -> MilestoneCompletionOut:
         caller.require_project(project_id)
         return await projects.complete_milestone(project_id, milestone_id, body, caller)
+
+    # Review by programme officers (docs/review.md).
+
+    @router.get("/reviews", tags=["reviews"], responses=FORBIDDEN)
+    async def review_queue(
+        caller: CallerDep,
+        status: Annotated[
+            ReviewStatus, Query(description="`submitted`: the revisions awaiting a decision.")
+        ] = ReviewStatus.SUBMITTED,
+        sheet: Annotated[SheetId | None, Query(description="Only this sheet's projects.")] = None,
+        project: Annotated[UUID | None, Query(description="Only this project.")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    ) -> ReviewQueue:
+        """Each period's latest revision in `status`, oldest submission first, with its totals
+        by kind, the difference from the revision it supersedes and its warnings (staff)."""
+        caller.require_staff()
+        found = await review_queries.queue(status, sheet=sheet, project_id=project, limit=limit)
+        return ReviewQueue.of(status, found)
+
+    @router.post(
+        "/projects/{project_id}/reports/{period}/revisions/{revision}/review",
+        tags=["reviews"],
+        responses=FORBIDDEN | NOT_FOUND | CONFLICT,
+    )
+    async def review_report(
+        project_id: UUID,
+        period: Annotated[str, Path(pattern=PERIOD_PATTERN)],
+        revision: Annotated[int, Path(ge=1, le=1_000_000)],
+        body: ReviewIn,
+        caller: CallerDep,
+    ) -> ReviewOut:
+        """Approve or return a period's latest revision (staff). A revision superseded by a
+        newer one is refused (409), as is changing a decision taken; repeating it changes
+        nothing. Returning needs a `comment` and alerts the project (`report_returned`)."""
+        caller.require_staff()
+        return await reviews.review(project_id, period, revision, body, caller)
 
     return router
 

@@ -11,10 +11,11 @@ from services.intake import models
 from services.intake.anomalies import Thresholds
 from services.intake.api import intake_router, project_router
 from services.intake.metrics import ReportMetrics
-from services.intake.queries import ProjectQueries, ProjectRuns, ReportQueries
+from services.intake.queries import ProjectQueries, ProjectRuns, ReportQueries, ReviewQueries
 from services.intake.usecases.amendments import AmendmentUseCases
 from services.intake.usecases.projects import ProjectUseCases
 from services.intake.usecases.reports import ReportUseCases
+from services.intake.usecases.reviews import ReviewUseCases
 from services.runtime import registry as service_registry
 from services.runtime.auth import authenticator, token_lookup
 from services.runtime.broker import KafkaConnection, make_broker
@@ -67,6 +68,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
             ReportQueries(engine, runs),
             authenticate,
             report_metrics,
+            ReviewUseCases(engine, clock, runs),
+            ReviewQueries(engine),
         )
     )
     app.include_router(

@@ -7,13 +7,14 @@ import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from contracts.events import AmendmentChanges, CommitmentChange
-from contracts.indicators import Target
+from contracts.indicators import CellKind, Target
 from contracts.projects import ProjectAmendmentIn, ProjectClosureIn
-from contracts.reports import FIRST_DAY, ReportIn, period_bounds, period_of
-from services.runtime.errors import FieldError
+from contracts.reports import FIRST_DAY, Cell, ReportIn, ReviewDecision, period_bounds, period_of
+from services.runtime.errors import Conflict, FieldError
 
 PRODUCER = "intake"
 CellLoc = Callable[[int], tuple[str | int, ...]]
@@ -104,6 +105,73 @@ def envelope(project_id: uuid.UUID, now: datetime) -> dict[str, Any]:
         "producer": PRODUCER,
         "project_id": project_id,
     }
+
+
+class ReviewStatus(StrEnum):
+    """A revision's review state: `submitted` on arrival, then a programme officer's decision."""
+
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    RETURNED = "returned"
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A revision's review state; who decided it, when and why (None while `submitted`)."""
+
+    status: ReviewStatus
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    comment: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedRevision:
+    """A period's latest revision as the review queue shows it: its totals, the difference
+    from the revision it superseded (None for a first revision), its warnings on arrival."""
+
+    project_id: uuid.UUID
+    project_name: str
+    sheet: str
+    revision: ReportRevision
+    review: Review
+    totals: dict[CellKind, int]
+    difference: dict[CellKind, int] | None
+    warnings: list[tuple[str, str]]  # (rule, message)
+
+
+def review_changes(
+    *, status: ReviewStatus, revision: int, current: int, decision: ReviewDecision
+) -> bool:
+    """Whether `decision` on `revision` (its period's latest is `current`) changes its state:
+    False when it repeats the decision taken (idempotent). A superseded revision, or one
+    already decided otherwise, is a Conflict: a decision is final, a new revision reopens."""
+    if revision < current:
+        raise Conflict(
+            f"revision {revision} is superseded by revision {current}: review the latest"
+        )
+    if status is ReviewStatus.SUBMITTED:
+        return True
+    if status.value != decision.value:
+        raise Conflict(f"revision {revision} is already {status.value}")
+    return False
+
+
+def kind_totals(cells: list[Cell]) -> dict[CellKind, int]:
+    """People by kind in a revision, every kind named."""
+    totals = dict.fromkeys(CellKind, 0)
+    for cell in cells:
+        totals[cell.kind] += cell.count
+    return totals
+
+
+def difference(
+    totals: dict[CellKind, int], previous: dict[CellKind, int] | None
+) -> dict[CellKind, int] | None:
+    """This revision's totals minus the previous revision's, by kind; None without one."""
+    if previous is None:
+        return None
+    return {kind: totals[kind] - previous[kind] for kind in CellKind}
 
 
 @dataclass(frozen=True, slots=True)

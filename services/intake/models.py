@@ -94,8 +94,14 @@ reports = Table(
     Column("cells", JSONB, nullable=False),
     # Checks on arrival (services/intake/anomalies.py): [{rule, message}], [] when none.
     Column("warnings", JSONB, nullable=False, server_default="[]"),
+    # Review by a programme officer (docs/review.md): `submitted` until decided.
+    Column("review_status", String(10), nullable=False, server_default="submitted"),
+    Column("reviewed_by", String(100)),
+    Column("reviewed_at", DateTime(timezone=True)),
+    Column("review_comment", Text),
     UniqueConstraint("project_id", "period", "revision"),
     UniqueConstraint("project_id", "idempotency_key"),
+    Index("reports_review_queue", "review_status", "submitted_at"),
 )
 
 outbox = outbox_table(metadata)

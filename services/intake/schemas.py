@@ -18,7 +18,7 @@ from contracts.indicators import CellKind, Sex, Target
 from contracts.reports import Cell, Period
 from services.intake.anomalies import ArrivalWarning
 from services.intake.anomalies import Rule as ArrivalRule
-from services.intake.domain import ReportRevision
+from services.intake.domain import QueuedRevision, ReportRevision, Review, ReviewStatus
 from services.runtime.auth import Caller
 from services.runtime.errors import UnsupportedMediaType
 
@@ -74,9 +74,24 @@ def _fields(r: ReportRevision) -> dict[str, object]:
 
 
 class ReportRevisionOut(_RevisionFields):
+    review_status: ReviewStatus = Field(
+        description="`submitted`, `approved` or `returned` by a programme officer."
+    )
+    reviewed_by: str | None
+    reviewed_at: Timestamp | None
+    review_comment: str | None = Field(description="Why it was returned (or approved).")
+
     @classmethod
-    def of(cls, r: ReportRevision) -> ReportRevisionOut:
-        return cls.model_validate(_fields(r))
+    def of(cls, r: ReportRevision, review: Review) -> ReportRevisionOut:
+        return cls.model_validate(
+            _fields(r)
+            | {
+                "review_status": review.status,
+                "reviewed_by": review.reviewed_by,
+                "reviewed_at": review.reviewed_at,
+                "review_comment": review.comment,
+            }
+        )
 
 
 class ReportWarning(_Answer):
@@ -111,11 +126,13 @@ class ReportHistory(_ProjectAnswer):
     periods: list[PeriodHistory] = Field(description="Oldest period first.")
 
     @classmethod
-    def of(cls, project_id: UUID, revisions: Iterable[ReportRevision]) -> ReportHistory:
-        """`revisions` ordered by period, then revision."""
+    def of(
+        cls, project_id: UUID, revisions: Iterable[tuple[ReportRevision, Review]]
+    ) -> ReportHistory:
+        """`revisions` ordered by period, then revision, each with its review."""
         periods: dict[str, list[ReportRevisionOut]] = {}
-        for r in revisions:
-            periods.setdefault(r.period, []).append(ReportRevisionOut.of(r))
+        for r, review in revisions:
+            periods.setdefault(r.period, []).append(ReportRevisionOut.of(r, review))
         return cls(
             project_id=project_id,
             periods=[
@@ -254,6 +271,76 @@ class CatalogOut(_Answer):
             sexes=list(Sex),
             periods=periods,
         )
+
+
+ByKind = dict[CellKind, int]
+
+
+class ReviewOut(_ProjectAnswer):
+    """A revision's review state (docs/review.md)."""
+
+    report_id: UUID
+    period: Period
+    revision: int = Field(ge=1)
+    status: ReviewStatus = Field(description="`submitted` until a programme officer decides.")
+    reviewed_by: str | None = Field(description="Who decided; null while `submitted`.")
+    reviewed_at: Timestamp | None
+    comment: str | None = Field(description="The officer's comment (required to return).")
+
+    @classmethod
+    def of(cls, project_id: UUID, r: ReportRevision, review: Review) -> ReviewOut:
+        return cls(
+            project_id=project_id,
+            report_id=r.report_id,
+            period=r.period,
+            revision=r.revision,
+            status=review.status,
+            reviewed_by=review.reviewed_by,
+            reviewed_at=review.reviewed_at,
+            comment=review.comment,
+        )
+
+
+class QueuedReview(ReviewOut):
+    """A period's latest revision awaiting (or having had) a decision."""
+
+    project_name: str
+    sheet: str
+    submitted_by: str
+    submitted_at: Timestamp
+    reason: str | None
+    cells: int = Field(ge=1)
+    totals: ByKind = Field(description="People by kind in this revision.")
+    difference: ByKind | None = Field(
+        description="This revision's totals minus those of the revision it supersedes; "
+        "null for a period's first revision."
+    )
+    warnings: list[ReportWarning] = Field(description="Checks on arrival it tripped.")
+
+    @classmethod
+    def of_queued(cls, q: QueuedRevision) -> QueuedReview:
+        r = q.revision
+        return cls(
+            **ReviewOut.of(q.project_id, r, q.review).model_dump(),
+            project_name=q.project_name,
+            sheet=q.sheet,
+            submitted_by=r.submitted_by,
+            submitted_at=r.submitted_at,
+            reason=r.reason,
+            cells=r.cells,
+            totals=q.totals,
+            difference=q.difference,
+            warnings=[ReportWarning(rule=ArrivalRule(rule), message=m) for rule, m in q.warnings],
+        )
+
+
+class ReviewQueue(_Answer):
+    status: ReviewStatus
+    reviews: list[QueuedReview] = Field(description="Oldest submission first.")
+
+    @classmethod
+    def of(cls, status: ReviewStatus, queued: Iterable[QueuedRevision]) -> ReviewQueue:
+        return cls(status=status, reviews=[QueuedReview.of_queued(q) for q in queued])
 
 
 class Role(StrEnum):

@@ -98,6 +98,22 @@ OPERATIONS = [
         "project",
         lambda s: {"json": {"completed_on": "2025-08-01", "evidence": "PV du jury"}},
     ),
+    Operation(
+        "intake",
+        "GET",
+        "/v1/reviews",
+        lambda s: "/v1/reviews",
+        "staff",
+        lambda s: {"params": {"project": s.b.project_id}},
+    ),
+    Operation(
+        "intake",
+        "POST",
+        "/v1/projects/{project_id}/reports/{period}/revisions/{revision}/review",
+        lambda s: f"/v1/projects/{s.b.project_id}/reports/2024-S2/revisions/1/review",
+        "staff",
+        lambda s: {"json": {"decision": "approved"}},
+    ),
     Operation("indicator", "GET", "/v1/progress", lambda s: "/v1/progress", "staff"),
     Operation(
         "indicator",
@@ -279,7 +295,7 @@ NO_TOKEN: list[dict[str, str]] = [
 async def prepared(platform: SharedPlatform) -> SharedPlatform:
     """B owns subscriptions: one to read, change and test, one to delete, a webhook to re-key,
     and a dead delivery; B has a report for 2025-S1 and its milestone m1; C is there to be
-    closed."""
+    closed; B reported 2024-S2 (for the review operation)."""
 
     async def subscribe(body: dict[str, Any]) -> str:
         r = await platform.alerting.post("/v1/subscriptions", json=body, headers=platform.b.headers)
@@ -309,6 +325,12 @@ async def prepared(platform: SharedPlatform) -> SharedPlatform:
         headers=platform.b.headers,
     )
     assert r.status_code == 201, r.text  # what B's report reads read
+    r = await platform.intake.post(
+        B_REPORTS.format(project_id=platform.b.project_id),
+        json=report_body("2024-S2"),
+        headers=platform.b.headers,
+    )
+    assert r.status_code == 201, r.text
     return platform
 
 

@@ -35,10 +35,12 @@ from contracts.events import (
     ReportOverdueCleared,
     ReportOverdueClearedPayload,
     ReportOverduePayload,
+    ReportReviewed,
+    ReportReviewedPayload,
     TotalsRow,
 )
 from contracts.indicators import Target
-from contracts.reports import Cell
+from contracts.reports import Cell, ReviewDecision
 from services.runtime.auth import hash_token
 
 AT = datetime(2025, 9, 1, 12, tzinfo=UTC)
@@ -112,6 +114,35 @@ def report_submitted(
     return IndicatorReportSubmitted(
         **_envelope(project_id, at, event_id, "intake"), payload=payload
     )
+
+
+def report_reviewed(
+    project_id: uuid.UUID,
+    *,
+    revision: int = 1,
+    trained: int = 10,
+    cells: Sequence[Cell] | None = None,
+    period: str = "2025-S1",
+    decision: ReviewDecision = ReviewDecision.APPROVED,
+    comment: str | None = None,
+    reviewed_by: str = "staff",
+    at: datetime = AT,
+    event_id: uuid.UUID | None = None,
+    report_id: uuid.UUID | None = None,
+) -> ReportReviewed:
+    """A decision on revision `revision` of `period`, carrying its cells (as `report_submitted`
+    builds them)."""
+    payload = ReportReviewedPayload(
+        report_id=report_id or uuid.uuid4(),
+        period=period,
+        revision=revision,
+        decision=decision,
+        comment=comment,
+        reviewed_by=reviewed_by,
+        reviewed_at=at,
+        cells=tuple(cells or (Cell(kind="trained", level="bac+5", region="84", count=trained),)),
+    )
+    return ReportReviewed(**_envelope(project_id, at, event_id, "intake"), payload=payload)
 
 
 def milestone_declared(

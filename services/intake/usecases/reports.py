@@ -28,6 +28,7 @@ from services.intake.domain import (
 from services.intake.queries import EarlierReport, ProjectRuns, earlier_report
 from services.intake.schemas import ReportAccepted
 from services.intake.usecases.base import UseCases
+from services.intake.usecases.reviews import resolve_returned
 from services.runtime.auth import Caller
 from services.runtime.clock import Clock
 from services.runtime.errors import FieldError, Unprocessable
@@ -137,6 +138,7 @@ class ReportUseCases(UseCases):
                         )
                     ],
                 )
+                await resolve_returned(conn, project_id, report.period, revision, now)
                 if found or tripped:
                     context = await project_context(conn, project_id)
                     events = anomaly_events(project_id, context, report.period, found, tripped, now)
