@@ -32,6 +32,10 @@ PROJECTS = Endpoint("intake", "GET", "/v1/projects")
 PROJECT = Endpoint("intake", "GET", "/v1/projects/{project_id}")
 AMEND = Endpoint("intake", "PATCH", "/v1/projects/{project_id}")
 CLOSE = Endpoint("intake", "POST", "/v1/projects/{project_id}/close")
+REVIEWS = Endpoint("intake", "GET", "/v1/reviews")
+REVIEW = Endpoint(
+    "intake", "POST", "/v1/projects/{project_id}/reports/{period}/revisions/{revision}/review"
+)
 REGISTER = Endpoint("intake", "POST", "/v1/projects")
 REPORTS = Endpoint("intake", "GET", "/v1/projects/{project_id}/reports")
 SUBMIT = Endpoint("intake", "POST", "/v1/projects/{project_id}/reports")
@@ -92,6 +96,8 @@ ANSWERS: Mapping[Endpoint, type[BaseModel] | None] = {
     PROJECT: s.Project,
     AMEND: None,
     CLOSE: None,
+    REVIEWS: s.ReviewQueue,
+    REVIEW: None,
     REGISTER: s.ProjectCreated,
     REPORTS: s.ReportHistory,
     SUBMIT: s.ReportAccepted,
@@ -278,6 +284,15 @@ class Api:
 
     async def close(self, token: str, project_id: UUID, body: Mapping[str, object]) -> None:
         await self.send(CLOSE, token, path={"project_id": project_id}, json=body)
+
+    async def reviews(self, token: str) -> s.ReviewQueue:
+        return await self.call(REVIEWS, token, s.ReviewQueue)
+
+    async def review(
+        self, token: str, project_id: UUID, period: str, revision: int, body: Mapping[str, object]
+    ) -> None:
+        path = {"project_id": project_id, "period": period, "revision": revision}
+        await self.send(REVIEW, token, path=path, json=body)
 
     async def pause(self, token: str, subscription_id: UUID, paused: bool) -> s.Subscription:
         path = {"subscription_id": subscription_id}

@@ -94,6 +94,7 @@ ALERT_KINDS: Mapping[str, str] = {
     "target_behind": "cible de fiche en retard",
     "project_stale": "projet sans rapport récent",
     "report_anomaly": "rapport inhabituel",
+    "report_returned": "rapport renvoyé au projet pour correction",
 }
 """The alert kinds a subscription may filter on, as people read them (a contract test
 checks them against alerting's OpenAPI)."""

@@ -295,6 +295,24 @@ class Project(ProjectSummary):
     amendments: list[Amendment]
 
 
+class QueuedReview(_Answer):
+    project_id: UUID
+    project_name: str
+    sheet: str
+    period: str
+    revision: int
+    status: str
+    submitted_at: datetime
+    reason: str | None
+    cells: int
+    totals: dict[str, int]
+    difference: dict[str, int] | None
+
+
+class ReviewQueue(_Answer):
+    reviews: list[QueuedReview]
+
+
 class FieldProblem(_Answer):
     """One entry of a 422 problem's `errors`."""
 

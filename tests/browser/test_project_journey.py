@@ -55,6 +55,17 @@ async def test_a_project_fixes_the_row_named_and_sees_its_progress_move(
     await shot(page, "revision")
     await eventually(trained, "70", what="the new revision replaces the first")
 
+    # The programme office reviews it: the queue shows the difference; returning needs a why.
+    await page.click("form[action='/logout'] button")
+    await portal.sign_in(page)
+    await page.goto(f"{portal.url}/revues")
+    row = await page.text_content("#reviews tbody") or ""
+    assert "La Tête Dans Le Nuage" in row and "+5 formés" in row
+    await shot(page, "reviews")
+    await page.fill("#c-1", "Précisez le public des formés.")
+    await page.click("#reviews button:has-text('Renvoyer')")
+    assert "Rapport renvoyé au projet." in (await page.text_content("main") or "")
+
 
 async def test_a_project_marks_a_milestone_as_met(portal: Portal, page: Page) -> None:
     project = await portal.platform.register()

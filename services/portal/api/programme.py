@@ -209,6 +209,37 @@ def programme_router(api: Api, queries: PortalQueries, pages: Jinja2Templates) -
         view = await queries.revision(staff_token(request), project_id, period, revision)
         return render(request, "revision.html", view=view, base=f"/projets/{project_id}")
 
+    @router.get("/revues", response_class=HTMLResponse)
+    async def reviews(request: Request) -> HTMLResponse:
+        queue = await api.reviews(staff_token(request))
+        return render(request, "reviews.html", reviews=queue.reviews)
+
+    @router.post("/revues/{project_id}/{period}/{revision}")
+    async def review(
+        request: Request,
+        project_id: UUID,
+        period: Period,
+        revision: Revision,
+        csrf: Annotated[str | None, Form()] = None,
+        decision: Text = "",
+        comment: Text = "",
+    ) -> Response:
+        token = staff_token(request)
+        check_csrf(request, csrf)
+        body = {"decision": decision, "comment": comment or None}
+        try:
+            await api.review(token, project_id, period, revision, body)
+        except ApiError as refused:
+            if refused.status not in (409, 422):
+                raise
+            detail = (refused.problem.detail if refused.problem else None) or ""
+            why = [e.french for e in refused.field_errors] or [detail]
+            session_of(request).say("error", "Décision non enregistrée : " + " ".join(why))
+        else:
+            done = "approuvé" if decision == "approved" else "renvoyé au projet"
+            session_of(request).say("success", f"Rapport {done}.")
+        return RedirectResponse("/revues", 303)
+
     @router.get("/alertes", response_class=HTMLResponse)
     async def alerts(request: Request) -> HTMLResponse:
         page = await api.alerts(staff_token(request))
