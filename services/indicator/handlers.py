@@ -23,10 +23,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events import (
-    Event,
     IndicatorReportSubmitted,
     ProjectAmended,
     ProjectClosed,
+    ProjectEvent,
     ProjectRegistered,
     ReportReviewed,
 )
@@ -34,7 +34,7 @@ from contracts.reports import Cell, ReviewDecision
 from services.indicator import models as m
 from services.indicator.totals_changed import emit_totals
 from services.runtime.clock import Clock
-from services.runtime.consumer import Apply
+from services.runtime.token_events import ApplyProjectEvents
 
 
 @dataclass(frozen=True)
@@ -87,10 +87,10 @@ APPROVED = _Store(m.approved_periods, m.approved_cells, "reviewed_at")
 _CELL_COLUMNS = ["project_id", "period", "kind", "level", "region", "sex", "audience", "count"]
 
 
-def make_handler(clock: Clock) -> Apply:
+def make_handler(clock: Clock) -> ApplyProjectEvents:
     """What both consumer groups (projects, reports) run on each batch."""
 
-    async def handle_events(conn: AsyncConnection, events: list[Event]) -> None:
+    async def handle_events(conn: AsyncConnection, events: list[ProjectEvent]) -> None:
         await _register(conn, [e for e in events if isinstance(e, ProjectRegistered)])
         await _amend_or_close(
             conn, [e for e in events if isinstance(e, ProjectAmended | ProjectClosed)]

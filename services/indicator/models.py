@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from services.runtime.db import leases_table, outbox_table, processed_events_table
+from services.runtime.token_events import staff_tokens_table
 
 metadata = MetaData(schema="indicator")
 
@@ -101,3 +102,5 @@ conditions = Table(
 processed_events = processed_events_table(metadata)
 outbox = outbox_table(metadata)
 leases = leases_table(metadata)  # the outbox relay's, among the replicas
+
+staff_tokens = staff_tokens_table(metadata)  # named staff tokens (docs/security.md, Tokens)

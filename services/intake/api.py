@@ -29,10 +29,17 @@ from contracts.projects import (
 )
 from contracts.reports import PERIOD_PATTERN, RegionCode, ReportIn, ReviewIn
 from contracts.text import Text
+from services.intake.anomalies import Rule as ArrivalRule
 from services.intake.csv_reports import csv_row_loc, parse_csv_report
 from services.intake.domain import ReviewStatus, json_cell_loc, reportable_periods
 from services.intake.metrics import ReportMetrics
-from services.intake.queries import ProjectFilter, ProjectQueries, ReportQueries, ReviewQueries
+from services.intake.queries import (
+    ProjectFilter,
+    ProjectQueries,
+    ReportQueries,
+    ReviewQueries,
+    StaffTokenQueries,
+)
 from services.intake.schemas import (
     AmendmentOut,
     CatalogOut,
@@ -42,17 +49,27 @@ from services.intake.schemas import (
     MilestonesDeclared,
     ProjectOut,
     ProjectPage,
+    ProjectTokenOut,
     ReportAccepted,
     ReportContent,
     ReportFormat,
     ReportHistory,
     ReviewOut,
     ReviewQueue,
+    SilencedCheck,
+    SilencedChecks,
+    SilenceIn,
+    StaffTokenCreated,
+    StaffTokenIn,
+    StaffTokenList,
+    StaffTokenOut,
 )
 from services.intake.usecases.amendments import AmendmentUseCases
+from services.intake.usecases.checks import CheckUseCases
 from services.intake.usecases.projects import ProjectUseCases
 from services.intake.usecases.reports import ReportUseCases
 from services.intake.usecases.reviews import ReviewUseCases
+from services.intake.usecases.tokens import TokenUseCases
 from services.runtime.auth import Caller
 from services.runtime.clock import Clock
 from services.runtime.errors import Unprocessable, pydantic_errors
@@ -87,6 +104,7 @@ def intake_router(
     projects: ProjectUseCases,
     reports: ReportUseCases,
     report_queries: ReportQueries,
+    checks: CheckUseCases,
     authenticate: Callable[[Request], Awaitable[Caller]],
     metrics: ReportMetrics,
     reviews: ReviewUseCases,
@@ -110,7 +128,7 @@ def intake_router(
     async def register_project(body: ProjectIn, caller: CallerDep) -> ProjectCreated:
         """Register a funded project (programme staff). The API token is shown only here."""
         caller.require_staff()
-        return await projects.register(body)
+        return await projects.register(body, caller)
 
     @router.post(
         "/projects/{project_id}/reports",
@@ -211,6 +229,44 @@ def intake_router(
         nothing. Returning needs a `comment` and alerts the project (`report_returned`)."""
         caller.require_staff()
         return await reviews.review(project_id, period, revision, body, caller)
+
+    @router.get(
+        "/projects/{project_id}/silenced-checks",
+        tags=["reports"],
+        responses=FORBIDDEN | NOT_FOUND,
+    )
+    async def silenced_checks(project_id: UUID, caller: CallerDep) -> SilencedChecks:
+        """The checks on arrival this project's reports are not run against, and why."""
+        caller.require_project(project_id)
+        return await report_queries.silenced_checks(project_id)
+
+    @router.put(
+        "/projects/{project_id}/silenced-checks/{rule}",
+        tags=["reports"],
+        responses=FORBIDDEN | NOT_FOUND,
+    )
+    async def silence_check(
+        project_id: UUID, rule: ArrivalRule, body: SilenceIn, caller: CallerDep
+    ) -> SilencedCheck:
+        """Silence a check on arrival for this project (programme staff), a false positive:
+        its next reports are not checked against it, and the `report_anomaly` alerts it
+        raised are resolved now. Again: only the reason changes."""
+        caller.require_staff()
+        return await checks.silence(project_id, rule, body, caller)
+
+    @router.delete(
+        "/projects/{project_id}/silenced-checks/{rule}",
+        tags=["reports"],
+        responses=FORBIDDEN | NOT_FOUND,
+    )
+    async def unsilence_check(
+        project_id: UUID, rule: ArrivalRule, caller: CallerDep
+    ) -> SilencedChecks:
+        """Check this project's next reports against the rule again (programme staff);
+        answers the checks still silenced."""
+        caller.require_staff()
+        await checks.unsilence(project_id, rule)
+        return await report_queries.silenced_checks(project_id)
 
     return router
 
@@ -319,5 +375,44 @@ def project_router(
         """Sheets with their targets, levels, regions with their population, audiences, kinds
         and the periods that can be reported (any token)."""
         return CatalogOut.of(catalog, reportable_periods(clock().date()))
+
+    return router
+
+
+def tokens_router(
+    tokens: TokenUseCases,
+    staff_tokens: StaffTokenQueries,
+    authenticate: Callable[[Request], Awaitable[Caller]],
+) -> APIRouter:
+    """A project's token replaced; named staff tokens issued, listed, revoked (staff admins)."""
+    router = APIRouter(prefix="/v1", responses=PROBLEMS)
+    CallerDep = Annotated[Caller, Depends(authenticate)]
+
+    @router.post("/projects/{project_id}/token", tags=["tokens"], responses=FORBIDDEN | NOT_FOUND)
+    async def rotate_project_token(project_id: UUID, caller: CallerDep) -> ProjectTokenOut:
+        """Replace the project's API token (staff, or the project itself). The new token is
+        shown only here; every service refuses the old one within 5 seconds."""
+        caller.require_project(project_id)
+        return await tokens.rotate_project_token(project_id, caller)
+
+    @router.post("/staff-tokens", status_code=201, tags=["tokens"], responses=FORBIDDEN)
+    async def issue_staff_token(body: StaffTokenIn, caller: CallerDep) -> StaffTokenCreated:
+        """Issue a named staff token for a person (staff admins). Shown only here; records
+        of what it does name the person."""
+        caller.require_staff_admin()
+        return await tokens.issue_staff_token(body, caller)
+
+    @router.get("/staff-tokens", tags=["tokens"], responses=FORBIDDEN)
+    async def list_staff_tokens(caller: CallerDep) -> StaffTokenList:
+        """Every named staff token, revoked ones included (staff admins); never the secret."""
+        caller.require_staff_admin()
+        return StaffTokenList(items=[StaffTokenOut.of(t) for t in await staff_tokens.all()])
+
+    @router.delete("/staff-tokens/{token_id}", tags=["tokens"], responses=FORBIDDEN | NOT_FOUND)
+    async def revoke_staff_token(token_id: UUID, caller: CallerDep) -> StaffTokenOut:
+        """Revoke a named staff token (staff admins): every service refuses it within
+        5 seconds. Revoking it again changes nothing."""
+        caller.require_staff_admin()
+        return await tokens.revoke_staff_token(token_id, caller)
 
     return router

@@ -282,3 +282,26 @@ def reportable_periods(today: date) -> list[str]:
         periods.append(period_of(day))
         day = period_bounds(period_of(day))[1] + timedelta(days=1)
     return periods
+
+
+@dataclass(frozen=True, slots=True)
+class StaffToken:
+    """A named staff token as intake records it (never the token itself)."""
+
+    token_id: uuid.UUID
+    name: str
+    email: str
+    admin: bool
+    issued_at: datetime
+    issued_by: str
+    revoked_at: datetime | None
+    revoked_by: str | None
+
+
+def staff_envelope(token_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+    return {
+        "event_id": uuid.uuid4(),
+        "occurred_at": now,
+        "producer": PRODUCER,
+        "token_id": token_id,
+    }

@@ -18,12 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from contracts.events import ProjectStatus
 from contracts.reports import Cell
 from services.intake import models as m
+from services.intake.anomalies import ArrivalWarning, Rule
 from services.intake.domain import (
     ProjectRun,
     QueuedRevision,
     ReportRevision,
     Review,
     ReviewStatus,
+    StaffToken,
     difference,
     kind_totals,
 )
@@ -36,6 +38,8 @@ from services.intake.schemas import (
     ProjectSummaryOut,
     ReportContent,
     ReportHistory,
+    SilencedCheck,
+    SilencedChecks,
 )
 from services.runtime.errors import FieldError, NotFound, Unprocessable
 
@@ -52,7 +56,7 @@ _REVISION = (
 _PROJECT = select(
     m.projects.c.regions, m.projects.c.start_date, m.projects.c.end_date, m.projects.c.closed_on
 ).where(m.projects.c.project_id == bindparam("project_id"))
-_BY_KEY = select(_r.request_sha256, *_REVISION).where(
+_BY_KEY = select(_r.request_sha256, _r.warnings, *_REVISION).where(
     _r.project_id == bindparam("project_id"), _r.idempotency_key == bindparam("key")
 )
 _MILESTONES = select(m.milestones.c.milestone_id, m.milestones.c.completed_on).where(
@@ -83,6 +87,7 @@ class EarlierReport:
 
     fingerprint: str
     revision: ReportRevision
+    warnings: tuple[ArrivalWarning, ...]
 
 
 class ProjectRuns:
@@ -98,7 +103,10 @@ class ProjectRuns:
 
 async def earlier_report(conn: AsyncConnection, project_id: UUID, key: str) -> EarlierReport | None:
     row = (await conn.execute(_BY_KEY, {"project_id": project_id, "key": key})).one_or_none()
-    return None if row is None else EarlierReport(row.request_sha256, _revision(row))
+    if row is None:
+        return None
+    found = tuple(ArrivalWarning(Rule(w["rule"]), w["message"]) for w in row.warnings)
+    return EarlierReport(row.request_sha256, _revision(row), found)
 
 
 async def declared_milestones(conn: AsyncConnection, project_id: UUID) -> dict[str, date | None]:
@@ -117,6 +125,19 @@ class ReportQueries:
             await self.projects.get(conn, project_id)
             rows = (await conn.execute(_HISTORY, {"project_id": project_id})).all()
         return ReportHistory.of(project_id, [(_revision(row), review_of(row)) for row in rows])
+
+    async def silenced_checks(self, project_id: UUID) -> SilencedChecks:
+        s = m.silenced_checks.c
+        query = (
+            select(s.rule, s.reason, s.silenced_by, s.silenced_at)
+            .where(s.project_id == project_id)
+            .order_by(s.rule)
+        )
+        async with self.engine.connect() as conn:
+            await self.projects.get(conn, project_id)
+            rows = (await conn.execute(query)).all()
+        checks = [SilencedCheck.model_validate(row, from_attributes=True) for row in rows]
+        return SilencedChecks(project_id=project_id, checks=checks)
 
 
 # Projects: the list (keyset pages in registration order), one project with its history, and
@@ -198,11 +219,13 @@ class ProjectQueries:
 
     async def project(self, project_id: UUID) -> ProjectOut:
         ms = m.milestones.c
-        columns = (*_SUMMARY, _p.commitments, _p.created_at, _p.closed_by, _p.closed_at)
+        columns = (*_SUMMARY, _p.commitments, _p.created_at, _p.registered_by, _p.closed_by)
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
-                    select(*columns, _p.closure_reason).where(_p.project_id == project_id)
+                    select(*columns, _p.closed_at, _p.closure_reason).where(
+                        _p.project_id == project_id
+                    )
                 )
             ).one_or_none()
             if row is None:
@@ -233,6 +256,7 @@ class ProjectQueries:
                 key=lambda one: (one.due_date, one.milestone_id),
             ),
             created_at=row.created_at,
+            registered_by=row.registered_by,
             closure=closure,
             amendments=[
                 AmendmentOut(
@@ -370,3 +394,28 @@ class ReviewQueries:
                 )
             )
         return queued
+
+
+_s = m.staff_tokens.c
+STAFF_TOKEN_FIELDS = (
+    _s.token_id,
+    _s.name,
+    _s.email,
+    _s.admin,
+    _s.issued_at,
+    _s.issued_by,
+    _s.revoked_at,
+    _s.revoked_by,
+)
+"""A `StaffToken`'s columns, in its fields' order."""
+
+
+class StaffTokenQueries:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def all(self) -> list[StaffToken]:
+        """Every named staff token, revoked ones included, oldest first."""
+        query = select(*STAFF_TOKEN_FIELDS).order_by(_s.issued_at, _s.token_id)
+        async with self.engine.connect() as conn:
+            return [StaffToken(*row) for row in await conn.execute(query)]

@@ -13,12 +13,19 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from contracts.catalog import Catalog
-from contracts.events import MILESTONE_ID_PATTERN, AmendmentChanges, MilestoneSpec, ProjectStatus
+from contracts.events import (
+    EMAIL_PATTERN,
+    MILESTONE_ID_PATTERN,
+    AmendmentChanges,
+    MilestoneSpec,
+    ProjectStatus,
+)
 from contracts.indicators import CellKind, Sex, Target
 from contracts.reports import Cell, Period
+from contracts.text import Text
 from services.intake.anomalies import ArrivalWarning
 from services.intake.anomalies import Rule as ArrivalRule
-from services.intake.domain import QueuedRevision, ReportRevision, Review, ReviewStatus
+from services.intake.domain import QueuedRevision, ReportRevision, Review, ReviewStatus, StaffToken
 from services.runtime.auth import Caller
 from services.runtime.errors import UnsupportedMediaType
 
@@ -63,7 +70,7 @@ class _RevisionFields(_Answer):
     report_id: UUID
     period: Period
     revision: int = Field(ge=1, description="1 for a period's first report, then 2, 3…")
-    submitted_by: str = Field(description="`staff` or `project:<project_id>`")
+    submitted_by: str = Field(description="`staff`, `name <email>` or `project:<project_id>`")
     submitted_at: Timestamp
     reason: str | None
     cells: int = Field(ge=1, description="How many cells the report holds.")
@@ -105,7 +112,7 @@ class ReportAccepted(_RevisionFields, _ProjectAnswer):
     """The answer to a report, and to every retry of it with the same Idempotency-Key."""
 
     warnings: list[ReportWarning] = Field(
-        default=[], description="Checks on arrival tripped (a retry answers none)."
+        default=[], description="Checks on arrival tripped (a retry answers the same)."
     )
 
     @classmethod
@@ -198,6 +205,9 @@ class ProjectOut(ProjectSummaryOut):
     commitments: list[Target]
     milestones: list[ProjectMilestoneOut] = Field(description="By due date.")
     created_at: Timestamp
+    registered_by: str | None = Field(
+        description="Who registered it: `staff`, `name <email>`; null if not recorded"
+    )
     closure: ClosureOut | None
     amendments: list[AmendmentOut] = Field(description="Oldest first.")
 
@@ -341,6 +351,76 @@ class ReviewQueue(_Answer):
     @classmethod
     def of(cls, status: ReviewStatus, queued: Iterable[QueuedRevision]) -> ReviewQueue:
         return cls(status=status, reviews=[QueuedReview.of_queued(q) for q in queued])
+
+
+# Tokens: a project's replaced, named staff tokens issued, listed and revoked.
+
+
+class ProjectTokenOut(_ProjectAnswer):
+    api_token: str = Field(
+        description="Shown once; only its SHA-256 is stored. The previous token is refused "
+        "by every service within 5 seconds."
+    )
+
+
+class StaffTokenIn(BaseModel):
+    """The body of `POST /v1/staff-tokens`: the person the token is for."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Text = Field(min_length=1, max_length=100)
+    email: str = Field(pattern=EMAIL_PATTERN, max_length=254)
+    admin: bool = Field(
+        default=False, strict=True, description="May issue and revoke staff tokens."
+    )
+
+
+class StaffTokenOut(_Answer):
+    token_id: UUID
+    name: str
+    email: str
+    admin: bool
+    issued_at: Timestamp
+    issued_by: str = Field(description="Who issued it: `staff` or `name <email>`")
+    revoked_at: Timestamp | None
+    revoked_by: str | None
+
+    @classmethod
+    def of(cls, token: StaffToken) -> StaffTokenOut:
+        return cls.model_validate(dataclasses.asdict(token))
+
+
+class StaffTokenCreated(StaffTokenOut):
+    api_token: str = Field(description="Shown once; only its SHA-256 is stored.")
+
+    @classmethod
+    def issued(cls, token: StaffToken, api_token: str) -> StaffTokenCreated:
+        return cls.model_validate({**dataclasses.asdict(token), "api_token": api_token})
+
+
+class StaffTokenList(_Answer):
+    items: list[StaffTokenOut] = Field(description="Oldest first, revoked ones included.")
+
+
+class SilenceIn(BaseModel):
+    """Why the rule flags this project's reports wrongly (kept with the silence)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    reason: Text = Field(min_length=1, max_length=500)
+
+
+class SilencedCheck(_Answer):
+    rule: ArrivalRule
+    reason: str
+    silenced_by: str = Field(description="`staff` (or the staff member's name).")
+    silenced_at: Timestamp
+
+
+class SilencedChecks(_ProjectAnswer):
+    """The arrival rules this project's reports are not checked against."""
+
+    checks: list[SilencedCheck]
 
 
 class Role(StrEnum):

@@ -169,4 +169,11 @@ SAMPLES = (
         event_id=event_id(10),
         report_id=event_id(11),
     ),
+    events.project_token_rotated(
+        PROJECT_ID, token="cmap_new", previous="cmap_old", at=AT, event_id=event_id(12)
+    ),
+    events.staff_token_issued(
+        uuid.UUID(int=90), admin=True, issued_by="staff", at=AT, event_id=event_id(13)
+    ),
+    events.staff_token_revoked(uuid.UUID(int=90), revoked_by="staff", at=AT, event_id=event_id(14)),
 )

@@ -3,7 +3,9 @@ migrate it afresh, rewind its consumer groups, start it: the read API gives the 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -13,6 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from services.command.replay import ReplayRefused, rebuild, rewind
 from services.command.replay import main as replay_main
 from services.runtime import registry
+from services.runtime.auth import hash_token
 from services.runtime.broker import KafkaConnection
 from services.runtime.migrations import upgrade_all_async
 from services.runtime.settings import Settings
@@ -52,10 +55,19 @@ async def figures(client: httpx.AsyncClient, project_ids: list[str]) -> dict[str
     return seen
 
 
-async def post_history(intake: httpx.AsyncClient) -> list[str]:
+@dataclass(frozen=True)
+class Access:
+    """The tokens of the history: who is let in after it, and who is not."""
+
+    accepted: dict[str, dict[str, str]]
+    refused: dict[str, dict[str, str]]
+
+
+async def post_history(intake: httpx.AsyncClient) -> tuple[list[str], Access]:
     """Three projects in three regions; reports with a second revision and a late period;
     reviews: two approved (one of them then superseded), one returned; then the second
-    project amended (a region removed, a commitment changed) and closed."""
+    project amended (a region removed, a commitment changed) and closed; the first project's
+    token replaced; a named staff token issued, another issued and revoked."""
     ids, tokens = [], []
     for name, regions in (("Nuage Alpes", ["84"]), ("Nuage Nord", ["32", "11"]), ("Nuage", ["84"])):
         r = await intake.post(
@@ -104,11 +116,36 @@ async def post_history(intake: httpx.AsyncClient) -> list[str]:
         headers=STAFF,
     )
     assert r.status_code == 200, r.text
-    return ids
+    rotated = await intake.post(f"/v1/projects/{ids[0]}/token", headers=tokens[0])
+    assert rotated.status_code == 200, rotated.text
+    staff = []
+    for person in ("Alice Moreau", "Bruno Petit"):
+        body = {"name": person, "email": "equipe@example.org"}
+        r = await intake.post("/v1/staff-tokens", json=body, headers=STAFF)
+        assert r.status_code == 201, r.text
+        staff.append(r.json())
+    revoked = await intake.delete(f"/v1/staff-tokens/{staff[1]['token_id']}", headers=STAFF)
+    assert revoked.status_code == 200, revoked.text
+    access = Access(
+        accepted={"rotated": bearer(rotated.json()["api_token"]), "named": bearer(staff[0])},
+        refused={"replaced": tokens[0], "revoked": bearer(staff[1])},
+    )
+    return ids, access
 
 
-EVENTS = 13  # what post_history publishes to the indicator: 3 projects, 5 reports, 3 reviews,
-# an amendment and a closure
+def bearer(token: str | dict[str, str]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token if isinstance(token, str) else token['api_token']}"}
+
+
+async def admitted(client: httpx.AsyncClient, project_id: str, access: Access) -> dict[str, int]:
+    """What the service answers each token of the history, on the project's progress."""
+    path = f"/v1/projects/{project_id}/progress"
+    tokens = access.accepted | access.refused
+    return {name: (await client.get(path, headers=h)).status_code for name, h in tokens.items()}
+
+
+EVENTS = 17  # what post_history publishes to the indicator: 3 projects, 5 reports, 3 reviews,
+# an amendment and a closure; 1 token replaced, 2 staff tokens issued and 1 revoked
 
 
 async def indicator_rows(database_url: str) -> int:
@@ -127,7 +164,7 @@ async def run_history_then(
     async with running_platform(settings, clock, services=()) as platform:
         await platform.start("intake")
         await platform.start("indicator")
-        ids = await post_history(platform.intake)
+        ids, access = await post_history(platform.intake)
         # As reported: 100 (revision 2) + 15; 70 + 5. Approved: 150 (revision 1 of 2025-S1).
         totals = {f"{ids[0]} as_reported": 115, f"{ids[1]} as_reported": 75}
         totals |= {f"{ids[2]} as_reported": 0, f"{ids[0]} approved": 150}
@@ -151,12 +188,15 @@ async def run_history_then(
         before = await figures(platform.indicator, ids)
         assert before["coverage as_reported"]["delivered"]["covered"] == ["11", "32", "84"]
         assert before[f"{ids[1]} as_reported"]["commitments"][0]["target"] == 900
+        let_in = dict.fromkeys(access.accepted, 200) | dict.fromkeys(access.refused, 401)
+        await eventually(lambda: admitted(platform.indicator, ids[0], access), let_in)
         await platform.stop("indicator")
-        # 3 projects, 5 reports, 3 reviews, an amendment and a closure
         assert await indicator_rows(settings.database_url) == EVENTS
         await replay()
         await platform.start("indicator")
         await eventually(lambda: figures(platform.indicator, ids), before)
+        await eventually(lambda: admitted(platform.indicator, ids[0], access), let_in)
+        await _copies_hold(settings.database_url, ids[0], access)
         await eventually(lambda: _shows(platform.indicator, metric), True)
     assert before["progress as_reported"]["targets"], "the comparison must cover real figures"
     assert before["progress approved"] != before["progress as_reported"]
@@ -172,6 +212,7 @@ async def test_a_rebuilt_indicator_serves_the_same_figures_as_before(
         assert groups == {
             "indicator.projects": ("cma.projects.v1",),
             "indicator.reports": ("cma.reports.v1",),
+            "indicator.access": ("cma.access.v1",),
         }
         assert await indicator_rows(clean_database) == 0  # the schema really went
 
@@ -222,6 +263,22 @@ async def test_services_whose_tables_are_the_record_are_never_dropped() -> None:
 def test_cma_replay_says_why_it_refuses(capsys: pytest.CaptureFixture[str]) -> None:
     assert replay_main("intake") == 1
     assert "intake consumes nothing" in capsys.readouterr().err
+
+
+async def _copies_hold(database_url: str, project_id: str, access: Access) -> None:
+    """The indicator's own copy of the tokens (what a replica that heard no revocation reads)
+    holds the replaced token and the revocation."""
+    [(digest,)] = await fetch(
+        database_url,
+        "select token_sha256 from indicator.projects where project_id = $1",
+        uuid.UUID(project_id),
+    )
+    assert digest == hash_token(access.accepted["rotated"]["Authorization"].split()[1])
+    staff = "select name, revoked_at is not null from indicator.staff_tokens order by name"
+    assert [tuple(r) for r in await fetch(database_url, staff)] == [
+        ("Alice Moreau", False),
+        ("Bruno Petit", True),
+    ]
 
 
 async def _shows(client: httpx.AsyncClient, metric: str) -> bool:

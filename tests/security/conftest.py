@@ -20,8 +20,10 @@ WRITTEN_BY_HTTP = (
     "intake.periods",
     "intake.milestones",
     "intake.amendments",
+    "intake.silenced_checks",
     "intake.outbox",
     "alerting.subscriptions",
+    "intake.staff_tokens",
 )
 """The tables an HTTP request can write: a refused request must leave them as they were."""
 

@@ -21,6 +21,7 @@ from contracts.events import (
     MilestoneStatus,
     MilestoneStatusChanged,
     MilestoneStatusChangedPayload,
+    Person,
     ProjectAmended,
     ProjectAmendedPayload,
     ProjectClosed,
@@ -29,6 +30,8 @@ from contracts.events import (
     ProjectRegistered,
     ProjectRegisteredPayload,
     ProjectStatus,
+    ProjectTokenRotated,
+    ProjectTokenRotatedPayload,
     ProjectTotalsChanged,
     ProjectTotalsChangedPayload,
     ReportOverdue,
@@ -37,6 +40,10 @@ from contracts.events import (
     ReportOverduePayload,
     ReportReviewed,
     ReportReviewedPayload,
+    StaffTokenIssued,
+    StaffTokenIssuedPayload,
+    StaffTokenRevoked,
+    StaffTokenRevokedPayload,
     TotalsRow,
 )
 from contracts.indicators import Target
@@ -291,3 +298,55 @@ def project_closed(
         {"status": status, "on": on, "reason": reason, "closed_by": closed_by}
     )
     return ProjectClosed(**_envelope(project_id, at, event_id, "intake"), payload=payload)
+
+
+def project_token_rotated(
+    project_id: uuid.UUID,
+    *,
+    token: str,
+    previous: str = "cmap_project-token-for-tests",
+    rotated_by: str = "staff",
+    at: datetime = AT,
+    event_id: uuid.UUID | None = None,
+) -> ProjectTokenRotated:
+    """The project's token `previous` replaced by `token`."""
+    payload = ProjectTokenRotatedPayload(
+        api_token_sha256=hash_token(token),
+        revoked_token_sha256=hash_token(previous),
+        rotated_by=rotated_by,
+    )
+    return ProjectTokenRotated(**_envelope(project_id, at, event_id, "intake"), payload=payload)
+
+
+def staff_token_issued(
+    token_id: uuid.UUID,
+    *,
+    token: str = "cmas_staff-token-for-tests",
+    name: str = "Camille Martin",
+    email: str = "camille.martin@example.org",
+    admin: bool = False,
+    issued_by: str = "staff",
+    at: datetime = AT,
+    event_id: uuid.UUID | None = None,
+) -> StaffTokenIssued:
+    payload = StaffTokenIssuedPayload(
+        token_sha256=hash_token(token),
+        person=Person(name=name, email=email),
+        admin=admin,
+        issued_by=issued_by,
+    )
+    envelope = {"event_id": event_id or uuid.uuid4(), "occurred_at": at, "producer": "intake"}
+    return StaffTokenIssued(**envelope, token_id=token_id, payload=payload)
+
+
+def staff_token_revoked(
+    token_id: uuid.UUID,
+    *,
+    token: str = "cmas_staff-token-for-tests",
+    revoked_by: str = "staff",
+    at: datetime = AT,
+    event_id: uuid.UUID | None = None,
+) -> StaffTokenRevoked:
+    payload = StaffTokenRevokedPayload(token_sha256=hash_token(token), revoked_by=revoked_by)
+    envelope = {"event_id": event_id or uuid.uuid4(), "occurred_at": at, "producer": "intake"}
+    return StaffTokenRevoked(**envelope, token_id=token_id, payload=payload)

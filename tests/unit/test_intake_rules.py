@@ -15,6 +15,7 @@ from services.intake.domain import (
     json_cell_loc,
     report_problems,
     request_fingerprint,
+    staff_envelope,
 )
 
 START, END = date(2024, 3, 15), date(2025, 9, 15)
@@ -123,4 +124,16 @@ def test_an_intake_event_names_its_producer_project_and_time_with_a_fresh_id() -
         "occurred_at": now,
         "producer": "intake",
         "project_id": project_id,
+    }
+
+
+def test_a_staff_token_event_is_keyed_by_the_token_with_a_fresh_id() -> None:
+    token_id, now = uuid.uuid4(), datetime(2025, 9, 1, tzinfo=UTC)
+    first, second = staff_envelope(token_id, now), staff_envelope(token_id, now)
+    assert first["event_id"] != second["event_id"]
+    assert isinstance(first["event_id"], uuid.UUID)
+    assert {k: v for k, v in first.items() if k != "event_id"} == {
+        "occurred_at": now,
+        "producer": "intake",
+        "token_id": token_id,
     }
