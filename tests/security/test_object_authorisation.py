@@ -127,6 +127,9 @@ OPERATIONS = [
         lambda s: "/v1/reviews",
         "staff",
         lambda s: {"params": {"project": s.b.project_id}},
+    ),
+    Operation(
+        "intake",
         "POST",
         "/v1/projects/{project_id}/token",
         lambda s: f"/v1/projects/{s.b.project_id}/token",
@@ -140,6 +143,10 @@ OPERATIONS = [
         lambda s: f"/v1/projects/{s.b.project_id}/reports/2024-S2/revisions/1/review",
         "staff",
         lambda s: {"json": {"decision": "approved"}},
+    ),
+    Operation(
+        "intake",
+        "POST",
         "/v1/staff-tokens",
         lambda s: "/v1/staff-tokens",
         "staff",
