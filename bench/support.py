@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from services.launcher.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
 from services.runtime.migrations import upgrade_all_async
-from services.runtime.registry import service as registered
+from services.runtime.registry import process as registered
 
 
 @asynccontextmanager

@@ -54,6 +54,8 @@ B_REPORTS = "/v1/projects/{project_id}/reports"
 B_SILENCED = "/v1/projects/{project_id}/silenced-checks"
 SUBSCRIPTION = "/v1/subscriptions/{subscription_id}"
 OPERATIONS = [
+    Operation("intake", "GET", "/v1/me", lambda s: "/v1/me", "project", names_a_project=False),
+    Operation("milestone", "GET", "/v1/summary", lambda s: "/v1/summary", "staff"),
     Operation(
         "intake",
         "POST",
@@ -127,6 +129,9 @@ OPERATIONS = [
         lambda s: "/v1/reviews",
         "staff",
         lambda s: {"params": {"project": s.b.project_id}},
+    ),
+    Operation(
+        "intake",
         "POST",
         "/v1/projects/{project_id}/token",
         lambda s: f"/v1/projects/{s.b.project_id}/token",
@@ -140,6 +145,10 @@ OPERATIONS = [
         lambda s: f"/v1/projects/{s.b.project_id}/reports/2024-S2/revisions/1/review",
         "staff",
         lambda s: {"json": {"decision": "approved"}},
+    ),
+    Operation(
+        "intake",
+        "POST",
         "/v1/staff-tokens",
         lambda s: "/v1/staff-tokens",
         "staff",
@@ -454,6 +463,9 @@ async def test_listings_without_a_project_filter_show_a_project_only_its_own(
 ) -> None:
     platform = prepared
     a = platform.a
+    me = (await platform.intake.get("/v1/me", headers=a.headers)).json()
+    assert me == {"role": "project", "project_id": a.project_id}
+    assert (await platform.intake.get("/v1/me", headers=STAFF)).json()["role"] == "staff"
     mine = await platform.alerting.post(
         "/v1/subscriptions", json=email_subscription([a.project_id]), headers=a.headers
     )
