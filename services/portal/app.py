@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
-    api = Api({spec.name: settings.service_url(spec.name) for spec in service_registry.SERVICES})
+    api = Api(settings.service_urls)
     shapes = json.loads((HERE / "data" / "regions.json").read_text())["regions"]
     queries = PortalQueries(api, load_catalog(), shapes)
     pages = templates()

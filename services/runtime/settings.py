@@ -61,8 +61,8 @@ class Settings(BaseSettings):
     )
     service_urls: dict[str, str] = Field(
         default_factory=dict,
-        description="Where the portal reaches each service, from `CMA_<SERVICE>_URL`; "
-        "by default http://127.0.0.1 on the service's port.",
+        description="Where the portal and `cma bilan` reach each service, from "
+        "`CMA_<SERVICE>_URL`; by default http://127.0.0.1 on the service's port.",
     )
     portal_session_minutes: int = Field(
         default=120, ge=1, description="A portal session unused for this long signs out."
@@ -192,9 +192,6 @@ class Settings(BaseSettings):
 
     def port(self, service: str) -> int:
         return self.ports[service]
-
-    def service_url(self, service: str) -> str:
-        return self.service_urls[service]
 
     @model_validator(mode="after")
     def _a_lease_outlasts_an_attempt(self) -> Settings:
