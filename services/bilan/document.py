@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -41,7 +42,8 @@ async def bilan_document(
         answers = await fetch(Reader(client, urls, token), sheet)
     bilan = compose(answers, catalog, as_of)
     return Document(
-        content=render(bilan, catalog, fmt),
+        # In a thread: a PDF takes WeasyPrint a while, and the portal's loop serves others.
+        content=await asyncio.to_thread(render, bilan, catalog, fmt),
         media_type=fmt.media_type,
         filename=f"bilan-{sheet}-{bilan.as_of.isoformat()}.{fmt.value}",
     )

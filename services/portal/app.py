@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import httpx
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -16,6 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from contracts.catalog import load_catalog
 from services.portal.api import portal_router
+from services.portal.api.bilan import bilan_router
 from services.portal.client import Api
 from services.portal.metrics import PageTimer
 from services.portal.queries import PortalQueries
@@ -38,6 +40,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     shapes = json.loads((HERE / "data" / "regions.json").read_text())["regions"]
     queries = PortalQueries(api, load_catalog(), shapes)
     pages = templates()
+    # The bilan reads the services by absolute URL (services/bilan), through its own pool.
+    bilan_client = httpx.AsyncClient(timeout=60)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -45,6 +49,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
             yield
         finally:
             await api.aclose()
+            await bilan_client.aclose()
 
     app = FastAPI(
         title="CMA portal", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
@@ -68,4 +73,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         app.add_api_route(probe, alive, methods=["GET"], include_in_schema=False)
     app.add_route("/metrics", metrics_endpoint(registry, None), include_in_schema=False)
     app.include_router(portal_router(api, queries, pages, clock))
+    app.include_router(
+        bilan_router(api, pages, queries.catalog, settings.service_urls, bilan_client)
+    )
     return app

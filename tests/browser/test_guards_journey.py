@@ -1,8 +1,10 @@
-"""What the portal refuses: a project token on a staff page (a 403 page), a form posted
-without its CSRF token (refused, nothing written), a page without a session (sign-in)."""
+"""What the portal refuses: a project token on a staff page (a 403 page) or on the bilan
+(a 403 page, or a 403 problem to its bearer token), a form posted without its CSRF token
+(refused, nothing written), a page without a session (sign-in)."""
 
 from __future__ import annotations
 
+import httpx
 from playwright.async_api import Page
 
 from tests.browser.conftest import Portal, shot
@@ -37,3 +39,24 @@ async def test_without_a_session_a_page_leads_to_the_sign_in(portal: Portal, pag
     await shot(page, "login")
     cookie = next(c for c in await page.context.cookies() if c["name"] == "cma_portal")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+
+async def test_the_bilan_is_refused_to_a_project_in_a_session_or_with_a_bearer_token(
+    portal: Portal, page: Page
+) -> None:
+    project = await portal.platform.register()
+    await portal.platform.known_everywhere(project)
+    await portal.sign_in(page, project.token)
+    for path in ("/bilan/cloud", "/bilan/cloud.pdf"):
+        answer = await page.goto(f"{portal.url}{path}")
+        assert answer is not None and answer.status == 403, path
+        assert await page.title() == "Accès refusé — Suivi AMI CMA"
+    async with httpx.AsyncClient(base_url=portal.url) as script:
+        bearer = {"Authorization": f"Bearer {project.token}"}
+        refused = await script.get("/bilan/cloud.pdf", headers=bearer)
+        assert refused.status_code == 403
+        assert refused.headers["content-type"] == "application/problem+json"
+        unknown = await script.get("/bilan/cloud.md", headers={"Authorization": "Bearer nope"})
+        assert unknown.status_code == 401
+        anonymous = await script.get("/bilan/cloud.pdf")
+        assert anonymous.status_code == 303 and anonymous.headers["location"] == "/login"
