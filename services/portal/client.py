@@ -112,7 +112,7 @@ ANSWERS: Mapping[Endpoint, type[BaseModel] | None] = {
     SUMMARY: s.Summary,
     SUBSCRIPTIONS: s.Subscription,
     SUBSCRIBE: s.SubscriptionCreated,
-    SUBSCRIPTION: s.Subscription,
+    SUBSCRIPTION: s.SubscriptionCreated,
     UNSUBSCRIBE: None,
     TEST: s.Delivery,
     DELIVERIES: s.Delivery,
@@ -298,6 +298,13 @@ class Api:
         path = {"subscription_id": subscription_id}
         body = {"paused": paused}
         return await self.call(SUBSCRIPTION, token, s.Subscription, path=path, json=body)
+
+    async def update_subscription(
+        self, token: str, subscription_id: UUID, body: Mapping[str, object]
+    ) -> s.SubscriptionCreated:
+        """The answer carries a webhook key when the change made one (shown once)."""
+        path = {"subscription_id": subscription_id}
+        return await self.call(SUBSCRIPTION, token, s.SubscriptionCreated, path=path, json=body)
 
     async def unsubscribe(self, token: str, subscription_id: UUID) -> None:
         await self.send(UNSUBSCRIBE, token, path={"subscription_id": subscription_id})

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from services.portal.schemas import FieldProblem, Project
+from services.portal.schemas import FieldProblem, Project, Subscription
 
 
 @dataclass
@@ -71,6 +71,55 @@ def amendment_body(
     if sorted(regions) != sorted(current.regions):
         body["regions"] = regions
     return body
+
+
+def subscription_body(
+    values: Mapping[str, object], kept: Mapping[str, object] | None = None
+) -> dict[str, object]:
+    """The subscription form (create or edit) as alerting takes it; `kept`: the filters the
+    form does not show (projects, regions); `repeat_seconds`, when the form has it, was
+    checked by `repeat_seconds()`."""
+    channel = values.get("channel")
+    where = "url" if channel == "webhook" else "address"
+    body: dict[str, object] = {
+        "name": values.get("name"),
+        "channel": {"type": channel, where: values.get("target")},
+        "filters": {
+            "sheets": values.get("sheets") or [],
+            "kinds": values.get("kinds") or [],
+            "min_severity": values.get("min_severity"),
+            **(kept or {}),
+        },
+    }
+    if values.get("repeat_seconds") is not None:
+        body["repeat_interval_seconds"] = values["repeat_seconds"]
+    return body
+
+
+REPEAT_MINUTES = (1, 30 * 24 * 60)
+"""Alerting's bounds on a repeat interval (60 s to 30 days), in the form's minutes."""
+
+
+def repeat_seconds(minutes: str) -> int | None:
+    """The form's minutes as alerting's seconds; None when they are not a whole number of
+    minutes within `REPEAT_MINUTES` (the form then says so, beside the field)."""
+    text = minutes.replace(" ", "").replace("\u00a0", "").replace("\u202f", "")
+    if not text.isdigit() or not REPEAT_MINUTES[0] <= int(text) <= REPEAT_MINUTES[1]:
+        return None
+    return int(text) * 60
+
+
+def subscription_values(sub: Subscription) -> dict[str, object]:
+    """A subscription as its edit form shows it."""
+    return {
+        "name": sub.name,
+        "channel": sub.channel.type,
+        "target": sub.channel.url or sub.channel.address or "",
+        "sheets": sub.filters.sheets,
+        "kinds": sub.filters.kinds,
+        "min_severity": sub.filters.min_severity,
+        "repeat_minutes": str(sub.repeat_interval_seconds // 60),
+    }
 
 
 PROJECT_FIELDS = {

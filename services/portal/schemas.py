@@ -219,6 +219,9 @@ class Subscription(_Answer):
 
 
 class SubscriptionCreated(Subscription):
+    """A subscription as its creation or change answers it: with the webhook key that made,
+    if any (shown once)."""
+
     secret: str | None
 
 

@@ -1,6 +1,6 @@
 """A subscriber (here a project) creates a webhook subscription, after a refused address,
 sends a test that a local receiver gets, sees the alert of its overdue milestone delivered
-in the log, and deletes the subscription."""
+in the log, edits the subscription (after a refused repeat interval), and deletes it."""
 
 from __future__ import annotations
 
@@ -69,6 +69,24 @@ async def subscribe_and_watch(
     await eventually(statuses, lambda text: "Milestone" in text, what="the alert is logged")
     assert all("x-cma-signature" in r for r in received)
     await shot(page, "deliveries")
+
+    # Edited on its page: a repeat interval out of bounds is named beside its field and
+    # nothing changes; corrected, the change is saved through alerting's PATCH.
+    await page.fill("#f-name", "Alertes du projet, urgentes")
+    await page.select_option("#f-min_severity", "critical")
+    await page.fill("#f-repeat_minutes", "0")
+    await page.click("#subscription-edit button[type=submit]")
+    assert "nombre entier de minutes" in (await page.text_content("#e-repeat_minutes") or "")
+    assert await page.input_value("#f-name") == "Alertes du projet, urgentes"
+    await page.fill("#f-repeat_minutes", "90")
+    await page.click("#subscription-edit button[type=submit]")
+    assert "Abonnement « Alertes du projet, urgentes » modifié." in (
+        await page.text_content("main") or ""
+    )
+    assert await page.input_value("#f-repeat_minutes") == "90"
+    assert await page.input_value("#f-min_severity") == "critical"
+    assert await page.input_value("#f-target") == hook
+    await shot(page, "subscription-edit")
 
     await page.goto(f"{portal.url}/abonnements")
     await page.click("#subscriptions button:has-text('Supprimer')")

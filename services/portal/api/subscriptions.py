@@ -10,7 +10,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from services.portal.client import Api, ApiError
-from services.portal.forms import FormState, field_errors
+from services.portal.forms import (
+    REPEAT_MINUTES,
+    FormState,
+    field_errors,
+    repeat_seconds,
+    subscription_body,
+    subscription_values,
+)
+from services.portal.schemas import Subscription
 from services.portal.web import PageError, check_csrf, session_of, token_of
 
 Text = Annotated[str, Form(max_length=2000)]
@@ -21,6 +29,7 @@ SUBSCRIPTION_FIELDS = {
     ("filters", "sheets"): "sheets",
     ("filters", "kinds"): "kinds",
     ("filters", "min_severity"): "min_severity",
+    ("repeat_interval_seconds",): "repeat_minutes",
 }
 
 
@@ -62,15 +71,10 @@ def subscriptions_router(api: Api, pages: Jinja2Templates) -> APIRouter:
             kinds=kinds,
             min_severity=min_severity,
         )
-        where = "url" if channel == "webhook" else "address"
-        body = {
-            "name": name,
-            "channel": {"type": channel, where: target},
-            "filters": {"sheets": sheets, "kinds": kinds, "min_severity": min_severity},
-        }
         project_id = session_of(request).project_id
-        if project_id is not None:  # a project's subscription is about its own project
-            body["filters"]["projects"] = [str(project_id)]  # type: ignore[index]
+        # A project's subscription is about its own project.
+        own = {"projects": [str(project_id)]} if project_id is not None else None
+        body = subscription_body(values, own)
         try:
             created = await api.subscribe(token, body)
         except ApiError as refused:
@@ -144,14 +148,76 @@ def subscriptions_router(api: Api, pages: Jinja2Templates) -> APIRouter:
             session_of(request).say("success", "Livraison relancée.")
         return RedirectResponse(f"/abonnements/{subscription_id}", 303)
 
+    async def found(token: str, subscription_id: UUID) -> Subscription:
+        subscriptions = await api.subscriptions(token)
+        for sub in subscriptions:
+            if sub.subscription_id == subscription_id:
+                return sub
+        raise PageError(404, "Abonnement introuvable", "Cet abonnement n'existe pas.")
+
+    async def detail(
+        request: Request, sub: Subscription, form: FormState, status: int = 200
+    ) -> HTMLResponse:
+        log = await api.deliveries(token_of(request), sub.subscription_id)
+        return render(request, "deliveries.html", status, sub=sub, deliveries=log, form=form)
+
     @router.get("/{subscription_id}", response_class=HTMLResponse)
     async def deliveries(request: Request, subscription_id: UUID) -> HTMLResponse:
+        sub = await found(token_of(request), subscription_id)
+        return await detail(request, sub, FormState(values=subscription_values(sub)))
+
+    @router.post("/{subscription_id}", response_class=HTMLResponse)
+    async def edit(
+        request: Request,
+        subscription_id: UUID,
+        csrf: Annotated[str | None, Form()] = None,
+        name: Text = "",
+        channel: Text = "webhook",
+        target: Text = "",
+        sheets: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
+        kinds: Annotated[list[str], Form()] = [],  # noqa: B006
+        min_severity: Text = "info",
+        repeat_minutes: Text = "",
+    ) -> Response:
+        """`PATCH /v1/subscriptions/{id}` with every field of the form, the filters the form
+        does not show (projects, regions) kept as they are."""
         token = token_of(request)
-        subscriptions = await api.subscriptions(token)
-        found = [s for s in subscriptions if s.subscription_id == subscription_id]
-        if not found:
-            raise PageError(404, "Abonnement introuvable", "Cet abonnement n'existe pas.")
-        log = await api.deliveries(token, subscription_id)
-        return render(request, "deliveries.html", sub=found[0], deliveries=log)
+        check_csrf(request, csrf)
+        sub = await found(token, subscription_id)
+        values: dict[str, object] = dict(
+            name=name,
+            channel=channel,
+            target=target,
+            sheets=sheets,
+            kinds=kinds,
+            min_severity=min_severity,
+            repeat_minutes=repeat_minutes,
+            repeat_seconds=repeat_seconds(repeat_minutes),
+        )
+        if values["repeat_seconds"] is None:
+            low, high = REPEAT_MINUTES
+            form = FormState(values=values)
+            form.errors["repeat_minutes"] = (
+                f"Indiquez un nombre entier de minutes, de {low} à {high:,}.".replace(",", "\u202f")
+            )
+            return await detail(request, sub, form, 422)
+        kept = {"projects": [str(p) for p in sub.filters.projects], "regions": sub.filters.regions}
+        body = subscription_body(values, kept)
+        try:
+            changed = await api.update_subscription(token, subscription_id, body)
+        except ApiError as refused:
+            if refused.status != 422:
+                raise
+            form = field_errors(refused.field_errors, SUBSCRIPTION_FIELDS)
+            form.values = values
+            return await detail(request, sub, form, 422)
+        message = f"Abonnement « {changed.name} » modifié."
+        if changed.secret:
+            message += (
+                " Nouvelle clé de signature des webhooks (affichée une seule fois) : "
+                + changed.secret
+            )
+        session_of(request).say("success", message)
+        return RedirectResponse(f"/abonnements/{subscription_id}", 303)
 
     return router
