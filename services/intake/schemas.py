@@ -13,8 +13,9 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from contracts.events import MILESTONE_ID_PATTERN
-from contracts.reports import Period
-from services.intake.domain import ReportRevision
+from contracts.indicators import CellKind
+from contracts.reports import Cell, Period
+from services.intake.domain import CountChange, ReportCheck, ReportRevision
 from services.runtime.errors import UnsupportedMediaType
 
 Timestamp = Annotated[
@@ -27,11 +28,16 @@ always has: clients get the same bytes."""
 MilestoneId = Annotated[str, Field(pattern=MILESTONE_ID_PATTERN)]
 
 
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSM_MEDIA_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.12"
+
+
 class ReportFormat(StrEnum):
     """The media types a report may come in; the value names it in metrics."""
 
     JSON = "json"
     CSV = "csv"
+    XLSX = "xlsx"
 
     @classmethod
     def of(cls, content_type: str) -> ReportFormat:
@@ -41,7 +47,13 @@ class ReportFormat(StrEnum):
             return cls.JSON
         if media_type == "text/csv":
             return cls.CSV
-        raise UnsupportedMediaType("send application/json or text/csv")
+        if media_type == XLSX_MEDIA_TYPE:
+            return cls.XLSX
+        if media_type == XLSM_MEDIA_TYPE.lower():
+            raise UnsupportedMediaType(
+                "les classeurs avec macros (.xlsm) sont refusés : enregistrez-le au format .xlsx"
+            )
+        raise UnsupportedMediaType(f"send application/json, text/csv or {XLSX_MEDIA_TYPE}")
 
 
 class _Answer(BaseModel):
@@ -64,7 +76,7 @@ class _RevisionFields(_Answer):
     cells: int = Field(ge=1, description="How many cells the report holds.")
 
 
-def _fields(r: ReportRevision) -> dict[str, object]:
+def _fields(r: ReportRevision | CountChange) -> dict[str, object]:
     return {f.name: getattr(r, f.name) for f in dataclasses.fields(r)}
 
 
@@ -103,6 +115,60 @@ class ReportHistory(_ProjectAnswer):
                 PeriodHistory(period=p, revisions=rs, current_revision=rs[-1].revision)
                 for p, rs in periods.items()
             ],
+        )
+
+
+class CountChangeOut(_Answer):
+    kind: CellKind
+    current: int = Field(ge=0, description="In the period's current revision (0 if none).")
+    proposed: int = Field(ge=0, description="In the report checked.")
+    change: int = Field(description="`proposed - current`.")
+
+
+class PlaceChangeOut(CountChangeOut):
+    level: str
+    region: str
+
+
+class ReportDifference(_Answer):
+    by_kind: list[CountChangeOut] = Field(description="Every kind, changed or not.")
+    by_level_and_region: list[PlaceChangeOut] = Field(
+        description="Each kind at a level and region whose count changes (sex and audience "
+        "summed); a cell the report drops changes to 0."
+    )
+
+
+class ReportDryRun(_ProjectAnswer):
+    """What `?dry_run=true` answers: the report passed every rule a submission meets, nothing
+    was stored, no event sent, no revision number taken, no Idempotency-Key recorded."""
+
+    dry_run: bool = Field(description="Always true: nothing was stored.")
+    period: Period
+    reason: str | None
+    current_revision: int | None = Field(
+        description="The revision this report would replace; null if it would be the first."
+    )
+    cells: list[Cell] = Field(description="The cells as they would be stored, in file order.")
+    difference: ReportDifference
+
+    @classmethod
+    def of(cls, project_id: UUID, check: ReportCheck) -> ReportDryRun:
+        def change(c: CountChange) -> dict[str, object]:
+            return {**_fields(c), "change": c.proposed - c.current}
+
+        return cls.model_validate(
+            {
+                "project_id": project_id,
+                "dry_run": True,
+                "period": check.report.period,
+                "reason": check.report.reason,
+                "current_revision": check.current_revision,
+                "cells": check.report.cells,
+                "difference": {
+                    "by_kind": [change(c) for c in check.by_kind],
+                    "by_level_and_region": [change(c) for c in check.by_level_and_region],
+                },
+            }
         )
 
 

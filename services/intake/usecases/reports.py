@@ -16,13 +16,15 @@ from contracts.reports import ReportIn
 from services.intake import models as m
 from services.intake.domain import (
     CellLoc,
+    ReportCheck,
     ReportRevision,
     envelope,
     json_cell_loc,
+    report_check,
     report_problems,
     request_fingerprint,
 )
-from services.intake.queries import EarlierReport, earlier_report
+from services.intake.queries import EarlierReport, current_report, earlier_report
 from services.intake.schemas import ReportAccepted
 from services.intake.usecases.base import UseCases
 from services.runtime.auth import Caller
@@ -47,6 +49,28 @@ class Accepted:
 
 
 class ReportUseCases(UseCases):
+    async def check_report(
+        self, project_id: UUID, report: ReportIn, cell_loc: CellLoc = json_cell_loc
+    ) -> ReportCheck:
+        """A dry run: the rules `submit_report` applies and what the report would change. It
+        only reads: no revision number taken, no Idempotency-Key looked up or kept, no event."""
+        async with self.engine.connect() as conn:
+            project = await self.projects.get(conn, project_id)
+            problems = report_problems(
+                report,
+                regions=project.regions,
+                start=project.start,
+                end=project.end,
+                today=self.clock().date(),
+                cell_loc=cell_loc,
+            )
+            if problems:
+                raise Unprocessable(problems)
+            current = await current_report(conn, project_id, report.period)
+        if current is None:
+            return report_check(report, None, ())
+        return report_check(report, current.revision, current.cells)
+
     async def submit_report(
         self,
         project_id: UUID,
