@@ -29,7 +29,6 @@ MilestoneId = Annotated[str, Field(pattern=MILESTONE_ID_PATTERN)]
 
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-XLSM_MEDIA_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.12"
 
 
 class ReportFormat(StrEnum):
@@ -49,10 +48,6 @@ class ReportFormat(StrEnum):
             return cls.CSV
         if media_type == XLSX_MEDIA_TYPE:
             return cls.XLSX
-        if media_type == XLSM_MEDIA_TYPE.lower():
-            raise UnsupportedMediaType(
-                "les classeurs avec macros (.xlsm) sont refusés : enregistrez-le au format .xlsx"
-            )
         raise UnsupportedMediaType(f"send application/json, text/csv or {XLSX_MEDIA_TYPE}")
 
 

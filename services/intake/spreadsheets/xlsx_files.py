@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Sequence
 from xml.etree import ElementTree
 
@@ -38,6 +39,7 @@ MAX_PART_BYTES = 16 * 2**20
 MAX_SHARED_STRINGS_BYTES = 4 * 2**20
 MAX_TOTAL_BYTES = 40 * 2**20
 MAX_ROWS = MAX_CELLS + 100  # a header, title or blank rows beside the cells
+MAX_COLUMNS = 50
 INSTRUCTION_ROWS = 50
 NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -49,7 +51,18 @@ CELL = re.compile(
     rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*(?<!/)>(.*?)</(?:\w+:)?c>', re.S
 )
 CACHED = re.compile(rb"<(?:\w+:)?v>[^<]+</(?:\w+:)?v>|<(?:\w+:)?is>")
-ROW = re.compile(rb"<(?:\w+:)?row[\s>]")
+INFLATE_ERRORS = (
+    zipfile.BadZipFile,  # also a CRC or size that does not match what the archive declares
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    RuntimeError,  # an encrypted part
+    NotImplementedError,  # a compression method or zip version zipfile does not know
+    ValueError,
+    OSError,
+)
+CELL_REF = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
+CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s>/]")
 
 
 def _refused(reason: str) -> Unprocessable:
@@ -63,9 +76,9 @@ def xlsx_grid(body: bytes) -> tuple[Grid, Stated]:
     if name is None:
         found = ", ".join(f"« {n} »" for n in sheet_paths) or "aucune"
         raise _refused(f"feuille « {SHEET} » introuvable ; feuilles du classeur : {found}")
+    for sheet_name, path in sheet_paths.items():
+        _check_extent(sheet_name, parts.get(path, b""))
     xml = parts.get(sheet_paths[name], b"")
-    if len(ROW.findall(xml)) > MAX_ROWS:
-        raise _refused(f"feuille {name} : plus de {MAX_ROWS} lignes")
     problems = _uncached_formulas(name, xml)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(body))
@@ -92,7 +105,7 @@ def _parts(body: bytes) -> dict[str, bytes]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(body))
         entries = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError):
+    except INFLATE_ERRORS:
         raise _refused("ce fichier n'est pas un classeur .xlsx (archive illisible)") from None
     if len(entries) > MAX_PARTS:
         raise _refused(f"classeur refusé : plus de {MAX_PARTS} parties")
@@ -114,13 +127,33 @@ def _parts(body: bytes) -> dict[str, bytes]:
                 parts[e.filename] = part.read(e.file_size + 1)
             if len(parts[e.filename]) != e.file_size:
                 raise zipfile.BadZipFile(e.filename)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError, OSError):
+    except INFLATE_ERRORS:
         raise _refused(
             "classeur refusé : archive incohérente (tailles ou sommes de contrôle)"
         ) from None
     if b"macroEnabled" in parts["[Content_Types].xml"]:
         raise _refused("classeur avec macros refusé : enregistrez-le au format .xlsx sans macros")
     return parts
+
+
+def _check_extent(sheet: str, xml: bytes) -> None:
+    """python-calamine holds a sheet as a dense grid from A1 to its last cell: one cell at
+    XFD1000000 would ask for hundreds of gigabytes and abort the process. So every cell must
+    say where it is, and the last row and column are bounded before it reads anything."""
+    refs = CELL_REF.findall(xml)
+    if len(refs) != len(CELL_TAG.findall(xml)):
+        raise _refused(f"feuille {sheet} : des cellules sans référence (classeur mal formé)")
+    last_row = max((int(row) for _, row in refs), default=0)
+    last_column = max((_column_index(column) for column, _ in refs), default=0)
+    if last_row > MAX_ROWS:
+        raise _refused(f"feuille {sheet} : plus de {MAX_ROWS} lignes")
+    if last_column > MAX_COLUMNS:
+        raise _refused(f"feuille {sheet} : plus de {MAX_COLUMNS} colonnes")
+
+
+def _column_index(letters: bytes) -> int:
+    """b"A" → 1, b"AA" → 27."""
+    return sum((ord(c) - 64) * 26**i for i, c in enumerate(reversed(letters.decode())))
 
 
 def _sheet_paths(parts: dict[str, bytes]) -> dict[str, str]:
@@ -148,9 +181,8 @@ def _uncached_formulas(sheet: str, xml: bytes) -> list[FieldError]:
     for cell in CELL.finditer(xml):
         content = cell[3]
         if FORMULA.search(content) and not CACHED.search(content):
-            column = sum((ord(c) - 64) * 26**i for i, c in enumerate(reversed(cell[1].decode())))
             problems.append(
-                Place(sheet, int(cell[2]), column - 1).error(
+                Place(sheet, int(cell[2]), _column_index(cell[1]) - 1).error(
                     "formule sans valeur calculée : ouvrez et enregistrez le classeur dans un "
                     "tableur, ou saisissez le nombre"
                 )
