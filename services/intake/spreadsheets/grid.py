@@ -10,6 +10,7 @@ Column names are matched without regard to case, accents or spacing, in French o
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ workbook (a formula's cached value, never the formula)."""
 DIGITS = re.compile(r"[0-9]{1,8}")
 GROUPED = re.compile(r"[0-9]{1,3}(?:[ \u00a0\u202f\u2009][0-9]{3}){1,2}")
 """`1 200`, with a space, a non-breaking or a thin space between groups of three digits."""
+SEXES = frozenset(s.value for s in Sex)
 LONG = ("kind", "level", "region", "count")
 WIDE = ("level", "region")
 
@@ -248,8 +250,10 @@ def _read_row(reading: _Reading, columns: _Columns, number: int, values: Sequenc
         )
         return
 
+    width = len(values)
+
     def value(column: int) -> Value:
-        return values[column] if column < len(values) else None
+        return values[column] if column < width else None
 
     counts: list[tuple[CellKind | None, Place, Value]] = (
         [
@@ -282,38 +286,38 @@ def _read_row(reading: _Reading, columns: _Columns, number: int, values: Sequenc
 
 def _coordinate(name: str, raw: Value, place: Place, problems: list[FieldError]) -> Any:
     text = _text(raw)
+    if not text and name in ("sex", "audience"):
+        return None
+    value, reason = _read_coordinate(name, text)
+    if reason is not None:
+        problems.append(place.error(reason, name))
+    return value
+
+
+@functools.lru_cache(maxsize=4096)
+def _read_coordinate(name: str, text: str) -> tuple[Any, str | None]:
+    """A coordinate's value and, when it is wrong, why. Cached: a file repeats a few values."""
     label = FIELD_LABELS[name]
-    if isinstance(raw, float) and raw.is_integer():
-        text = str(int(raw))  # a region typed as a number: 84.0
     catalog = load_catalog()
     if not text:
-        if name in ("sex", "audience"):
-            return None
-        problems.append(place.error(f"{label} manquant(e)", name))
-        return None
+        return None, f"{label} manquant(e)"
     if name == "kind":
         kind = KIND_VALUES.get(normal(text))
-        if kind is None:
-            known = ", ".join(f"{k.value} ({label})" for k, label in KIND_LABELS.items())
-            problems.append(place.error(f"type inconnu « {text} » : attendu {known}", name))
-        return kind
+        known = ", ".join(f"{k.value} ({label})" for k, label in KIND_LABELS.items())
+        return kind, None if kind is not None else f"type inconnu « {text} » : attendu {known}"
     if name == "region":
         code = text.zfill(2) if text.isascii() and text.isdigit() else text
         if code not in catalog.regions:
-            problems.append(
-                place.error(f"région inconnue « {text} » : code INSEE à 2 chiffres attendu", name)
-            )
-        return code
+            return code, f"région inconnue « {text} » : code INSEE à 2 chiffres attendu"
+        return code, None
     if name == "sex":
-        if text.upper() not in {s.value for s in Sex}:
-            problems.append(place.error(f"sexe inconnu « {text} » : F, M ou vide attendu", name))
-        return text.upper()
+        if text.upper() not in SEXES:
+            return text, f"sexe inconnu « {text} » : F, M ou vide attendu"
+        return text.upper(), None
     known_codes = catalog.levels if name == "level" else catalog.audiences
     if text.lower() not in known_codes:
-        problems.append(
-            place.error(f"{label} inconnu « {text} » : attendu {', '.join(known_codes)}", name)
-        )
-    return text.lower()
+        return text, f"{label} inconnu « {text} » : attendu {', '.join(known_codes)}"
+    return text.lower(), None
 
 
 def _count(raw: Value, place: Place, field_name: str, problems: list[FieldError]) -> int:

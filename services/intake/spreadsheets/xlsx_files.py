@@ -143,8 +143,8 @@ def _check_extent(sheet: str, xml: bytes) -> None:
     refs = CELL_REF.findall(xml)
     if len(refs) != len(CELL_TAG.findall(xml)):
         raise _refused(f"feuille {sheet} : des cellules sans référence (classeur mal formé)")
-    last_row = max((int(row) for _, row in refs), default=0)
-    last_column = max((_column_index(column) for column, _ in refs), default=0)
+    last_row = max(map(int, {row for _, row in refs}), default=0)
+    last_column = max(map(_column_index, {column for column, _ in refs}), default=0)
     if last_row > MAX_ROWS:
         raise _refused(f"feuille {sheet} : plus de {MAX_ROWS} lignes")
     if last_column > MAX_COLUMNS:
