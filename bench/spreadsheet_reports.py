@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import itertools
 import json
 import time
 import uuid
 from collections.abc import Callable
 
+from openpyxl import Workbook
+
 from bench.support import summary
 from contracts.catalog import load_catalog
 from contracts.reports import ReportIn
 from services.intake.spreadsheets import read_csv_report, read_xlsx_report
-from tests.support.spreadsheets import workbook
 
-HEADER = ["kind", "level", "region", "sex", "audience", "count"]
+HEADER: list[str | int] = ["kind", "level", "region", "sex", "audience", "count"]
 
 
 def cells(rows: int) -> list[list[str | int]]:
@@ -42,6 +44,16 @@ def cells(rows: int) -> list[list[str | int]]:
         ("", *catalog.audiences),
     )
     return [[*c, (i * 37) % 5000] for i, c in zip(range(rows), coordinates, strict=False)]
+
+
+def workbook(rows: list[list[str | int]]) -> bytes:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Rapport")
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def timed(runs: int, read: Callable[[], ReportIn]) -> tuple[list[float], ReportIn]:

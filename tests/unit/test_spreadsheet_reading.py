@@ -4,6 +4,8 @@ each naming its row and column."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from services.intake.spreadsheets import charset_of, read_csv_report
@@ -137,4 +139,16 @@ def test_columns_are_named_as_a_spreadsheet_names_them() -> None:
         "BA",
         "ZZ",
         "AAA",
+    ]
+
+
+def test_the_example_file_in_the_docs_reads_as_french_excel_saved_it() -> None:
+    body = (Path(__file__).parents[2] / "docs" / "examples" / "rapport-2025-S2.csv").read_bytes()
+    assert b"\r\n" in body and "Région".encode("cp1252") in body
+    report = read_csv_report(body, charset=None, period="2025-S2", reason=None)
+    assert counts(report) == [
+        ("trained", "bac+2", "84", 75),
+        ("trained", "bac+5", "84", 1200),
+        ("alternance", "bac+5", "84", 300),
+        ("sensitised", "formation-continue", "84", 450),
     ]
