@@ -20,17 +20,20 @@ PER_PROJECT_FAMILIES = {
     "cma_indicator_commitment_value",
     "cma_indicator_commitment_progress_ratio",
     "cma_indicator_commitment_expected_ratio",
-    "cma_milestone_lagging_days",
-    "cma_milestone_overdue_report_days",
+    "cma_milestone_lagging_seconds",
+    "cma_milestone_lagging_info",
+    "cma_milestone_overdue_report_seconds",
+    "cma_milestone_overdue_report_info",
 }
 
 
 def per_project(service: str, t: Mapping[str, int]) -> int:
-    """Exact: indicator 3 P + 4 K; milestone L + R; the other services 0."""
+    """Exact: indicator 3 P + 4 K; milestone 2 (L + R) (each value and its `_info`); the other
+    services 0."""
     if service == "indicator":
         return len(CellKind) * t["active_projects"] + 4 * t["commitments"]
     if service == "milestone":
-        return t["lagging_milestones"] + t["overdue_reports"]
+        return 2 * (t["lagging_milestones"] + t["overdue_reports"])
     return 0
 
 

@@ -32,7 +32,7 @@ from contracts import topics
 from services.command.replay import rebuild
 from services.indicator.app import create_app
 from services.launcher.embedded import EmbeddedKafka
-from services.runtime.broker import ensure_topics
+from services.runtime.broker import KafkaConnection, ensure_topics
 from services.runtime.settings import Settings
 
 HASHES = {
@@ -51,7 +51,7 @@ APPLIED = "select count(*) from indicator.processed_events where consumer = $1"
 
 
 async def publish(bootstrap: str, projects: int, count: int) -> None:
-    await ensure_topics(bootstrap, topics.ALL)
+    await ensure_topics(KafkaConnection(bootstrap), topics.ALL)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=1 << 20)
     await producer.start()
     try:

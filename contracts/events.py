@@ -122,6 +122,31 @@ class ReportOverdueClearedPayload(_Frozen):
     project: ProjectContext
 
 
+class ConditionKind(StrEnum):
+    """Alert conditions evaluated outside the milestone service (docs/insight.md)."""
+
+    COMMITMENT_BEHIND = "commitment_behind"
+    TARGET_BEHIND = "target_behind"
+    PROJECT_STALE = "project_stale"
+    REPORT_ANOMALY = "report_anomaly"
+
+
+SHEET_SUBJECT = UUID(int=0)
+"""The `project_id` of a condition about a whole sheet (`target_behind`): no project."""
+
+
+class ConditionChangedPayload(_Frozen):
+    """A condition started (`firing`) or stopped holding; `subject` tells which one of the
+    project's (a commitment id, a target id, `reports`, `<period>/<rule>`)."""
+
+    kind: ConditionKind
+    firing: bool
+    subject: Annotated[str, Field(min_length=1, max_length=120)]
+    summary: str
+    details: dict[str, str]
+    project: ProjectContext
+
+
 class Envelope(_Frozen):
     event_id: UUID
     schema_version: Literal[1] = 1
@@ -170,6 +195,11 @@ class ReportOverdueCleared(Envelope):
     payload: ReportOverdueClearedPayload
 
 
+class ConditionChanged(Envelope):
+    type: Literal["condition.changed"] = "condition.changed"
+    payload: ConditionChangedPayload
+
+
 Event = Annotated[
     ProjectRegistered
     | IndicatorReportSubmitted
@@ -178,7 +208,8 @@ Event = Annotated[
     | ProjectTotalsChanged
     | MilestoneStatusChanged
     | ReportOverdue
-    | ReportOverdueCleared,
+    | ReportOverdueCleared
+    | ConditionChanged,
     Field(discriminator="type"),
 ]
 EVENT_TYPES: tuple[type[Envelope], ...] = (
@@ -190,6 +221,7 @@ EVENT_TYPES: tuple[type[Envelope], ...] = (
     MilestoneStatusChanged,
     ReportOverdue,
     ReportOverdueCleared,
+    ConditionChanged,
 )
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 

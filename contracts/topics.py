@@ -10,6 +10,8 @@ class Topic:
     name: str
     partitions: int
     description: str
+    # Events are the record a consumer is rebuilt from: kept forever unless said otherwise.
+    retention_ms: int = -1
 
 
 PROJECTS = Topic("cma.projects.v1", 6, "Funded projects registered (project.registered).")
@@ -23,10 +25,14 @@ PROGRESS = Topic(
 STATUS = Topic(
     "cma.status.v1",
     6,
-    "What subscribers are alerted on: milestone status changes and overdue reports, by milestone.",
+    "What subscribers are alerted on: milestone status changes and overdue reports, by "
+    "milestone; alert conditions (condition.changed) by project.",
 )
 DEAD_LETTERS = Topic(
-    "cma.deadletter.v1", 3, "Messages a consumer gave up on, with the error in headers."
+    "cma.deadletter.v1",
+    3,
+    "Messages a consumer gave up on, with the error in headers.",
+    retention_ms=30 * 24 * 3600 * 1000,  # time enough to look at them and re-drive
 )
 
 ALL: tuple[Topic, ...] = (PROJECTS, REPORTS, MILESTONES, PROGRESS, STATUS, DEAD_LETTERS)

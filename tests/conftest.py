@@ -58,7 +58,12 @@ async def platform(
         yield p
 
 
-DEBIAN_PACKAGES = {"promtool": "prometheus", "prometheus": "prometheus", "wrk": "wrk"}
+DEBIAN_PACKAGES = {
+    "promtool": "prometheus",
+    "prometheus": "prometheus",
+    "amtool": "prometheus-alertmanager",
+    "wrk": "wrk",
+}
 
 
 def require_tool(name: str) -> str:

@@ -47,6 +47,15 @@ def _stat(title: str, description: str, expr: str, steps: Json = NONZERO_BAD) ->
     )
 
 
+def _in_days(value: str, info: str, by: str, key: str, names: str) -> str:
+    """A per-item duration in days, with its names and dates taken from the `_info` twin: the
+    values are keyed by identifiers only (a rename keeps the series)."""
+    return (
+        f"max by ({by}) ({value}{{{SEL}}}) / 86400\n"
+        f"  * on ({key}) group_left ({names}) max by ({key}, {names}) ({info}{{{SEL}}})"
+    )
+
+
 def milestones() -> Json:
     lagging = {
         "sheet": "Fiche",
@@ -104,8 +113,13 @@ def milestones() -> Json:
             "(négatif : jours restants avant l'échéance).",
             [
                 query(
-                    "max by (sheet, project_id, project, milestone, title, due_date, status) "
-                    f"(cma_milestone_lagging_days{{{SEL}}})",
+                    _in_days(
+                        "cma_milestone_lagging_seconds",
+                        "cma_milestone_lagging_info",
+                        "sheet, project_id, milestone, status",
+                        "sheet, project_id, milestone",
+                        "project, title, due_date",
+                    ),
                     table=True,
                 )
             ],
@@ -132,8 +146,13 @@ def milestones() -> Json:
             "délai de grâce) et jours de retard.",
             [
                 query(
-                    "max by (sheet, project_id, project, period, deadline) "
-                    f"(cma_milestone_overdue_report_days{{{SEL}}})",
+                    _in_days(
+                        "cma_milestone_overdue_report_seconds",
+                        "cma_milestone_overdue_report_info",
+                        "sheet, project_id, period",
+                        "sheet, project_id, period",
+                        "project, deadline",
+                    ),
                     table=True,
                 )
             ],

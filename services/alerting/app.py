@@ -17,7 +17,7 @@ from services.alerting.queries import AlertingQueries
 from services.alerting.usecases import AlertingUseCases
 from services.runtime import registry as service_registry
 from services.runtime.auth import authenticator, token_lookup
-from services.runtime.broker import make_broker
+from services.runtime.broker import KafkaConnection, make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.consumer import subscribe_consumers
 from services.runtime.db import service_engine
@@ -66,7 +66,9 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         service=SERVICE,
         engine=engine,
         registry=registry,
-        lifespan=service_lifespan(broker, engine, settings.kafka_bootstrap, [deliver_forever]),
+        lifespan=service_lifespan(
+            broker, engine, KafkaConnection.from_settings(settings), [deliver_forever]
+        ),
         max_body_bytes=settings.max_body_bytes,
         settings=settings,
         broker=broker,

@@ -10,6 +10,8 @@ from typing import Any
 from uuid import UUID
 
 from contracts.events import (
+    ConditionChanged,
+    ConditionKind,
     MilestoneStatus,
     MilestoneStatusChanged,
     ProjectContext,
@@ -32,6 +34,11 @@ class AlertKind(StrEnum):
     MILESTONE_AT_RISK = "milestone_at_risk"
     MILESTONE_OVERDUE = "milestone_overdue"
     REPORT_OVERDUE = "report_overdue"
+    # Conditions evaluated by indicator and intake (docs/insight.md), one per ConditionKind.
+    COMMITMENT_BEHIND = ConditionKind.COMMITMENT_BEHIND.value
+    TARGET_BEHIND = ConditionKind.TARGET_BEHIND.value
+    PROJECT_STALE = ConditionKind.PROJECT_STALE.value
+    REPORT_ANOMALY = ConditionKind.REPORT_ANOMALY.value
 
 
 class AlertState(StrEnum):
@@ -57,6 +64,10 @@ SEVERITY = {
     AlertKind.MILESTONE_AT_RISK: Severity.WARNING,
     AlertKind.MILESTONE_OVERDUE: Severity.CRITICAL,
     AlertKind.REPORT_OVERDUE: Severity.WARNING,
+    AlertKind.COMMITMENT_BEHIND: Severity.WARNING,
+    AlertKind.TARGET_BEHIND: Severity.CRITICAL,
+    AlertKind.PROJECT_STALE: Severity.WARNING,
+    AlertKind.REPORT_ANOMALY: Severity.INFO,
 }
 _MILESTONE_KIND = {
     MilestoneStatus.AT_RISK: AlertKind.MILESTONE_AT_RISK,
@@ -92,7 +103,7 @@ class AlertChange:
         return SEVERITY[self.kind]
 
 
-Source = MilestoneStatusChanged | ReportOverdue | ReportOverdueCleared
+Source = MilestoneStatusChanged | ReportOverdue | ReportOverdueCleared | ConditionChanged
 
 
 def alert_changes(event: object) -> list[AlertChange]:
@@ -108,6 +119,10 @@ def alert_changes(event: object) -> list[AlertChange]:
         summary = f"Report {p.period} of {p.project.name} is overdue"
         state = AlertState.FIRING if firing else AlertState.RESOLVED
         return [_change(event, AlertKind.REPORT_OVERDUE, state, p.period, summary, details)]
+    if isinstance(event, ConditionChanged):
+        c = event.payload
+        state = AlertState.FIRING if c.firing else AlertState.RESOLVED
+        return [_change(event, AlertKind(c.kind.value), state, c.subject, c.summary, c.details)]
     return []
 
 

@@ -1,4 +1,5 @@
-"""The `cma` command: `migrate`, `serve <service>`, `replay <service>`, `asyncapi [--check]`,
+"""The `cma` command: `migrate`, `topics`, `serve <service>`, `replay <service>`,
+`asyncapi [--check]`,
 and `run` (the whole platform on one machine, from the local launcher).
 
 Every subcommand reads its configuration from the environment (`CMA_*`) through `Settings`,
@@ -35,6 +36,17 @@ def parser() -> argparse.ArgumentParser:
         default=WAIT_SECONDS,
         metavar="SECONDS",
         help=f"how long to retry while the database is not reachable (default {WAIT_SECONDS:g})",
+    )
+    topics_cmd = commands.add_parser(
+        "topics",
+        help="create the missing topics of contracts/topics.py (partitions, retention)",
+        description="Creates, with the CMA_KAFKA_* connection settings, every contract topic "
+        "the cluster lacks; existing topics are left alone. Run it once per release, then "
+        "the services need no CREATE right (CMA_KAFKA_CREATE_TOPICS=false).",
+    )
+    topics_cmd.add_argument("--replication-factor", type=int, default=1, metavar="N")
+    topics_cmd.add_argument(
+        "--min-insync-replicas", type=int, default=None, metavar="N", help="topic setting"
     )
     serve_cmd = commands.add_parser("serve", help="run one service (HTTP and its consumers)")
     serve_cmd.add_argument("service", choices=NAMES)
@@ -88,6 +100,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from services.command.migrate import migrate
 
         return migrate(Settings().database_url, args.wait)
+    if args.command == "topics":
+        from services.command.topics import main as topics
+
+        return topics(
+            replication_factor=args.replication_factor,
+            min_insync_replicas=args.min_insync_replicas,
+        )
     if args.command == "serve":
         from services.command.serve import serve
 

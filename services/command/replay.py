@@ -16,6 +16,7 @@ import sys
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import text
 
+from services.runtime.broker import KafkaConnection
 from services.runtime.db import make_engine
 from services.runtime.migrations import upgrade_async
 from services.runtime.registry import consumer_group, service
@@ -35,7 +36,7 @@ def consumer_groups(name: str) -> dict[str, tuple[str, ...]]:
 
 
 async def rewind(
-    bootstrap: str,
+    kafka: KafkaConnection,
     groups: list[str],
     topics: list[str],
     *,
@@ -48,13 +49,13 @@ async def rewind(
     and commit only once the group assigned us every partition: a partition held by someone
     else means the service still runs, and we refuse rather than rewind half of it."""
     for group in groups:
-        await _rewind_group(bootstrap, group, topics, wait_seconds)
+        await _rewind_group(kafka, group, topics, wait_seconds)
 
 
-async def _rewind_group(bootstrap: str, group: str, topics: list[str], wait: float) -> None:
+async def _rewind_group(kafka: KafkaConnection, group: str, topics: list[str], wait: float) -> None:
     consumer = AIOKafkaConsumer(
         *topics,
-        bootstrap_servers=bootstrap,
+        **kafka.client_options(),
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -105,7 +106,7 @@ async def rebuild(
         raise ReplayRefused(f"{name} has no consumer groups to replay")
     # Rewinding first doubles as the check that the service is stopped, before any data goes.
     for group, topics in groups.items():
-        await rewind(settings.kafka_bootstrap, [group], list(topics))
+        await rewind(KafkaConnection.from_settings(settings), [group], list(topics))
     if not rewind_only:
         await drop_schema(settings.database_url, spec.schema)
         await upgrade_async(settings.database_url, name)

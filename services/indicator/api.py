@@ -10,6 +10,7 @@ from contracts.projects import SheetId
 from services.indicator.figures import Figures
 from services.indicator.schemas import AllSheetsProgress, Coverage, ProjectProgress, SheetProgress
 from services.runtime.auth import Caller
+from services.runtime.errors import FieldError, Unprocessable
 from services.runtime.http import FORBIDDEN, NOT_FOUND, PROBLEMS
 
 
@@ -24,14 +25,32 @@ def indicator_router(
 
     @router.get("/progress", tags=["progress"], responses=FORBIDDEN)
     async def sheet_progress(
-        caller: CallerDep, sheet: SheetQuery = None
+        caller: CallerDep,
+        sheet: SheetQuery = None,
+        explain: Annotated[
+            str | None,
+            Query(
+                max_length=64,
+                description="A target id of `sheet`: adds where its shortfall comes from.",
+            ),
+        ] = None,
     ) -> SheetProgress | AllSheetsProgress:
         """Each target of the sheet (or of every sheet) with `actual`, `target`, `progress`
-        (actual / target) and `expected` (the trajectory's share at today's date)."""
+        (actual / target), `expected` (the trajectory's share at today's date) and `forecast`;
+        with `explain`, the target's gap split by region and by level."""
         caller.require_staff()
         if sheet is None:
+            if explain is not None:
+                raise Unprocessable([_explain_error("`explain` needs `sheet`")])
             return AllSheetsProgress.of(await figures.all_sheets())
-        return SheetProgress.of(await figures.sheet(sheet))
+        found = await figures.sheet(sheet)
+        if explain is None:
+            return SheetProgress.of(found)
+        targets = {t.id: t for t in figures.catalog.sheets[sheet].targets}
+        if explain not in targets:
+            known = ", ".join(targets) or "none"
+            raise Unprocessable([_explain_error(f"not a target of {sheet} (known: {known})")])
+        return SheetProgress.of(found, await figures.explain(sheet, targets[explain]))
 
     @router.get(
         "/projects/{project_id}/progress", tags=["progress"], responses=FORBIDDEN | NOT_FOUND
@@ -49,3 +68,7 @@ def indicator_router(
         return Coverage.of(await figures.coverage(sheet))
 
     return router
+
+
+def _explain_error(message: str) -> FieldError:
+    return FieldError(("query", "explain"), message, "value_error")

@@ -12,9 +12,10 @@ from services.indicator.figures import Figures
 from services.indicator.handlers import make_handler
 from services.indicator.metrics import business_families
 from services.indicator.queries import IndicatorQueries
+from services.indicator.watch import Watch
 from services.runtime import registry as service_registry
 from services.runtime.auth import authenticator, token_lookup
-from services.runtime.broker import make_broker
+from services.runtime.broker import KafkaConnection, make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.consumer import subscribe_consumers
 from services.runtime.db import service_engine
@@ -44,11 +45,22 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     )
 
     queries = IndicatorQueries(engine)
-    figures = Figures(queries, load_catalog(), clock, settings.trajectory_tolerance)
+    figures = Figures(
+        queries,
+        load_catalog(),
+        clock,
+        settings.trajectory_tolerance,
+        settings.forecast_window_semesters,
+    )
+    watch = Watch(figures, settings.stale_semesters)
     business = SnapshotCollector()
     registry.register(business)
 
     relay = OutboxRelay.from_settings(engine, models.outbox, models.leases, broker, settings)
+
+    async def watch_conditions() -> None:
+        await watch.run(settings.insight_tick_seconds)
+
     refresh_backlog = relay.backlog_gauge(registry, SERVICE)
 
     async def refresh_metrics() -> None:
@@ -59,7 +71,12 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         service=SERVICE,
         engine=engine,
         registry=registry,
-        lifespan=service_lifespan(broker, engine, settings.kafka_bootstrap, [relay.run]),
+        lifespan=service_lifespan(
+            broker,
+            engine,
+            KafkaConnection.from_settings(settings),
+            [relay.run, watch_conditions],
+        ),
         max_body_bytes=settings.max_body_bytes,
         settings=settings,
         broker=broker,
@@ -69,5 +86,5 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     app.include_router(
         indicator_router(figures, authenticator(settings, token_lookup(engine, models.projects)))
     )
-    app.state.broker = broker
+    app.state.broker, app.state.watch = broker, watch
     return app

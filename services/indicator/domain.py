@@ -10,6 +10,7 @@ from typing import Literal
 
 from contracts.catalog import Catalog
 from contracts.indicators import CellKind, Selector, Target
+from services.indicator.forecast import Forecast
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class Progress:
     expected_actual: int
     horizon: date
     behind: bool
+    forecast: Forecast | None = None
+    """Set by the figures (services/indicator/forecast.py), which know the semesters."""
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,13 @@ always agree."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from uuid import UUID
 
 from contracts.catalog import Catalog
-from contracts.indicators import CellKind
+from contracts.indicators import CellKind, Target
+from services.indicator.attribution import Attribution, Committing, attribute
 from services.indicator.domain import (
     Progress,
     RegionCoverage,
@@ -22,7 +23,10 @@ from services.indicator.domain import (
     nested_totals,
     progress,
     regions_with_people,
+    totals_by,
 )
+from services.indicator.forecast import DEFAULT_WINDOW, forecast
+from services.indicator.freshness import Freshness, freshness
 from services.indicator.queries import IndicatorQueries, Project
 from services.runtime.clock import Clock
 from services.runtime.errors import NotFound
@@ -59,15 +63,18 @@ class ProjectFigures:
     by_level: dict[str, dict[str, int]]
     by_region: dict[str, dict[str, int]]
     commitments: tuple[Progress, ...]
+    freshness: Freshness
 
 
 @dataclass(frozen=True)
 class ProjectSummary:
-    """An active project's people by kind and its commitments' progress (the gauges')."""
+    """An active project's people by kind, its commitments' progress and its freshness (the
+    gauges')."""
 
     project: Project
     totals: dict[CellKind, int]
     commitments: tuple[Progress, ...]
+    freshness: Freshness
 
 
 @dataclass(frozen=True)
@@ -83,9 +90,15 @@ class CoverageFigures:
 
 class Figures:
     def __init__(
-        self, queries: IndicatorQueries, catalog: Catalog, clock: Clock, tolerance: float
+        self,
+        queries: IndicatorQueries,
+        catalog: Catalog,
+        clock: Clock,
+        tolerance: float,
+        window: int = DEFAULT_WINDOW,
     ) -> None:
         self.queries, self.catalog, self.clock, self.tolerance = queries, catalog, clock, tolerance
+        self.window = window
 
     async def all_sheets(self) -> AllSheetsFigures:
         tallies = await self.queries.tallies()
@@ -100,6 +113,7 @@ class Figures:
         if project is None:
             raise NotFound(f"project {project_id} not known to the indicator service (yet)")
         tallies, today = await self.queries.tallies(project_id=project_id), self.clock().date()
+        reported = await self.queries.reported(project_id=project_id)
         return ProjectFigures(
             project_id=project_id,
             sheet=project.sheet,
@@ -110,7 +124,14 @@ class Figures:
             by_level=nested_totals(tallies, "level", "kind"),
             by_region=nested_totals(tallies, "region", "kind"),
             commitments=self._progress(project, tallies, today),
+            freshness=self._freshness(project, reported.get(project_id, {}), today),
         )
+
+    async def explain(self, sheet: str, target: Target) -> Attribution:
+        """`target` is one of the sheet's (the API checks it)."""
+        projects = await self.queries.sheet_projects(sheet)
+        committing = [Committing(p.regions, p.commitments, tuple(t)) for p, t in projects]
+        return attribute(target, committing, self.clock().date())
 
     async def coverage(self, sheet: str | None) -> CoverageFigures:
         funded = await self.queries.funded_regions()
@@ -118,10 +139,13 @@ class Figures:
 
     async def project_summaries(self) -> list[ProjectSummary]:
         """Every active project's, by sheet then name."""
-        today = self.clock().date()
+        today, reported = self.clock().date(), await self.queries.reported()
         return [
             ProjectSummary(
-                a.project, kind_totals(a.tallies), self._progress(a.project, a.tallies, today)
+                a.project,
+                kind_totals(a.tallies),
+                self._progress(a.project, a.tallies, today),
+                self._freshness(a.project, reported.get(a.project.project_id, {}), today),
             )
             for a in await self.queries.active_projects()
         ]
@@ -133,14 +157,31 @@ class Figures:
     def _sheet(self, sheet: str, tallies: Iterable[Tally]) -> SheetFigures:
         spec, today = self.catalog.sheets[sheet], self.clock().date()
         mine = [t for t in tallies if t.sheet == sheet]
-        targets = tuple(progress(t, matching(t, mine), today, self.tolerance) for t in spec.targets)
+        targets = tuple(self._target(t, mine, today) for t in spec.targets)
         return SheetFigures(sheet, spec.name, today, kind_totals(mine), targets)
 
     def _progress(
         self, project: Project, tallies: Sequence[Tally], today: date
     ) -> tuple[Progress, ...]:
-        return tuple(
-            progress(c, matching(c, tallies), today, self.tolerance) for c in project.commitments
+        return tuple(self._target(c, tallies, today) for c in project.commitments)
+
+    def _target(self, target: Target, tallies: Sequence[Tally], today: date) -> Progress:
+        """Progress with its forecast; a semester counts as reported when it has cells."""
+        per_period = {p: n for (p,), n in totals_by(_selected(target, tallies), "period").items()}
+        ahead = forecast(
+            per_period=per_period,
+            reported={t.period for t in tallies},
+            value=target.value,
+            horizon=target.horizon,
+            window=self.window,
+        )
+        found = progress(target, matching(target, tallies), today, self.tolerance)
+        return replace(found, forecast=ahead)
+
+    @staticmethod
+    def _freshness(project: Project, reported: dict[str, datetime], today: date) -> Freshness:
+        return freshness(
+            start=project.start_date, end=project.end_date, today=today, reported=reported
         )
 
     def coverage_of(
@@ -157,3 +198,8 @@ class Figures:
             funded=coverage(regions, self.catalog),
             delivered=coverage(regions_with_people(mine), self.catalog),
         )
+
+
+def _selected(target: Target, tallies: Iterable[Tally]) -> list[Tally]:
+    s = target.selector
+    return [t for t in tallies if s.matches(t.kind, t.level, t.audience or None)]

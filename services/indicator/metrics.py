@@ -14,6 +14,8 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from services.indicator.domain import Dimension, Progress, Tally, totals_by
 from services.indicator.figures import CoverageFigures, Figures, ProjectSummary, SheetFigures
+from services.indicator.forecast import ForecastStatus
+from services.indicator.freshness import STALENESS_BUCKETS
 from services.indicator.queries import SheetFunding
 
 Values = Mapping[tuple[str, ...], float]
@@ -64,9 +66,50 @@ async def business_families(figures: Figures) -> list[Metric]:
     q = figures.queries
     tallies, funded, funding = await q.tallies(), await q.funded_regions(), await q.sheet_funding()
     coverage = [figures.coverage_of(s, funded, tallies) for s in (*figures.catalog.sheets, None)]
+    sheets, projects = figures.sheets(tallies), await figures.project_summaries()
     return [
-        *project_families(await figures.project_summaries()),
-        *sheet_families(tallies, figures.sheets(tallies), coverage, funding),
+        *project_families(projects),
+        *sheet_families(tallies, sheets, coverage, funding),
+        *insight_families(sheets, projects),
+    ]
+
+
+def insight_families(
+    sheets: tuple[SheetFigures, ...], projects: list[ProjectSummary]
+) -> list[Metric]:
+    """Forecasts per sheet target (4 statuses × targets) and projects per sheet by staleness
+    bucket (sheets × 4): bounded by the catalog (docs/insight.md)."""
+    tl = ["sheet", "target"]
+    status: dict[tuple[str, ...], float] = {}
+    pace: dict[tuple[str, ...], float] = {}
+    late: dict[tuple[str, ...], float] = {}
+    for s in sheets:
+        for t in s.targets:
+            if t.forecast is None:
+                continue
+            for one in ForecastStatus:
+                status[(s.sheet, t.target_id, one.value)] = float(t.forecast.status is one)
+            if t.forecast.pace_per_semester is not None:
+                pace[(s.sheet, t.target_id)] = t.forecast.pace_per_semester
+            if t.forecast.semesters_late is not None:
+                late[(s.sheet, t.target_id)] = t.forecast.semesters_late
+    stale: dict[tuple[str, ...], float] = {
+        (s, b): 0.0 for s in {p.project.sheet for p in projects} for b in STALENESS_BUCKETS
+    }
+    for p in projects:
+        stale[(p.project.sheet, p.freshness.bucket)] += 1
+    return [
+        gauge(
+            "target_forecast", "1 for a sheet target's forecast status.", [*tl, "status"], status
+        ),
+        gauge("target_pace_per_semester", "Fitted people per semester.", tl, pace),
+        gauge("target_semesters_late", "Projected semesters after the horizon.", tl, late),
+        gauge(
+            "projects_by_staleness",
+            "Active projects per sheet by closed semesters unreported since their latest report.",
+            ["sheet", "semesters_behind"],
+            stale,
+        ),
     ]
 
 

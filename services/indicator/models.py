@@ -65,6 +65,21 @@ cells = Table(
 )
 Index("cells_by_kind_level_region", cells.c.kind, cells.c.level, cells.c.region)
 
+# Alert conditions as last evaluated (services/indicator/watch.py): a change of `firing` is
+# one transition, numbered, and one `condition.changed` event.
+conditions = Table(
+    "conditions",
+    metadata,
+    Column("fingerprint", String(200), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("project_id", Uuid, nullable=False),
+    Column("subject", String(120), nullable=False),
+    Column("summary", String(400), nullable=False),
+    Column("project", JSONB, nullable=False),
+    Column("firing", Boolean, nullable=False),
+    Column("transitions", Integer, nullable=False),
+)
+
 processed_events = processed_events_table(metadata)
 outbox = outbox_table(metadata)
 leases = leases_table(metadata)  # the outbox relay's, among the replicas

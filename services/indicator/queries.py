@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date, datetime
 from uuid import UUID
 
 from sqlalchemy import func, select
@@ -23,6 +24,9 @@ class Project:
     sheet: str
     name: str
     commitments: tuple[Target, ...]
+    regions: tuple[str, ...]
+    start_date: date
+    end_date: date
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,46 @@ class IndicatorQueries:
             key=lambda t: (t.project.sheet, t.project.name, str(t.project.project_id)),
         )
 
+    async def reported(
+        self, *, sheet: str | None = None, project_id: UUID | None = None
+    ) -> dict[UUID, dict[str, datetime]]:
+        """Each active project's reported periods with their latest submission time (every
+        active project named, those that reported nothing with no period)."""
+        p, r = m.projects.c, m.periods.c
+        query = select(p.project_id, r.period, r.submitted_at).outerjoin(
+            m.periods, r.project_id == p.project_id
+        )
+        query = query.where(p.active)
+        if sheet is not None:
+            query = query.where(p.sheet == sheet)
+        if project_id is not None:
+            query = query.where(p.project_id == project_id)
+        reported: dict[UUID, dict[str, datetime]] = {}
+        async with self.engine.connect() as conn:
+            for one, period, at in await conn.execute(query):
+                periods = reported.setdefault(one, {})
+                if period is not None:
+                    periods[period] = at
+        return reported
+
+    async def sheet_projects(self, sheet: str) -> list[tuple[Project, list[Tally]]]:
+        """The sheet's active projects with their tallies (every dimension but sex)."""
+        c, p = m.cells.c, m.projects.c
+        dims = (c.project_id, c.kind, c.level, c.region, c.audience, c.period)
+        sums = (
+            select(*dims, func.sum(c.count))
+            .join(m.projects, c.project_id == p.project_id)
+            .where(p.active, p.sheet == sheet)
+            .group_by(*dims)
+        )
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(*_PROJECT).where(p.active, p.sheet == sheet))
+            projects = {r.project_id: _project(*r) for r in rows}
+            tallies: dict[UUID, list[Tally]] = {one: [] for one in projects}
+            for one, kind, level, region, audience, period, n in await conn.execute(sums):
+                tallies[one].append(Tally(sheet, kind, level, region, "", audience, period, int(n)))
+        return [(projects[one], tallies[one]) for one in sorted(projects, key=str)]
+
     async def project(self, project_id: UUID) -> Project | None:
         query = select(*_PROJECT).where(m.projects.c.project_id == project_id)
         async with self.engine.connect() as conn:
@@ -121,8 +165,27 @@ _PROJECT = (
     m.projects.c.sheet,
     m.projects.c.name,
     m.projects.c.commitments,
+    m.projects.c.regions,
+    m.projects.c.start_date,
+    m.projects.c.end_date,
 )
 
 
-def _project(project_id: UUID, sheet: str, name: str, commitments: list[object]) -> Project:
-    return Project(project_id, sheet, name, tuple(Target.model_validate(c) for c in commitments))
+def _project(
+    project_id: UUID,
+    sheet: str,
+    name: str,
+    commitments: list[object],
+    regions: list[str],
+    start_date: date,
+    end_date: date,
+) -> Project:
+    return Project(
+        project_id,
+        sheet,
+        name,
+        tuple(Target.model_validate(c) for c in commitments),
+        tuple(regions),
+        start_date,
+        end_date,
+    )

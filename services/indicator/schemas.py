@@ -8,12 +8,14 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.indicators import CellKind, Selector
+from services.indicator.attribution import Attribution
 from services.indicator.figures import (
     AllSheetsFigures,
     CoverageFigures,
     ProjectFigures,
     SheetFigures,
 )
+from services.indicator.forecast import ForecastStatus
 
 ByKind = dict[CellKind, int]
 """People by kind (`alternance` is counted among `trained`)."""
@@ -21,6 +23,20 @@ ByKind = dict[CellKind, int]
 
 class _Answer(BaseModel):
     model_config = ConfigDict(frozen=True, from_attributes=True)
+
+
+class ForecastAnswer(_Answer):
+    """When the value is reached at the pace of the last reported semesters (docs/insight.md)."""
+
+    status: ForecastStatus = Field(
+        description="`on_track`: reached by the horizon; `late`: after it; `unreachable`: no "
+        "progress over the window; `insufficient_data`: fewer than two reported semesters."
+    )
+    reached_on: date | None = Field(
+        description="Last day of the semester the value is (projected to be) reached in."
+    )
+    pace_per_semester: float | None = Field(description="Weighted least-squares slope.")
+    semesters_late: int | None = Field(description="Semesters after the horizon's; 0 on track.")
 
 
 class TargetProgress(_Answer):
@@ -36,6 +52,28 @@ class TargetProgress(_Answer):
     expected_actual: int = Field(description="expected × target, rounded.")
     horizon: date
     behind: bool = Field(description="`progress` below `expected` by more than the tolerance.")
+    forecast: ForecastAnswer
+
+
+class Contribution(_Answer):
+    key: str = Field(description="An INSEE region code or a canonical level.")
+    expected: float = Field(description="What committing projects expected there by today.")
+    actual: int = Field(description="People the target counts there.")
+    gap: float = Field(description="expected - actual: positive where the shortfall is.")
+
+
+class Explanation(_Answer):
+    """A target's shortfall split by region and by level, largest contributors first."""
+
+    target_id: str
+    expected: float = Field(description="Committing projects' pro rata expectations, summed.")
+    actual: int
+    by_region: list[Contribution]
+    by_level: list[Contribution]
+
+    @classmethod
+    def of(cls, attribution: Attribution) -> Explanation:
+        return cls.model_validate(attribution)
 
 
 class SheetProgress(_Answer):
@@ -44,10 +82,16 @@ class SheetProgress(_Answer):
     as_of: date
     totals: ByKind
     targets: list[TargetProgress]
+    explanation: Explanation | None = Field(
+        default=None, description="With `explain=<target_id>`: where its shortfall comes from."
+    )
 
     @classmethod
-    def of(cls, figures: SheetFigures) -> SheetProgress:
-        return cls.model_validate(figures)
+    def of(cls, figures: SheetFigures, explanation: Attribution | None = None) -> SheetProgress:
+        answer = cls.model_validate(figures)
+        if explanation is None:
+            return answer
+        return answer.model_copy(update={"explanation": Explanation.of(explanation)})
 
 
 class AllSheetsProgress(_Answer):
@@ -57,6 +101,14 @@ class AllSheetsProgress(_Answer):
     @classmethod
     def of(cls, figures: AllSheetsFigures) -> AllSheetsProgress:
         return cls.model_validate(figures)
+
+
+class FreshnessAnswer(_Answer):
+    latest_report_on: date | None = Field(description="When its latest revision was submitted.")
+    latest_period: str | None = Field(description="The latest semester it reported.")
+    semesters_behind: int = Field(
+        description="Closed semesters of its run after `latest_period` (from its start if none)."
+    )
 
 
 class ProjectProgress(_Answer):
@@ -69,6 +121,7 @@ class ProjectProgress(_Answer):
     by_level: dict[str, ByKind] = Field(description="By canonical level, then kind.")
     by_region: dict[str, ByKind] = Field(description="By region (INSEE code), then kind.")
     commitments: list[TargetProgress]
+    freshness: FreshnessAnswer
 
     @classmethod
     def of(cls, figures: ProjectFigures) -> ProjectProgress:

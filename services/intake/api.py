@@ -156,8 +156,8 @@ def intake_router(
         else:
             report = _json_report(body)
         if dry_run:
-            check = await reports.check_report(project_id, report, loc)
-            answer = ReportDryRun.of(project_id, check)
+            check, warnings = await reports.check_report(project_id, report, loc)
+            answer = ReportDryRun.of(project_id, check, warnings)
             return JSONResponse(answer.model_dump(mode="json"), status_code=200)
         accepted = await reports.submit_report(project_id, report, caller, idempotency_key, loc)
         if accepted.replayed:

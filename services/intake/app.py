@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from services.intake import models
+from services.intake.anomalies import Thresholds
 from services.intake.api import intake_router
 from services.intake.metrics import ReportMetrics
 from services.intake.queries import ProjectRuns, ReportQueries
@@ -14,7 +15,7 @@ from services.intake.usecases.projects import ProjectUseCases
 from services.intake.usecases.reports import ReportUseCases
 from services.runtime import registry as service_registry
 from services.runtime.auth import authenticator, token_lookup
-from services.runtime.broker import make_broker
+from services.runtime.broker import KafkaConnection, make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.db import service_engine
 from services.runtime.http import build_app
@@ -38,7 +39,9 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         service=SERVICE,
         engine=engine,
         registry=registry,
-        lifespan=service_lifespan(broker, engine, settings.kafka_bootstrap, [relay.run]),
+        lifespan=service_lifespan(
+            broker, engine, KafkaConnection.from_settings(settings), [relay.run]
+        ),
         max_body_bytes=settings.max_body_bytes,
         settings=settings,
         # No broker: intake stays ready while Kafka is away, its outbox keeps what it accepts.
@@ -48,7 +51,16 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     app.include_router(
         intake_router(
             ProjectUseCases(engine, clock, runs),
-            ReportUseCases(engine, clock, runs),
+            ReportUseCases(
+                engine,
+                clock,
+                runs,
+                Thresholds(
+                    settings.anomaly_revision_share,
+                    settings.anomaly_spike_factor,
+                    settings.anomaly_alternance_share,
+                ),
+            ),
             ReportQueries(engine, runs),
             authenticator(settings, token_lookup(engine, models.projects)),
             report_metrics,

@@ -16,6 +16,11 @@ class ReportMetrics:
             ["format", "replayed"],
             registry=registry,
         )
+        # Every series exists at 0 from the start: `increase()` then counts the first report
+        # after a restart, and "no report accepted" is a zero, not a missing series.
+        for report_format in ReportFormat:
+            for replayed in ("true", "false"):
+                self._accepted.labels(report_format.value, replayed)
 
     def accepted(self, report_format: ReportFormat, *, replayed: bool) -> None:
         self._accepted.labels(report_format.value, str(replayed).lower()).inc()

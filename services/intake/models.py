@@ -72,6 +72,8 @@ reports = Table(
     Column("submitted_at", DateTime(timezone=True), nullable=False),
     Column("reason", Text),
     Column("cells", JSONB, nullable=False),
+    # Checks on arrival (services/intake/anomalies.py): [{rule, message}], [] when none.
+    Column("warnings", JSONB, nullable=False, server_default="[]"),
     UniqueConstraint("project_id", "period", "revision"),
     UniqueConstraint("project_id", "idempotency_key"),
 )

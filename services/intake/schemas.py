@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSche
 from contracts.events import MILESTONE_ID_PATTERN
 from contracts.indicators import CellKind
 from contracts.reports import Cell, Period
+from services.intake.anomalies import ArrivalWarning
+from services.intake.anomalies import Rule as ArrivalRule
 from services.intake.domain import CountChange, ReportCheck, ReportRevision
 from services.runtime.errors import UnsupportedMediaType
 
@@ -81,12 +83,26 @@ class ReportRevisionOut(_RevisionFields):
         return cls.model_validate(_fields(r))
 
 
+class ReportWarning(_Answer):
+    """A check on arrival the report tripped: it was taken all the same (docs/insight.md)."""
+
+    rule: ArrivalRule
+    message: str = Field(description="In French, for the project.")
+
+
 class ReportAccepted(_RevisionFields, _ProjectAnswer):
     """The answer to a report, and to every retry of it with the same Idempotency-Key."""
 
+    warnings: list[ReportWarning] = Field(
+        default=[], description="Checks on arrival tripped (a retry answers none)."
+    )
+
     @classmethod
-    def of(cls, project_id: UUID, r: ReportRevision) -> ReportAccepted:
-        return cls.model_validate({"project_id": project_id, **_fields(r)})
+    def of(
+        cls, project_id: UUID, r: ReportRevision, warnings: Sequence[ArrivalWarning] = ()
+    ) -> ReportAccepted:
+        found = [{"rule": w.rule, "message": w.message} for w in warnings]
+        return cls.model_validate({"project_id": project_id, **_fields(r), "warnings": found})
 
 
 class PeriodHistory(_Answer):
@@ -145,9 +161,14 @@ class ReportDryRun(_ProjectAnswer):
     )
     cells: list[Cell] = Field(description="The cells as they would be stored, in file order.")
     difference: ReportDifference
+    warnings: list[ReportWarning] = Field(
+        description="The checks on arrival the report would trip (it would be taken all the same)."
+    )
 
     @classmethod
-    def of(cls, project_id: UUID, check: ReportCheck) -> ReportDryRun:
+    def of(
+        cls, project_id: UUID, check: ReportCheck, warnings: Sequence[ArrivalWarning]
+    ) -> ReportDryRun:
         def change(c: CountChange) -> dict[str, object]:
             return {**_fields(c), "change": c.proposed - c.current}
 
@@ -163,6 +184,7 @@ class ReportDryRun(_ProjectAnswer):
                     "by_kind": [change(c) for c in check.by_kind],
                     "by_level_and_region": [change(c) for c in check.by_level_and_region],
                 },
+                "warnings": [{"rule": w.rule, "message": w.message} for w in warnings],
             }
         )
 

@@ -22,6 +22,8 @@ from types import FrameType
 
 import httpx
 from pydantic import ValidationError
+from sqlalchemy import make_url
+from sqlalchemy.exc import DBAPIError
 
 from services.launcher.demo import DemoError, post_demo
 from services.launcher.describe import describe_run
@@ -138,6 +140,19 @@ def _wait_healthy(settings: Settings, name: str, url: str, process: Process, log
     raise RunError(f"{name} exited with code {code} while starting; see {log}")
 
 
+def _migrate(settings: Settings) -> None:
+    """Migrations are the first contact with the database: a wrong or unreachable
+    CMA_DATABASE_URL is said here in one line, not as a traceback."""
+    try:
+        upgrade_all(settings.database_url)
+    except (OSError, DBAPIError) as exc:
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        reason = exc.orig if isinstance(exc, DBAPIError) else exc
+        raise RunError(
+            f"cannot use the database {where}: {reason}; check CMA_DATABASE_URL"
+        ) from None
+
+
 def run(state_dir: Path, *, demo: bool) -> int:
     state = state_dir.resolve()
     (state / "logs").mkdir(parents=True, exist_ok=True)
@@ -153,7 +168,7 @@ def run(state_dir: Path, *, demo: bool) -> int:
         os.environ.update(chosen)  # the children inherit the resolved CMA_* values
         settings = Settings()
         print("Applying migrations…", flush=True)
-        upgrade_all(settings.database_url)
+        _migrate(settings)
         stack.callback(_stop_all, processes)
         host = "127.0.0.1" if settings.http_host in ("", "0.0.0.0") else settings.http_host
         urls = {name: f"http://{host}:{settings.port(name)}" for name in NAMES}

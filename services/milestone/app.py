@@ -15,11 +15,12 @@ from services.milestone.queries import MilestoneQueries
 from services.milestone.ticker import Ticker
 from services.runtime import registry as service_registry
 from services.runtime.auth import authenticator, token_lookup
-from services.runtime.broker import make_broker
+from services.runtime.broker import KafkaConnection, make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.consumer import subscribe_consumers
 from services.runtime.db import service_engine
 from services.runtime.http import build_app
+from services.runtime.leases import Lease, instance_id
 from services.runtime.lifespan import service_lifespan
 from services.runtime.metrics import SnapshotCollector
 from services.runtime.outbox import OutboxRelay
@@ -59,15 +60,20 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         states.families = await milestone_families(queries, clock)
         await refresh_backlog()
 
+    # Renewed every other tick; a holder that dies is replaced within 3 periods.
+    tick_lease = Lease(
+        engine, models.leases, "milestone-tick", instance_id(), 3 * settings.milestone_tick_seconds
+    )
+
     async def tick_forever() -> None:
-        await ticker.run(settings.milestone_tick_seconds)
+        await ticker.run(settings.milestone_tick_seconds, tick_lease)
 
     app = build_app(
         service=SERVICE,
         engine=engine,
         registry=registry,
         lifespan=service_lifespan(
-            broker, engine, settings.kafka_bootstrap, [relay.run, tick_forever]
+            broker, engine, KafkaConnection.from_settings(settings), [relay.run, tick_forever]
         ),
         max_body_bytes=settings.max_body_bytes,
         settings=settings,

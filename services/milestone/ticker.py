@@ -1,8 +1,12 @@
-"""The periodic evaluation: dates move even when no data arrives."""
+"""The periodic evaluation: dates move even when no data arrives. One replica ticks at a time
+(the holder of the `milestone-tick` lease): a tick evaluates every open milestone, so N
+replicas ticking would do the work N times. Two ticks that do race are still safe: a status
+moves by compare-and-set and event ids derive from the transition."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from datetime import timedelta
@@ -14,6 +18,7 @@ from services.milestone.domain import Rules
 from services.milestone.overdue_reports import evaluate_reports
 from services.milestone.transitions import evaluate_milestones
 from services.runtime.clock import Clock
+from services.runtime.leases import Lease
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +47,17 @@ class Ticker:
         self.seconds.observe(time.perf_counter() - started)
         return changed
 
-    async def run(self, every_seconds: float) -> None:
-        while True:
-            try:
-                await self.tick()
-            except Exception:  # the database may be away: the next tick tries again
-                log.exception("milestone tick failed")
-            await asyncio.sleep(every_seconds)
+    async def run(self, every_seconds: float, lease: Lease) -> None:
+        """Ticks every `every_seconds` while holding `lease` (the others stand by and take
+        over once it lapses); a clean stop hands it back at once."""
+        try:
+            while True:
+                try:
+                    if await lease.hold():
+                        await self.tick()
+                except Exception:  # the database may be away: the next tick tries again
+                    log.exception("milestone tick failed")
+                await asyncio.sleep(every_seconds)
+        finally:
+            with contextlib.suppress(Exception):
+                await lease.release()

@@ -185,5 +185,8 @@ def build_app(
     # The older name, still polled by `cma run`, the tests and existing probes.
     app.add_api_route("/healthz", readyz, methods=["GET"], tags=["operations"])
 
-    app.add_route("/metrics", metrics_endpoint(registry, refresh_metrics), include_in_schema=False)
+    token = limits.metrics_token.get_secret_value() if limits.metrics_token else None
+    app.add_route(
+        "/metrics", metrics_endpoint(registry, refresh_metrics, token), include_in_schema=False
+    )
     return app

@@ -13,19 +13,19 @@ from faststream.kafka import KafkaBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts import topics
-from services.runtime.broker import start_when_reachable
+from services.runtime.broker import KafkaConnection, start_when_reachable
 
 Loop = Callable[[], Coroutine[Any, Any, None]]
 
 
 def service_lifespan(
-    broker: KafkaBroker, engine: AsyncEngine, bootstrap: str, loops: Sequence[Loop] = ()
+    broker: KafkaBroker, engine: AsyncEngine, kafka: KafkaConnection, loops: Sequence[Loop] = ()
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """The HTTP API serves at once (intake accepts reports while Kafka is down: its outbox
     keeps them); subscribers and `loops` (outbox relay, clock ticks…) start once Kafka answers."""
 
     async def connect_then_loop() -> None:
-        await start_when_reachable(broker, bootstrap, topics.ALL)
+        await start_when_reachable(broker, kafka, topics.ALL)
         await asyncio.gather(*(loop() for loop in loops))
 
     @contextlib.asynccontextmanager

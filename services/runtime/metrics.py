@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -49,8 +50,16 @@ class SnapshotCollector(Collector):
 def metrics_endpoint(
     registry: CollectorRegistry,
     refresh: Callable[[], Awaitable[None]] | None = None,
+    token: str | None = None,
 ) -> Callable[[Request], Awaitable[Response]]:
-    async def metrics(_: Request) -> Response:
+    """`/metrics`; with `token`, only for a request that sends it as a bearer token (the
+    business families name projects, funding and milestones)."""
+    expected = f"Bearer {token}".encode() if token else None
+
+    async def metrics(request: Request) -> Response:
+        sent = request.headers.get("authorization", "").encode()
+        if expected is not None and not secrets.compare_digest(sent, expected):
+            return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
         if refresh is not None:
             await refresh()
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

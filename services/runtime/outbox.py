@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.events import Envelope
 from contracts.topics import ALL, Topic, event_key
-from services.runtime.broker import ensure_topics
+from services.runtime.broker import KafkaConnection, ensure_topics
 from services.runtime.leases import Lease, autocommit, instance_id
 from services.runtime.settings import Settings
 
@@ -67,7 +67,7 @@ class OutboxRelay:
         table: Table,
         leases: Table,
         broker: KafkaBroker,
-        bootstrap: str,
+        kafka: KafkaConnection,
         topics: tuple[Topic, ...],
         *,
         batch_rows: int,
@@ -76,7 +76,7 @@ class OutboxRelay:
         holder: str | None = None,
     ) -> None:
         self._engine, self._table, self._broker = autocommit(engine), table, broker
-        self._bootstrap, self._topics = bootstrap, topics
+        self._kafka, self._topics = kafka, topics
         self._marker = Topic(f"cma.outbox-marker.{table.schema}", 1, "Its absence: a new broker.")
         self._batch_rows, self._poll_seconds = batch_rows, poll_seconds
         self.lease = Lease(engine, leases, "outbox-relay", holder or instance_id(), lease_seconds)
@@ -97,7 +97,7 @@ class OutboxRelay:
             table,
             leases,
             broker,
-            settings.kafka_bootstrap,
+            KafkaConnection.from_settings(settings),
             ALL,
             batch_rows=settings.outbox_batch_rows,
             poll_seconds=settings.outbox_poll_seconds,
@@ -168,8 +168,11 @@ class OutboxRelay:
         finding it missing means the broker is new, so every sent row is marked unsent and
         published again; consumers drop the duplicates by event id. (Comparing end offsets
         would be finer, but the embedded broker reports them wrong for multi-record batches.)
-        Missing topics are created again on the way."""
-        created = await ensure_topics(self._bootstrap, (*self._topics, self._marker))
+        Missing topics are created again on the way. Not where `cma topics` made the topics
+        (no CREATE right): a real cluster keeps what it acknowledged."""
+        if not self._kafka.create_topics:
+            return 0
+        created = await ensure_topics(self._kafka, (*self._topics, self._marker))
         if self._marker.name not in created:
             return 0
         t = self._table

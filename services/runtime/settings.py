@@ -30,6 +30,26 @@ class Settings(BaseSettings):
         default=True,
         description="On for Apache Kafka; off for the embedded broker (no InitProducerId).",
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="How every Kafka client connects (TLS, SASL, both)."
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="SCRAM-SHA-512", description="For the SASL protocols (Strimzi's scram-sha-512)."
+    )
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = Field(
+        default=None, description="PEM file of the CA the brokers' certificates chain to."
+    )
+    kafka_ssl_certfile: str | None = Field(
+        default=None, description="PEM client certificate, for mutual TLS (Strimzi `tls` users)."
+    )
+    kafka_ssl_keyfile: str | None = Field(default=None, description="Its private key (PEM).")
+    kafka_create_topics: bool = Field(
+        default=True,
+        description="Services create missing topics at start; off where `cma topics` made them "
+        "(a service then needs no CREATE right on the cluster).",
+    )
     staff_tokens: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     http_host: str = "127.0.0.1"
     http_workers: int = Field(
@@ -38,6 +58,10 @@ class Settings(BaseSettings):
     ports: dict[str, int] = Field(
         default_factory=dict,
         description="Each registered service's HTTP port, from `CMA_<SERVICE>_PORT`.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token Prometheus must send for /metrics; unset: /metrics is open.",
     )
     max_body_bytes: int = Field(default=2_000_000, description="Larger request bodies get 413.")
     rate_limit_per_minute: int = Field(
@@ -91,6 +115,25 @@ class Settings(BaseSettings):
     trajectory_tolerance: float = Field(
         default=0.10, ge=0, le=1, description="Behind = progress below expected by more than this."
     )
+    # Insight (docs/insight.md): forecasts, alert conditions, checks on arrival.
+    forecast_window_semesters: int = Field(
+        default=4, ge=2, le=20, description="Cumulative points the forecast's pace is fitted on."
+    )
+    stale_semesters: int = Field(
+        default=1, ge=0, description="project_stale: more closed semesters unreported than this."
+    )
+    anomaly_revision_share: float = Field(
+        default=0.5, gt=0, description="revision_swing: a revision moving its total by more."
+    )
+    anomaly_spike_factor: float = Field(
+        default=5.0, gt=1, description="semester_spike: above this × the project's median."
+    )
+    anomaly_alternance_share: float = Field(
+        default=0.8, gt=0, le=1, description="alternance_share: alternance above this of trained."
+    )
+    insight_tick_seconds: float = Field(
+        default=300.0, gt=0, description="How often the indicator evaluates alert conditions."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -120,6 +163,16 @@ class Settings(BaseSettings):
     def _a_lease_outlasts_an_attempt(self) -> Settings:
         if self.delivery_lease_seconds <= self.delivery_timeout_seconds:
             raise ValueError("CMA_DELIVERY_LEASE_SECONDS must exceed CMA_DELIVERY_TIMEOUT_SECONDS")
+        return self
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> Settings:
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        if sasl and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(
+                "CMA_KAFKA_SASL_USERNAME and CMA_KAFKA_SASL_PASSWORD must be set for "
+                f"CMA_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol}"
+            )
         return self
 
     @model_validator(mode="after")

@@ -5,7 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 
-from contracts.events import MilestoneSpec, MilestoneStatus, ProjectContext, TotalsRow
+from contracts.events import (
+    ConditionChanged,
+    ConditionChangedPayload,
+    ConditionKind,
+    MilestoneSpec,
+    MilestoneStatus,
+    ProjectContext,
+    TotalsRow,
+)
 from contracts.indicators import CellKind, Selector, Sex, Target
 from contracts.reports import Cell
 from tests.support import events
@@ -99,5 +107,19 @@ SAMPLES = (
     ),
     events.report_overdue_cleared(
         PROJECT_ID, "2024-S2", project=CONTEXT, at=AT, event_id=event_id(8)
+    ),
+    ConditionChanged(
+        event_id=event_id(9),
+        occurred_at=AT,
+        producer="indicator",
+        project_id=PROJECT_ID,
+        payload=ConditionChangedPayload(
+            kind=ConditionKind.COMMITMENT_BEHIND,
+            firing=True,
+            subject="formes",
+            summary="Engagement « Formés » de La Tête Dans Le Nuage en retard",
+            details={"semesters_behind": "2"},
+            project=CONTEXT,
+        ),
     ),
 )

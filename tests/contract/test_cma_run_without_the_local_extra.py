@@ -63,3 +63,25 @@ def test_cma_run_with_a_database_and_a_broker_given_never_imports_the_local_extr
     assert done.returncode == 1, done.stderr
     assert f"port {port} ({SERVICES[0].name}) is already in use" in done.stderr
     assert "[local]" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_cma_run_with_an_unreachable_database_says_so_in_one_line_and_exits_1(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    ports = {spec.port_variable: "0" for spec in SERVICES}  # any free port: the run stops before
+    done = cma_run(
+        tmp_path,
+        CMA_DATABASE_URL=f"postgresql+asyncpg://cma:hush@127.0.0.1:{port}/cma",
+        CMA_KAFKA_BOOTSTRAP="127.0.0.1:1",
+        CMA_HTTP_HOST="127.0.0.1",
+        **ports,
+    )
+    assert done.returncode == 1, done.stderr
+    assert f"cannot use the database postgresql+asyncpg://cma:***@127.0.0.1:{port}/cma" in (
+        done.stderr
+    )
+    assert "check CMA_DATABASE_URL" in done.stderr
+    assert "hush" not in done.stderr and "Traceback" not in done.stderr, done.stderr

@@ -5,15 +5,18 @@ and the service apps."""
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shlex
+import subprocess
 import tomllib
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 import yaml
 from pydantic import SecretStr
@@ -23,6 +26,7 @@ from services.command.main import parser
 from services.runtime import registry
 from services.runtime.registry import NAMES as SERVICES
 from services.runtime.settings import Settings
+from tests.conftest import require_tool
 
 ROOT = Path(__file__).parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -317,25 +321,36 @@ def test_the_kubernetes_configmap_and_secret_make_valid_production_settings(
 
 def test_env_example_lists_exactly_the_variables_compose_reads() -> None:
     read = {m.group(1) for m in _VARIABLE.finditer((ROOT / "docker-compose.yml").read_text())}
+    read |= {secret["environment"] for secret in compose()["secrets"].values()}
     assert read == set(env_example())
 
 
+def test_alertmanager_reads_its_secrets_from_the_files_compose_mounts() -> None:
+    alertmanager = compose_services()["alertmanager"]
+    config = (ROOT / "deploy" / "alertmanager" / "alertmanager.yml").read_text()
+    named = set(re.findall(r"/run/secrets/(\w+)", config))
+    assert named == set(alertmanager["secrets"]) == set(compose()["secrets"])
+    prometheus = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    [targets] = [
+        c["targets"] for a in prometheus["alerting"]["alertmanagers"] for c in a["static_configs"]
+    ]
+    assert targets == ["alertmanager:9093"]
+    assert "127.0.0.1:9093:9093" in alertmanager["ports"]
+
+
 def test_topics_are_created_with_the_contract_partitions_and_retention() -> None:
-    expected = {t.name: t.partitions for t in ALL}
-    scripts = {
-        "compose": "\n".join(compose_services()["kafka-topics"]["command"]),
-        **{
-            f"Job {name}": "\n".join(doc["spec"]["template"]["spec"]["containers"][0]["args"])
-            for name, doc in k8s_kind("Job").items()
-            if name.startswith("cma-topics")
-        },
+    """Compose's local broker gets them from Kafka's own script; Kubernetes' Job runs `cma
+    topics`, which reads them from the contract itself (with the services' TLS/SASL)."""
+    created = topic_lines("\n".join(compose_services()["kafka-topics"]["command"]))
+    assert {name: p for name, (p, _) in created.items()} == {t.name: t.partitions for t in ALL}
+    assert {name: int(r) for name, (_, r) in created.items()} == {
+        t.name: t.retention_ms for t in ALL
     }
-    assert len(scripts) == 2
-    for where, script in scripts.items():
-        created = topic_lines(script)
-        assert {name: p for name, (p, _) in created.items()} == expected, where
-        for name, (_, retention) in created.items():
-            assert (retention == "-1") == (name != DEAD_LETTERS.name), f"{where}: {name}"
+    assert {t.name for t in ALL if t.retention_ms != -1} == {DEAD_LETTERS.name}
+    [job] = [doc for name, doc in k8s_kind("Job").items() if name.startswith("cma-topics")]
+    [container] = job["spec"]["template"]["spec"]["containers"]
+    assert container["args"][:1] == ["topics"]
+    assert "--replication-factor" in container["args"]
 
 
 def test_named_volumes_are_declared_and_bind_mounts_exist() -> None:
@@ -425,11 +440,11 @@ def test_every_container_command_is_a_valid_cma_command() -> None:
         for c in spec["containers"]
         if "cma-monitoring" in c["image"]
     ]
-    # CMD; compose's migrate and one per service; Kubernetes' two Jobs and one per service
-    assert len(commands) == 1 + (1 + len(SERVICES)) + (2 + len(SERVICES))
+    # CMD; compose's migrate and one per service; Kubernetes' three Jobs and one per service
+    assert len(commands) == 1 + (1 + len(SERVICES)) + (3 + len(SERVICES))
     for where, command in commands:
         parser().parse_args(command)  # exits (fails the test) on anything `cma` refuses
-        assert command[0] in ("serve", "migrate", "replay"), where
+        assert command[0] in ("serve", "migrate", "replay", "topics"), where
     for name in SERVICES:
         assert compose_services()[name]["command"] == ["serve", name]
         [container] = k8s_kind("Deployment")[name]["spec"]["template"]["spec"]["containers"]
@@ -547,3 +562,116 @@ def test_the_settings_table_lists_every_setting_with_its_default() -> None:
     for variable, (default, production) in table.items():
         assert default == shown(defaults[variable]), variable
         assert production in ("", "set"), variable
+
+
+# --- deploy/k8s: schemas and the objects a real cluster needs ------------------------------
+
+KUBERNETES = "1.33.0"  # the oldest minor the manifests target
+CUSTOM_KINDS = {"Kustomization", "PodMonitor", "PrometheusRule"}  # no schema in Kubernetes'
+
+
+def every_manifest() -> Iterator[tuple[str, dict[str, Any]]]:
+    for path in sorted(K8S.rglob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc:
+                yield str(path.relative_to(K8S)), doc
+
+
+def test_every_manifest_is_valid_against_the_kubernetes_schemas() -> None:
+    """kubernetes-validate bundles the API's JSON schemas (strict: an unknown or misspelt
+    field is refused), so this runs offline; the operator's kinds are checked below."""
+    checked = 0
+    for _, doc in every_manifest():
+        if doc["kind"] not in CUSTOM_KINDS:
+            kubernetes_validate.validate(doc, KUBERNETES, strict=True)
+            checked += 1
+    assert checked >= 30
+
+
+def test_the_schema_check_refuses_a_misspelt_field() -> None:
+    deployment = copy.deepcopy(k8s_kind("Deployment")["intake"])
+    deployment["spec"]["replica"] = 2
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES, strict=True)
+
+
+def test_intake_is_published_over_tls_and_only_its_api() -> None:
+    [ingress] = k8s_kind("Ingress").values()
+    [tls] = ingress["spec"]["tls"]
+    [rule] = ingress["spec"]["rules"]
+    assert rule["host"] in tls["hosts"] and tls["secretName"]
+    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/ssl-redirect"] == "true"
+    [path] = rule["http"]["paths"]
+    assert path["path"] == "/v1" and path["pathType"] == "Prefix"
+    assert path["backend"]["service"] == {"name": "intake", "port": {"name": "http"}}
+
+
+def test_no_pod_takes_connections_but_from_the_ingress_controller_and_prometheus() -> None:
+    policies = k8s_kind("NetworkPolicy")
+    deny = policies["default-deny-ingress"]["spec"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress"]}
+    allowed: dict[str, set[str]] = {}
+    for policy in policies.values():
+        spec = policy["spec"]
+        selector = spec["podSelector"]
+        pods = set(selector.get("matchLabels", {}).values()) or {
+            v for e in selector.get("matchExpressions", []) for v in e["values"]
+        }
+        for rule in spec.get("ingress", []):
+            [source] = rule["from"]
+            namespace = source["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+            for pod in pods:
+                allowed.setdefault(pod, set()).add(namespace)
+    assert allowed == {
+        "intake": {"ingress-nginx", "monitoring"},
+        **{name: {"monitoring"} for name in SERVICES if name != "intake"},
+    }
+
+
+def test_the_migration_job_waits_for_the_database() -> None:
+    [job] = [doc for name, doc in k8s_kind("Job").items() if name.startswith("cma-migrate")]
+    [container] = job["spec"]["template"]["spec"]["containers"]
+    assert container["args"][:2] == ["migrate", "--wait"]
+    assert job["spec"]["parallelism"] == 1
+
+
+def test_services_join_a_secured_kafka_and_need_no_right_to_create_topics() -> None:
+    data = k8s_kind("ConfigMap")["cma-settings"]["data"]
+    assert data["CMA_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert data["CMA_KAFKA_CREATE_TOPICS"] == "false"
+    secret = k8s_kind("Secret")["cma-secrets"]["stringData"]
+    assert {"CMA_KAFKA_SASL_USERNAME", "CMA_KAFKA_SASL_PASSWORD"} <= set(secret)
+    ca = str(Path(data["CMA_KAFKA_SSL_CAFILE"]).parent)
+    for pod, spec in pod_specs():
+        for container in spec["containers"]:
+            if "cma-monitoring" in container["image"] and not pod.startswith("cma-migrate"):
+                mounts = {m["mountPath"] for m in container.get("volumeMounts", [])}
+                assert ca in mounts, f"{pod}: the Kafka CA is not mounted at {ca}"
+
+
+def test_the_generated_prometheusrule_holds_every_rule_and_passes_promtool(tmp_path: Path) -> None:
+    rules = ROOT / "deploy" / "prometheus" / "rules"
+    [rule] = [d for w, d in every_manifest() if d["kind"] == "PrometheusRule"]
+    groups = [
+        g for p in sorted(rules.glob("*.yml")) for g in yaml.safe_load(p.read_text())["groups"]
+    ]
+    assert rule["spec"]["groups"] == groups
+    spec = tmp_path / "spec.yml"
+    spec.write_text(yaml.safe_dump(rule["spec"]))
+    done = subprocess.run(
+        [require_tool("promtool"), "check", "rules", str(spec)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_dashboard_has_a_configmap_for_grafana_s_sidecar() -> None:
+    maps = [
+        d for w, d in every_manifest() if w.startswith("monitoring/") and d["kind"] == "ConfigMap"
+    ]
+    shipped = {}
+    for configmap in maps:
+        assert configmap["metadata"]["labels"]["grafana_dashboard"] == "1"
+        [(name, text)] = configmap["data"].items()
+        shipped[name] = text
+    boards = ROOT / "dashboards"
+    assert shipped == {p.name: p.read_text() for p in sorted(boards.glob("*.json"))}

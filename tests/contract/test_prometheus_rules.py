@@ -1,5 +1,7 @@
-"""deploy/prometheus: the scrape configuration and the rules are valid for Prometheus, the rule
-unit tests pass, and every alert carries a runbook line and a runbook section that exists."""
+"""deploy/prometheus and deploy/alertmanager: the scrape configuration and the rules are valid
+for Prometheus, the rule unit tests pass, every alert carries a runbook line and a runbook
+section that exists, and Alertmanager's configuration is valid and routes each team's alerts
+to its receiver."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = ROOT / "deploy" / "prometheus"
 RULES = sorted((PROMETHEUS / "rules").glob("*.yml"))
 RULE_TESTS = sorted((PROMETHEUS / "tests").glob("*.yml"))
+ALERTMANAGER = ROOT / "deploy" / "alertmanager" / "alertmanager.yml"
 
 
 def promtool(*args: str | Path, cwd: Path = PROMETHEUS) -> str:
@@ -86,3 +89,50 @@ def test_every_alert_is_proved_to_fire_by_a_rule_unit_test() -> None:
         if case["exp_alerts"]
     }
     assert {rule["alert"] for rule in alerts()} <= tested
+
+
+def amtool(*args: str) -> str:
+    done = subprocess.run(
+        [require_tool("amtool"), *args], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, f"amtool {' '.join(args)}:\n{done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def test_the_alertmanager_configuration_is_valid() -> None:
+    out = amtool("check-config", str(ALERTMANAGER))
+    assert "SUCCESS" in out
+    assert "2 receivers" in out and "1 inhibit rules" in out
+
+
+def test_every_alert_reaches_a_receiver_with_a_webhook_or_an_e_mail() -> None:
+    config = yaml.safe_load(ALERTMANAGER.read_text())
+    receivers = {r["name"]: r for r in config["receivers"]}
+    assert receivers["platform"]["webhook_configs"] and receivers["platform"]["email_configs"]
+    assert receivers["programme"]["email_configs"]
+    for rule in alerts():
+        labels = rule["labels"]
+        assert isinstance(labels, dict)
+        matched = amtool(
+            "config",
+            "routes",
+            "test",
+            f"--config.file={ALERTMANAGER}",
+            f"alertname={rule['alert']}",
+            *(f"{k}={v}" for k, v in labels.items()),
+        ).split()
+        assert matched == [labels["team"]], rule["alert"]
+
+
+def test_a_service_that_is_down_holds_back_the_stale_data_warnings_of_that_service() -> None:
+    """Inhibition compares `job`, so each stale-data warning names the service whose silence
+    it reports: while CmaServiceDown fires for that service, the on-call is paged once."""
+    [inhibit] = yaml.safe_load(ALERTMANAGER.read_text())["inhibit_rules"]
+    assert inhibit["source_matchers"] == ['alertname="CmaServiceDown"']
+    assert inhibit["target_matchers"] == ['severity="warning"']
+    assert inhibit["equal"] == ["job"]
+    stale = yaml.safe_load((PROMETHEUS / "rules" / "stale.yml").read_text())["groups"]
+    warnings = [r for g in stale for r in g["rules"] if r["labels"]["severity"] == "warning"]
+    assert warnings
+    for rule in warnings:
+        assert rule["labels"].get("job") or "by (job" in rule["expr"], rule["alert"]

@@ -27,7 +27,7 @@ from contracts.events import (
 )
 from services.alerting.app import create_app
 from services.alerting.usecases import AlertingUseCases
-from services.runtime.broker import ensure_topics
+from services.runtime.broker import KafkaConnection, ensure_topics
 from tests.support.clock import FakeClock
 from tests.support.data import project_body
 from tests.support.events import milestone_changed, project_registered
@@ -151,7 +151,7 @@ async def alerting(
         }
         | overrides,
     )
-    await ensure_topics(kafka.bootstrap, topics.ALL)
+    await ensure_topics(KafkaConnection(kafka.bootstrap), topics.ALL)
     app = create_app(settings, clock)
     async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as api:
         yield Stack(api, kafka.bootstrap, clock, app.state.usecases)

@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from contracts.topics import ALL, REPORTS
 from services.intake.models import leases, outbox
-from services.runtime.broker import make_broker, start_when_reachable
+from services.runtime.broker import KafkaConnection, make_broker, start_when_reachable
 from services.runtime.db import make_engine
 from services.runtime.outbox import OutboxRelay, enqueue
 from tests.support.events import report_submitted
@@ -31,7 +31,7 @@ async def test_events_a_restarted_broker_lost_are_published_again(
         outbox,
         leases,
         broker,
-        kafka.bootstrap,
+        KafkaConnection(kafka.bootstrap),
         ALL,
         batch_rows=10,
         poll_seconds=0.01,
@@ -41,7 +41,7 @@ async def test_events_a_restarted_broker_lost_are_published_again(
     async with engine.begin() as conn:
         await enqueue(conn, outbox, REPORTS, events)
     try:
-        await start_when_reachable(broker, kafka.bootstrap, ALL)
+        await start_when_reachable(broker, KafkaConnection(kafka.bootstrap), ALL)
         assert await relay.resend_if_the_broker_is_new() == 0  # first contact, nothing sent yet
         assert await relay.publish_pending() == 3
         assert await relay.backlog() == 0

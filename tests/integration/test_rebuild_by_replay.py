@@ -13,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from services.command.replay import ReplayRefused, rebuild, rewind
 from services.command.replay import main as replay_main
 from services.runtime import registry
+from services.runtime.broker import KafkaConnection
 from services.runtime.migrations import upgrade_all_async
 from services.runtime.settings import Settings
 from tests.support.clock import FakeClock
@@ -145,7 +146,12 @@ async def test_rewinding_a_group_whose_service_still_runs_is_refused(
     async with running_platform(settings, clock, ("indicator",)):
         await eventually(lambda: _members(kafka.bootstrap, "indicator.reports"), 1)
         with pytest.raises(ReplayRefused, match="is the service stopped"):
-            await rewind(kafka.bootstrap, ["indicator.reports"], ["cma.reports.v1"], wait_seconds=5)
+            await rewind(
+                KafkaConnection(kafka.bootstrap),
+                ["indicator.reports"],
+                ["cma.reports.v1"],
+                wait_seconds=5,
+            )
 
 
 async def test_services_whose_tables_are_the_record_are_never_dropped() -> None:

@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 from contracts.topics import ALL, REPORTS
 from services.intake.models import leases, outbox
 from services.launcher.embedded import EmbeddedKafka
-from services.runtime.broker import make_broker, start_when_reachable
+from services.runtime.broker import KafkaConnection, make_broker, start_when_reachable
 from services.runtime.db import make_engine
 from services.runtime.outbox import OutboxRelay, enqueue
 from tests.support.database import fetch
@@ -52,7 +52,7 @@ class StallingBroker:
 async def broker(clean_database: str, kafka: EmbeddedKafka) -> AsyncIterator[KafkaBroker]:
     settings = settings_for_tests(clean_database, kafka.bootstrap)
     broker: KafkaBroker = make_broker(settings, "test", CollectorRegistry())
-    await start_when_reachable(broker, kafka.bootstrap, ALL)
+    await start_when_reachable(broker, KafkaConnection(kafka.bootstrap), ALL)
     yield broker
     await broker.stop()
 
@@ -63,7 +63,7 @@ def relay(database_url: str, broker: Any, bootstrap: str, holder: str) -> Outbox
         outbox,
         leases,
         broker,
-        bootstrap,
+        KafkaConnection(bootstrap),
         ALL,
         batch_rows=100,
         poll_seconds=0.01,

@@ -224,6 +224,7 @@ async def test_a_dry_run_of_a_good_file_answers_the_difference_and_changes_nothi
     assert dry.status_code == 200, dry.text
     answer = dry.json()
     assert (answer["dry_run"], answer["current_revision"], len(answer["cells"])) == (True, 1, 4)
+    assert [w["rule"] for w in answer["warnings"]] == ["revision_swing"]  # 105 → 1,252 people
     assert answer["difference"]["by_kind"] == [
         {"kind": "trained", "current": 105, "proposed": 1207, "change": 1102},
         {"kind": "sensitised", "current": 0, "proposed": 45, "change": 45},
@@ -260,3 +261,4 @@ async def test_a_dry_run_of_a_good_file_answers_the_difference_and_changes_nothi
         url(p), params={"period": "2025-S1"}, headers=keyed, content=workbook(XLSX_ROWS)
     )
     assert (r.status_code, r.json()["revision"]) == (201, 2), r.text
+    assert r.json()["warnings"] == answer["warnings"]  # the dry run foretold them

@@ -25,7 +25,7 @@ from services.alerting.channels import Channels, DeliveryFailed, check_webhook_u
 from services.alerting.domain import Channel, Filters, Severity
 from services.alerting.queries import Subscription
 from services.alerting.signing import sign
-from services.runtime.broker import ensure_topics
+from services.runtime.broker import KafkaConnection, ensure_topics
 from services.runtime.settings import Settings
 from tests.security.conftest import SharedPlatform
 from tests.support.clock import FakeClock
@@ -214,7 +214,7 @@ async def test_redirects_are_not_followed_and_a_target_turned_private_is_refused
         # A database of its own, so the shared platform's alerting delivers nothing here.
         async with serve(bouncer.app()) as bouncer_url, new_database(database_url) as url:
             with running_broker(tmp_path / "tansu.log") as kafka:
-                await ensure_topics(kafka.bootstrap, topics.ALL)
+                await ensure_topics(KafkaConnection(kafka.bootstrap), topics.ALL)
                 project = uuid.uuid4()
                 common = {"alert_group_wait_seconds": 0, "delivery_backoff_base_seconds": 0.01}
                 # Loopback receivers need the test-only permission to be subscribed at all.

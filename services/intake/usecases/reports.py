@@ -9,11 +9,14 @@ from uuid import UUID
 from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts import topics
 from contracts.events import IndicatorReportSubmitted, IndicatorReportSubmittedPayload
 from contracts.reports import ReportIn
 from services.intake import models as m
+from services.intake.anomalies import ArrivalWarning, Thresholds
+from services.intake.arrival import anomaly_events, check_arrival, project_context
 from services.intake.domain import (
     CellLoc,
     ReportCheck,
@@ -24,10 +27,11 @@ from services.intake.domain import (
     report_problems,
     request_fingerprint,
 )
-from services.intake.queries import EarlierReport, current_report, earlier_report
+from services.intake.queries import EarlierReport, ProjectRuns, current_report, earlier_report
 from services.intake.schemas import ReportAccepted
 from services.intake.usecases.base import UseCases
 from services.runtime.auth import Caller
+from services.runtime.clock import Clock
 from services.runtime.errors import FieldError, Unprocessable
 from services.runtime.outbox import enqueue
 
@@ -49,11 +53,22 @@ class Accepted:
 
 
 class ReportUseCases(UseCases):
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Clock,
+        projects: ProjectRuns | None = None,
+        thresholds: Thresholds | None = None,
+    ) -> None:
+        super().__init__(engine, clock, projects)
+        self.thresholds = thresholds or Thresholds()
+
     async def check_report(
         self, project_id: UUID, report: ReportIn, cell_loc: CellLoc = json_cell_loc
-    ) -> ReportCheck:
-        """A dry run: the rules `submit_report` applies and what the report would change. It
-        only reads: no revision number taken, no Idempotency-Key looked up or kept, no event."""
+    ) -> tuple[ReportCheck, list[ArrivalWarning]]:
+        """A dry run: the rules `submit_report` applies, what the report would change and the
+        warnings it would get. It only reads: no revision number taken, no Idempotency-Key
+        looked up or kept, no event."""
         async with self.engine.connect() as conn:
             project = await self.projects.get(conn, project_id)
             problems = report_problems(
@@ -67,9 +82,10 @@ class ReportUseCases(UseCases):
             if problems:
                 raise Unprocessable(problems)
             current = await current_report(conn, project_id, report.period)
+            found, _ = await check_arrival(conn, project_id, report, self.thresholds)
         if current is None:
-            return report_check(report, None, ())
-        return report_check(report, current.revision, current.cells)
+            return report_check(report, None, ()), found
+        return report_check(report, current.revision, current.cells), found
 
     async def submit_report(
         self,
@@ -97,6 +113,7 @@ class ReportUseCases(UseCases):
                 )
                 if problems:
                     raise Unprocessable(problems)
+                found, tripped = await check_arrival(conn, project_id, report, self.thresholds)
                 revision = (
                     await conn.execute(
                         NEXT_REVISION, {"project_id": project_id, "period": report.period}
@@ -124,6 +141,7 @@ class ReportUseCases(UseCases):
                         "submitted_at": now,
                         "reason": report.reason,
                         "cells": [c.model_dump(mode="json") for c in report.cells],
+                        "warnings": [_stored(w) for w in found],
                     },
                 )
                 await enqueue(
@@ -145,7 +163,11 @@ class ReportUseCases(UseCases):
                         )
                     ],
                 )
-            return Accepted(ReportAccepted.of(project_id, sent), replayed=False)
+                if found or tripped:
+                    context = await project_context(conn, project_id)
+                    events = anomaly_events(project_id, context, report.period, found, tripped, now)
+                    await enqueue(conn, m.outbox, topics.STATUS, events)
+            return Accepted(ReportAccepted.of(project_id, sent, found), replayed=False)
         except IntegrityError:
             # A concurrent request with the same Idempotency-Key won the race: answer as it did.
             async with self.engine.connect() as conn:
@@ -168,3 +190,7 @@ def _replay(project_id: UUID, earlier: EarlierReport, fingerprint: str) -> Accep
             ]
         )
     return Accepted(ReportAccepted.of(project_id, earlier.revision), replayed=True)
+
+
+def _stored(warning: ArrivalWarning) -> dict[str, str]:
+    return {"rule": warning.rule.value, "message": warning.message}

@@ -27,6 +27,7 @@ IN_PROCESS_SETTINGS: dict[str, Any] = {
     "consumer_retry_base_seconds": 0.05,
     "consumer_session_timeout_ms": 2_000,
     "milestone_tick_seconds": 3600,  # tests tick by hand, with a fake clock
+    "insight_tick_seconds": 3600,  # likewise the indicator's watch
 }
 
 
