@@ -124,8 +124,11 @@ def test_a_file_with_no_count_or_no_period_is_refused() -> None:
         (("body", "row", 1), "ligne 1 : aucun effectif : toutes les cellules sont vides")
     ]
     with pytest.raises(Unprocessable) as refused:
-        read_csv_report(f"{WIDE}\n84;bac+5;1;;\n".encode(), charset=None, period=None, reason=None)
-    assert refused.value.errors[0].loc == ("query", "period")
+        read_csv_report(f"{WIDE}\n84;bac+5;x;;\n".encode(), charset=None, period=None, reason=None)
+    assert [e.loc for e in refused.value.errors] == [  # and the rows' errors with it
+        ("query", "period"),
+        ("body", "row", 2, "trained"),
+    ]
 
 
 def test_columns_are_named_as_a_spreadsheet_names_them() -> None:

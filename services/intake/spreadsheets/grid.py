@@ -193,6 +193,7 @@ class _Columns:
 
 
 def _columns(reading: _Reading, number: int, values: Sequence[Value]) -> _Columns | None:
+    before = len(reading.problems)  # a missing period is not the header's
     names = [normal(_text(v)) for v in values]
     while names and not names[-1]:
         names.pop()  # blank trailing columns
@@ -229,7 +230,7 @@ def _columns(reading: _Reading, number: int, values: Sequence[Value]) -> _Column
         reading.problems.append(
             place.error(f"en-tête : colonnes manquantes {', '.join(missing)} ; {layouts}")
         )
-    if reading.problems:
+    if len(reading.problems) > before:
         return None
     return _Columns(fields, kinds, len(names))
 

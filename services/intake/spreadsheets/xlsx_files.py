@@ -40,6 +40,7 @@ MAX_SHARED_STRINGS_BYTES = 4 * 2**20
 MAX_TOTAL_BYTES = 40 * 2**20
 MAX_ROWS = MAX_CELLS + 100  # a header, title or blank rows beside the cells
 MAX_COLUMNS = 50
+MAX_MERGED_LISTED = 20  # a sheet may hold thousands: the first ones tell what to fix
 INSTRUCTION_ROWS = 50
 NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -76,8 +77,10 @@ def xlsx_grid(body: bytes) -> tuple[Grid, Stated]:
     if name is None:
         found = ", ".join(f"« {n} »" for n in sheet_paths) or "aucune"
         raise _refused(f"feuille « {SHEET} » introuvable ; feuilles du classeur : {found}")
-    for sheet_name, path in sheet_paths.items():
-        _check_extent(sheet_name, parts.get(path, b""))
+    sheet_names = {path: sheet_name for sheet_name, path in sheet_paths.items()}
+    for path, data in parts.items():
+        if b"<sheetData" in data:  # any worksheet, however the workbook's links name it
+            _check_extent(sheet_names.get(path, path), data)
     xml = parts.get(sheet_paths[name], b"")
     problems = _uncached_formulas(name, xml)
     try:
@@ -88,13 +91,16 @@ def xlsx_grid(body: bytes) -> tuple[Grid, Stated]:
         stated = _stated(workbook, sheet_paths)
     except (CalamineError, ValueError, OSError) as exc:
         raise _refused(f"classeur illisible : {exc}") from None
-    for (top, left), (bottom, right) in merged:
+    for (top, left), (bottom, right) in merged[:MAX_MERGED_LISTED]:
         span = f"{column_letter(left)}{top + 1}:{column_letter(right)}{bottom + 1}"
         problems.append(
             Place(name, top + 1, left).error(
                 f"cellules fusionnées {span} : défusionnez-les, une valeur par cellule"
             )
         )
+    if len(merged) > MAX_MERGED_LISTED:
+        more = len(merged) - MAX_MERGED_LISTED
+        problems.append(FieldError(("body",), f"feuille {name} : {more} autres plages fusionnées"))
     if problems:
         raise Unprocessable(problems)
     return Grid(name, rows), stated
