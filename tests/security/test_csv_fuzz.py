@@ -168,7 +168,9 @@ async def test_random_csv_bodies_never_get_a_5xx_and_refusals_write_nothing(
                     assert after == before, (r.status_code, r.text)
                     assert r.status_code in (413, 422), r.text
                     return
-                assert after == {t: n + 1 for t, n in before.items()}
+                # One report row and its event; arrival checks may add report_anomaly events.
+                assert after["intake.reports"] == before["intake.reports"] + 1
+                assert after["intake.outbox"] > before["intake.outbox"]
                 data_rows, expected = oracle(body)
                 assert r.json()["cells"] == data_rows
                 assert period is not None
