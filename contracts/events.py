@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -20,6 +20,8 @@ from contracts.text import Text
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+
+T = TypeVar("T")
 
 MILESTONE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
@@ -68,6 +70,65 @@ class MilestoneCompletedPayload(_Frozen):
     declared_by: str
 
 
+class ProjectStatus(StrEnum):
+    """A project runs (`active`) until staff close it as `completed` or `abandoned`."""
+
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    ABANDONED = "abandoned"
+
+
+class Change(_Frozen, Generic[T]):
+    """One amended field: its value before and after."""
+
+    before: T
+    after: T
+
+
+class CommitmentChange(_Frozen):
+    before: Target
+    after: Target
+
+
+class AmendmentChanges(_Frozen):
+    """What one amendment changed; a field left out did not change."""
+
+    name: Change[str] | None = None
+    lead: Change[str] | None = None
+    end_date: Change[date] | None = None
+    funding_eur: Change[int | None] | None = None
+    regions: Change[tuple[str, ...]] | None = None
+    commitments_added: tuple[Target, ...] = ()
+    commitments_changed: tuple[CommitmentChange, ...] = ()
+    commitments_withdrawn: tuple[Target, ...] = ()
+
+
+class ProjectAmendedPayload(_Frozen):
+    """An amendment by staff: what changed, and the amendable fields as they now stand (a
+    consumer sets them, whatever it held)."""
+
+    amendment: int = Field(ge=1, description="1 for a project's first amendment, then 2, 3…")
+    amended_by: str
+    reason: str
+    changes: AmendmentChanges
+    name: str
+    lead: str
+    end_date: date
+    funding_eur: int | None
+    regions: tuple[str, ...]
+    commitments: tuple[Target, ...]
+
+
+class ProjectClosedPayload(_Frozen):
+    """Closed from `on`: no longer funded for coverage, open milestones cancelled, no report
+    due for a period after `on`; its figures stay in the totals."""
+
+    status: Literal[ProjectStatus.COMPLETED, ProjectStatus.ABANDONED]
+    on: date
+    reason: str
+    closed_by: str
+
+
 class TotalsRow(_Frozen):
     kind: str
     level: str
@@ -89,6 +150,7 @@ class MilestoneStatus(StrEnum):
     OVERDUE = "overdue"
     MET = "met"
     MET_LATE = "met_late"
+    CANCELLED = "cancelled"  # terminal: its project closed before it was met
 
 
 class ProjectContext(_Frozen):
@@ -160,6 +222,16 @@ class ProjectRegistered(Envelope):
     payload: ProjectRegisteredPayload
 
 
+class ProjectAmended(Envelope):
+    type: Literal["project.amended"] = "project.amended"
+    payload: ProjectAmendedPayload
+
+
+class ProjectClosed(Envelope):
+    type: Literal["project.closed"] = "project.closed"
+    payload: ProjectClosedPayload
+
+
 class IndicatorReportSubmitted(Envelope):
     type: Literal["indicator_report.submitted"] = "indicator_report.submitted"
     payload: IndicatorReportSubmittedPayload
@@ -202,6 +274,8 @@ class ConditionChanged(Envelope):
 
 Event = Annotated[
     ProjectRegistered
+    | ProjectAmended
+    | ProjectClosed
     | IndicatorReportSubmitted
     | MilestoneDeclared
     | MilestoneCompleted
@@ -214,6 +288,8 @@ Event = Annotated[
 ]
 EVENT_TYPES: tuple[type[Envelope], ...] = (
     ProjectRegistered,
+    ProjectAmended,
+    ProjectClosed,
     IndicatorReportSubmitted,
     MilestoneDeclared,
     MilestoneCompleted,

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from contracts.catalog import load_catalog
-from contracts.events import MilestoneSpec
+from contracts.events import MilestoneSpec, ProjectStatus
 from contracts.indicators import Target
 from contracts.reports import CatalogEnum, PeriodDay, RegionCode
 from contracts.text import Text
@@ -31,6 +38,7 @@ def _check_selector_levels(target: Target) -> Target:
 
 SheetId = Annotated[str, AfterValidator(_check_sheet), CatalogEnum("sheets")]
 Commitment = Annotated[Target, AfterValidator(_check_selector_levels)]
+CommitmentId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
 
 class ProjectIn(BaseModel):
@@ -84,3 +92,57 @@ class MilestoneCompletionIn(BaseModel):
 
     completed_on: date
     evidence: Text | None = Field(default=None, max_length=2000)
+
+
+class CommitmentsAmendment(BaseModel):
+    """Commitments `added` (new ids), `changed` (an existing id, given whole) or `withdrawn`
+    (by id); the others stay as they are."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    added: tuple[Commitment, ...] = Field(default=(), max_length=50)
+    changed: tuple[Commitment, ...] = Field(default=(), max_length=50)
+    withdrawn: tuple[CommitmentId, ...] = Field(default=(), max_length=50)
+
+    @model_validator(mode="after")
+    def _each_id_once(self) -> CommitmentsAmendment:
+        ids = [c.id for c in (*self.added, *self.changed)] + list(self.withdrawn)
+        if len(set(ids)) != len(ids):
+            raise ValueError("a commitment id appears more than once")
+        return self
+
+
+class ProjectAmendmentIn(BaseModel):
+    """The body of `PATCH /v1/projects/{id}` (programme staff): the fields that change, each
+    given whole (`regions` is the new list), and why. `funding_eur: null` clears it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reason: Text = Field(min_length=1, max_length=500)
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    lead: Text | None = Field(default=None, min_length=1, max_length=200)
+    end_date: PeriodDay | None = None
+    funding_eur: int | None = Field(default=None, ge=0, le=10_000_000_000)
+    regions: list[RegionCode] | None = Field(default=None, min_length=1, max_length=18)
+    commitments: CommitmentsAmendment | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> ProjectAmendmentIn:
+        if not self.model_fields_set - {"reason"}:
+            raise ValueError("give at least one field to amend besides the reason")
+        for name in sorted(self.model_fields_set - {"reason", "funding_eur"}):
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} may not be null (only funding_eur may be cleared)")
+        if self.regions is not None and len(set(self.regions)) != len(self.regions):
+            raise ValueError("regions must not repeat")
+        return self
+
+
+class ProjectClosureIn(BaseModel):
+    """The body of `POST /v1/projects/{id}/close` (programme staff)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: Literal[ProjectStatus.COMPLETED, ProjectStatus.ABANDONED]
+    on: PeriodDay = Field(description="The day it closed: not in the future.")
+    reason: Text = Field(min_length=1, max_length=500)

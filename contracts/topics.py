@@ -14,7 +14,11 @@ class Topic:
     retention_ms: int = -1
 
 
-PROJECTS = Topic("cma.projects.v1", 6, "Funded projects registered (project.registered).")
+PROJECTS = Topic(
+    "cma.projects.v1",
+    6,
+    "Funded projects registered, amended and closed (project.registered, .amended, .closed).",
+)
 REPORTS = Topic("cma.reports.v1", 12, "Indicator reports: each a full revision of one period.")
 MILESTONES = Topic("cma.milestones.v1", 6, "Milestones declared, rescheduled and completed.")
 PROGRESS = Topic(

@@ -20,7 +20,7 @@ from services.alerting import render
 from services.alerting.domain import Channel
 from services.alerting.queries import Subscription
 from services.alerting.render import AlertItem
-from services.alerting.signing import sign
+from services.alerting.signing import UnsubscribeLinks, sign
 from services.runtime.settings import Settings
 
 
@@ -98,8 +98,10 @@ async def check_webhook_url(url: str, settings: Settings) -> WebhookTarget:
 
 
 class Channels:
-    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
-        self.settings, self.http = settings, http
+    def __init__(
+        self, settings: Settings, http: httpx.AsyncClient, links: UnsubscribeLinks
+    ) -> None:
+        self.settings, self.http, self.links = settings, http, links
 
     async def send(self, sub: Subscription, delivery_id: str, alerts: list[AlertItem]) -> None:
         if sub.channel is Channel.WEBHOOK:
@@ -149,8 +151,12 @@ class Channels:
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = make_msgid(domain="cma.alerting")
         message["X-CMA-Delivery"] = delivery_id
-        message.set_content(render.text_body(sub.name, alerts))
-        message.add_alternative(render.html_body(sub.name, alerts), subtype="html")
+        # RFC 8058 one-click: the mail client POSTs `List-Unsubscribe=One-Click` to the link.
+        unsubscribe = self.links.url(sub.subscription_id)
+        message["List-Unsubscribe"] = f"<{unsubscribe}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message.set_content(render.text_body(sub.name, alerts, unsubscribe))
+        message.add_alternative(render.html_body(sub.name, alerts, unsubscribe), subtype="html")
         return message
 
     def _smtp_send(self, message: EmailMessage) -> None:

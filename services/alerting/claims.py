@@ -9,16 +9,17 @@ commits on its own, whatever engine it is given."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import Update, func, literal, or_, select, update
+from sqlalchemy import Update, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.alerting import models as m
 from services.alerting.domain import DeliveryStatus
-from services.alerting.queries import Subscription
+from services.alerting.queries import ACTIVE, Subscription
 from services.alerting.render import AlertItem
 from services.runtime.leases import autocommit
 
@@ -36,10 +37,13 @@ class Claim:
 
 async def claim_due(engine: AsyncEngine, holder: str, lease: timedelta, batch: int) -> list[Claim]:
     """Claims up to `batch` due deliveries that nobody holds (never claimed, recorded, or
-    whose claim lapsed), oldest due first; each claim begins an attempt."""
+    whose claim lapsed), oldest due first; each claim begins an attempt. A paused or deleted
+    subscription's are left alone."""
     d, due = m.deliveries.c, m.deliveries.alias("due")
     free = (
         select(due.c.delivery_id)
+        .join(m.subscriptions, m.subscriptions.c.subscription_id == due.c.subscription_id)
+        .where(*ACTIVE)
         .where(due.c.status == DeliveryStatus.PENDING, due.c.due_at <= func.now())
         .where(or_(due.c.claimed_until.is_(None), due.c.claimed_until < func.now()))
         .order_by(due.c.due_at)
@@ -60,6 +64,27 @@ async def claim_due(engine: AsyncEngine, holder: str, lease: timedelta, batch: i
     async with autocommit(engine).connect() as conn:
         rows = (await conn.execute(stmt)).all()
     return [Claim(r.delivery_id, r.attempts, Subscription.from_row(r), r.alerts) for r in rows]
+
+
+async def claim_new(
+    engine: AsyncEngine, sub: Subscription, alerts: list[AlertItem], holder: str, lease: timedelta
+) -> Claim:
+    """A new delivery, claimed by `holder` from the start (a notification sent at once, such
+    as a test): if the holder stalls, the claim lapses and the delivery loop sends it."""
+    delivery_id = uuid.uuid4()
+    stmt = insert(m.deliveries).values(
+        delivery_id=delivery_id,
+        subscription_id=sub.subscription_id,
+        status=DeliveryStatus.PENDING,
+        alerts=alerts,
+        attempts=1,
+        due_at=func.now(),
+        claimed_by=holder,
+        claimed_until=func.now() + lease,
+    )
+    async with autocommit(engine).connect() as conn:
+        await conn.execute(stmt)
+    return Claim(delivery_id, 1, sub, alerts)
 
 
 def _if_still_ours(claim: Claim, holder: str) -> Update:

@@ -17,6 +17,7 @@ import logging
 import random
 from collections.abc import Callable
 from datetime import timedelta
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,12 +25,15 @@ from services.alerting.channels import Channels, DeliveryFailed
 from services.alerting.claims import (
     Claim,
     claim_due,
+    claim_new,
     record_delivered,
     record_failed,
     release_claims,
 )
 from services.alerting.domain import DeliveryStatus
 from services.alerting.metrics import DeliveryMetrics
+from services.alerting.queries import Subscription
+from services.alerting.render import AlertItem
 from services.alerting.usecases import AlertingUseCases
 from services.runtime.leases import instance_id
 from services.runtime.settings import Settings
@@ -93,6 +97,13 @@ class DeliveryLoop:
             await self.record(claim, failure)
         return len(claims)
 
+    async def send_now(self, sub: Subscription, alerts: list[AlertItem]) -> UUID:
+        """A new delivery sent at once, one attempt and no retry (a test notification): claimed
+        as it is created, sent outside any transaction, recorded delivered or dead."""
+        claim = await claim_new(self.engine, sub, alerts, self.holder, self.lease)
+        await self.record(claim, await self.attempt(claim), retry=False)
+        return claim.delivery_id
+
     async def attempt(self, claim: Claim) -> DeliveryFailed | None:
         """One attempt, cut off after `CMA_DELIVERY_TIMEOUT_SECONDS`: well within its claim."""
         try:
@@ -107,10 +118,12 @@ class DeliveryLoop:
             return DeliveryFailed(f"{type(exc).__name__}", retryable=True)
         return None
 
-    async def record(self, claim: Claim, failure: DeliveryFailed | None) -> DeliveryStatus | None:
+    async def record(
+        self, claim: Claim, failure: DeliveryFailed | None, *, retry: bool = True
+    ) -> DeliveryStatus | None:
         """Records the attempt's outcome if the claim is still ours; returns the delivery's
-        status after it (pending: a retry), or None when the claim had passed to another
-        instance and the outcome was dropped."""
+        status after it (pending: a retry, unless `retry` is False), or None when the claim
+        had passed to another instance and the outcome was dropped."""
         channel = claim.subscription.channel
         if failure is None:
             latency = await record_delivered(self.engine, claim, self.holder)
@@ -120,7 +133,7 @@ class DeliveryLoop:
                 return DeliveryStatus.DELIVERED
         else:
             retry_in = None
-            if failure.retryable and claim.attempt < self.settings.delivery_max_attempts:
+            if retry and failure.retryable and claim.attempt < self.settings.delivery_max_attempts:
                 base = self.settings.delivery_backoff_base_seconds
                 retry_in = timedelta(seconds=backoff_seconds(claim.attempt, base, self.jitter()))
             if await record_failed(self.engine, claim, self.holder, str(failure), retry_in):

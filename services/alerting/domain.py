@@ -53,11 +53,17 @@ class Channel(StrEnum):
 
 class DeliveryStatus(StrEnum):
     """Pending until sent (retries included), then delivered, or dead once attempts are
-    exhausted or the receiver refused it for good."""
+    exhausted or the receiver refused it for good; cancelled when its subscription was paused
+    or deleted before it was sent."""
 
     PENDING = "pending"
     DELIVERED = "delivered"
     DEAD = "dead"
+    CANCELLED = "cancelled"
+
+
+RECENTLY_RESOLVED = timedelta(days=7)
+"""How long a resolved alert stays listed by `GET /v1/alerts` (the service's clock)."""
 
 
 SEVERITY = {

@@ -12,11 +12,11 @@ from sqlalchemy import Row, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts.events import Event, ProjectRegistered
+from contracts.events import Event, ProjectAmended, ProjectRegistered
 from services.alerting import models as m
 from services.alerting.domain import AlertChange, AlertState, alert_changes, next_state
 from services.alerting.notifications import Pending, enqueue, lock_subscriptions, tell
-from services.alerting.queries import all_subscriptions
+from services.alerting.queries import active_subscriptions
 from services.runtime.clock import Clock
 
 
@@ -30,11 +30,13 @@ class AlertingHandlers:
         for event in events:
             if isinstance(event, ProjectRegistered):
                 await _register(conn, event)
+            elif isinstance(event, ProjectAmended):
+                await _amend(conn, event)
             changes += alert_changes(event)
         if not changes:
             return
         await lock_subscriptions(conn, exclusive=False)
-        subscriptions = await all_subscriptions(conn)
+        subscriptions = await active_subscriptions(conn)
         pending: Pending = defaultdict(list)
         for change in changes:
             alert = await _transition(conn, change)
@@ -85,3 +87,13 @@ async def _register(conn: AsyncConnection, event: ProjectRegistered) -> None:
     row = {"project_id": event.project_id, "name": p.name, "sheet": p.sheet}
     row |= {"regions": list(p.regions), "token_sha256": p.api_token_sha256}
     await conn.execute(upsert(m.projects).values(row).on_conflict_do_nothing())
+
+
+async def _amend(conn: AsyncConnection, event: ProjectAmended) -> None:
+    """Subscriptions filter on a project's name and regions as they now stand."""
+    p = event.payload
+    await conn.execute(
+        update(m.projects)
+        .where(m.projects.c.project_id == event.project_id)
+        .values(name=p.name, regions=list(p.regions))
+    )

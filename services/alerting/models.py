@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -34,6 +35,8 @@ projects = Table(
 )
 
 # `owner_project_id` is null for staff. The webhook secret is kept in clear: signing needs it.
+# A paused subscription is told nothing; a deleted one (`deleted_at`) stays, so that its
+# delivery log does too.
 subscriptions = Table(
     "subscriptions",
     metadata,
@@ -50,6 +53,8 @@ subscriptions = Table(
     Column("min_severity", String(10), nullable=False),
     Column("repeat_interval_seconds", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("paused", Boolean, nullable=False, server_default="false"),
+    Column("deleted_at", DateTime(timezone=True)),
 )
 
 # One row per fingerprint; `source_at` is the time of the last event applied to it.

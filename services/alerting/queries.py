@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.alerting import models as m
@@ -34,6 +34,8 @@ class Subscription:
     filters: Filters
     repeat: timedelta
     created_at: datetime
+    paused: bool = False
+    deleted: bool = False
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Subscription:
@@ -54,6 +56,8 @@ class Subscription:
             filters,
             timedelta(seconds=row.repeat_interval_seconds),
             row.created_at,
+            row.paused,
+            row.deleted_at is not None,
         )
 
     def to_row(self) -> dict[str, Any]:
@@ -72,6 +76,7 @@ class Subscription:
             "min_severity": f.min_severity.value,
             "repeat_interval_seconds": int(self.repeat.total_seconds()),
             "created_at": self.created_at,
+            "paused": self.paused,
         }
 
     def wants(self, alert: Row[Any]) -> bool:
@@ -113,9 +118,33 @@ class Delivery:
         )
 
 
-async def all_subscriptions(conn: AsyncConnection) -> list[Subscription]:
-    rows = await conn.execute(select(m.subscriptions).order_by(m.subscriptions.c.created_at))
-    return [Subscription.from_row(r) for r in rows]
+ACTIVE = (m.subscriptions.c.paused.is_(False), m.subscriptions.c.deleted_at.is_(None))
+"""The subscriptions that are told anything: neither paused nor deleted."""
+
+
+async def active_subscriptions(conn: AsyncConnection) -> list[Subscription]:
+    query = select(m.subscriptions).where(*ACTIVE).order_by(m.subscriptions.c.created_at)
+    return [Subscription.from_row(r) for r in await conn.execute(query)]
+
+
+@dataclass(frozen=True)
+class AlertFilters:
+    """`GET /v1/alerts`: None matches everything."""
+
+    status: AlertState | None = None
+    kind: AlertKind | None = None
+    sheet: str | None = None
+    project: UUID | None = None
+    region: str | None = None
+    severity: Severity | None = None
+
+
+@dataclass(frozen=True)
+class AlertCursor:
+    """Where a page of alerts ends: alerts are listed newest `started_at` first."""
+
+    started_at: datetime
+    fingerprint: str
 
 
 class AlertingQueries:
@@ -123,18 +152,62 @@ class AlertingQueries:
         self.engine = engine
 
     async def subscriptions(self, owner: UUID | None = None) -> list[Subscription]:
-        """Every subscription, or those a project created (`owner`)."""
+        """Every subscription not deleted, or those a project created (`owner`)."""
         query = select(m.subscriptions).order_by(m.subscriptions.c.created_at)
+        query = query.where(m.subscriptions.c.deleted_at.is_(None))
         if owner is not None:
             query = query.where(m.subscriptions.c.owner_project_id == owner)
         async with self.engine.connect() as conn:
             return [Subscription.from_row(r) for r in await conn.execute(query)]
 
-    async def subscription(self, subscription_id: UUID) -> Subscription | None:
+    async def subscription_ids(self, owner: UUID) -> list[UUID]:
+        """The subscriptions a project created, deleted ones included (their log stays)."""
+        s = m.subscriptions.c
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(s.subscription_id).where(s.owner_project_id == owner))
+            return list(rows.scalars())
+
+    async def subscription(
+        self, subscription_id: UUID, *, deleted: bool = False
+    ) -> Subscription | None:
+        """The subscription, or None; a deleted one only when `deleted` (its log stays)."""
         query = select(m.subscriptions).where(m.subscriptions.c.subscription_id == subscription_id)
+        if not deleted:
+            query = query.where(m.subscriptions.c.deleted_at.is_(None))
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).one_or_none()
         return None if row is None else Subscription.from_row(row)
+
+    async def delivery(self, delivery_id: UUID) -> Delivery | None:
+        query = select(m.deliveries).where(m.deliveries.c.delivery_id == delivery_id)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).one_or_none()
+        return None if row is None else Delivery.from_row(row)
+
+    async def alerts(
+        self, filters: AlertFilters, since: datetime, limit: int, after: AlertCursor | None
+    ) -> list[Row[Any]]:
+        """Alerts firing, and those resolved since `since`, newest first, after the cursor."""
+        a, f = m.alerts.c, filters
+        query = select(m.alerts).where(or_(a.state == AlertState.FIRING, a.resolved_at >= since))
+        for column, value in (
+            (a.state, f.status),
+            (a.kind, f.kind),
+            (a.sheet, f.sheet),
+            (a.project_id, f.project),
+            (a.severity, f.severity),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if f.region is not None:
+            query = query.where(a.regions.contains([f.region]))
+        if after is not None:
+            query = query.where(
+                tuple_(a.started_at, a.fingerprint) < tuple_(after.started_at, after.fingerprint)
+            )
+        query = query.order_by(a.started_at.desc(), a.fingerprint.desc()).limit(limit)
+        async with self.engine.connect() as conn:
+            return list(await conn.execute(query))
 
     async def deliveries(
         self, subscription_ids: list[UUID] | None, status: DeliveryStatus | None, limit: int

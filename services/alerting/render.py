@@ -1,4 +1,6 @@
-"""What a notification says: the webhook's JSON body and the e-mail's subject, text and HTML."""
+"""What a notification says: the webhook's JSON body and the e-mail's subject, text and HTML.
+A notification with no alert is a test (`POST /v1/subscriptions/{id}/test`): its webhook
+`status` is `test`."""
 
 from __future__ import annotations
 
@@ -56,6 +58,9 @@ def status_of(alerts: list[AlertItem]) -> AlertState:
     return AlertState.FIRING if firing else AlertState.RESOLVED
 
 
+TEST = "test"
+
+
 def webhook_body(
     delivery_id: str, subscription_id: str, name: str, alerts: list[AlertItem]
 ) -> dict[str, Any]:
@@ -64,12 +69,14 @@ def webhook_body(
         "delivery_id": delivery_id,
         "subscription_id": subscription_id,
         "subscription": name,
-        "status": status_of(alerts).value,
+        "status": status_of(alerts).value if alerts else TEST,
         "alerts": alerts,
     }
 
 
 def subject(alerts: list[AlertItem]) -> str:
+    if not alerts:
+        return "[CMA] TEST : notification d’essai"
     head = f"[CMA] {status_of(alerts).upper()}"
     if len(alerts) == 1:
         return f"{head}: {alerts[0]['summary']}"
@@ -80,16 +87,34 @@ def _line(a: AlertItem) -> str:
     return f"[{a['status'].upper()}] {a['severity']} {a['kind']}: {a['summary']}"
 
 
-def text_body(name: str, alerts: list[AlertItem]) -> str:
-    lines = [f"Subscription “{name}”: {len(alerts)} alert(s).", ""]
+def _test_line(name: str) -> str:
+    return f"Notification d’essai de l’abonnement « {name} » : ce canal reçoit bien les alertes."
+
+
+def _unsubscribe_line(url: str) -> str:
+    return f"Ne plus recevoir ces alertes (suspendre l’abonnement) : {url}"
+
+
+def text_body(name: str, alerts: list[AlertItem], unsubscribe_url: str) -> str:
+    lines = (
+        [f"Subscription “{name}”: {len(alerts)} alert(s).", ""] if alerts else [_test_line(name)]
+    )
     for a in alerts:
         lines.append(_line(a))
         since = f"since {a['starts_at']}" + (f", resolved {a['ends_at']}" if a["ends_at"] else "")
         lines.append(f"  project {a['project_name']} ({a['sheet']}), {since}")
+    lines += ["", "-- ", _unsubscribe_line(unsubscribe_url)]
     return "\n".join(lines) + "\n"
 
 
-def html_body(name: str, alerts: list[AlertItem]) -> str:
+def html_body(name: str, alerts: list[AlertItem], unsubscribe_url: str) -> str:
+    link = html.escape(unsubscribe_url)
+    footer = (
+        f'<hr><p><small><a href="{link}">Ne plus recevoir ces alertes</a> '
+        "(suspendre l’abonnement)</small></p>"
+    )
+    if not alerts:
+        return f"<html><body><p>{html.escape(_test_line(name))}</p>{footer}</body></html>"
     rows = "".join(
         f"<li><strong>{html.escape(a['status'].upper())}</strong> "
         f"{html.escape(a['severity'])} <code>{html.escape(a['kind'])}</code>: "
@@ -99,5 +124,28 @@ def html_body(name: str, alerts: list[AlertItem]) -> str:
     )
     return (
         f"<html><body><p>Subscription “{html.escape(name)}”: {len(alerts)} alert(s).</p>"
-        f"<ul>{rows}</ul></body></html>"
+        f"<ul>{rows}</ul>{footer}</body></html>"
+    )
+
+
+def unsubscribe_page(name: str, *, paused: bool, done: bool) -> str:
+    """The page of an e-mail's unsubscribe link: a button that POSTs to the same address
+    (mail clients fetch links on their own: a GET must change nothing), then the outcome."""
+    title = "Abonnement suspendu" if done else "Ne plus recevoir ces alertes"
+    if done:
+        body = (
+            f"<p>L’abonnement « {html.escape(name)} » est suspendu : il ne vous enverra plus "
+            "d’alertes. Son propriétaire peut le réactiver par l’API "
+            '(<code>PATCH /v1/subscriptions/{id}</code> avec <code>"paused": false</code>).</p>'
+        )
+    else:
+        state = " Il est déjà suspendu." if paused else ""
+        body = (
+            f"<p>Suspendre l’abonnement « {html.escape(name)} » ? Vous ne recevrez plus ses "
+            f"alertes jusqu’à ce qu’il soit réactivé.{state}</p>"
+            '<form method="post"><button type="submit">Suspendre l’abonnement</button></form>'
+        )
+    return (
+        '<!doctype html><html lang="fr"><head><meta charset="utf-8">'
+        f"<title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>"
     )

@@ -134,7 +134,7 @@ class Figures:
         return attribute(target, committing, self.clock().date())
 
     async def coverage(self, sheet: str | None) -> CoverageFigures:
-        funded = await self.queries.funded_regions()
+        funded = await self.queries.funded_regions(self.clock().date())
         return self.coverage_of(sheet, funded, await self.queries.tallies(sheet=sheet))
 
     async def project_summaries(self) -> list[ProjectSummary]:

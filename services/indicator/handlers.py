@@ -14,12 +14,18 @@ from __future__ import annotations
 from uuid import UUID
 
 import asyncpg
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts.events import Event, IndicatorReportSubmitted, ProjectRegistered
+from contracts.events import (
+    Event,
+    IndicatorReportSubmitted,
+    ProjectAmended,
+    ProjectClosed,
+    ProjectRegistered,
+)
 from services.indicator import models as m
 from services.indicator.totals_changed import emit_totals
 from services.runtime.clock import Clock
@@ -47,6 +53,9 @@ def make_handler(clock: Clock) -> Apply:
 
     async def handle_events(conn: AsyncConnection, events: list[Event]) -> None:
         await _register(conn, [e for e in events if isinstance(e, ProjectRegistered)])
+        await _amend_or_close(
+            conn, [e for e in events if isinstance(e, ProjectAmended | ProjectClosed)]
+        )
         reports = [e for e in events if isinstance(e, IndicatorReportSubmitted)]
         changed = await _replace_periods(conn, reports)
         await emit_totals(conn, changed, clock())
@@ -74,6 +83,29 @@ async def _register(conn: AsyncConnection, events: list[ProjectRegistered]) -> N
         for e in events
     ]
     await conn.execute(insert(m.projects).on_conflict_do_nothing(), rows)
+
+
+async def _amend_or_close(
+    conn: AsyncConnection, events: list[ProjectAmended | ProjectClosed]
+) -> None:
+    """In order, after the registrations of the batch (a project's events share a partition).
+    Cells are left alone: what was reported in a region removed, or before a closure, stays
+    counted."""
+    p = m.projects.c
+    for e in events:
+        values: dict[str, object]
+        if isinstance(e, ProjectClosed):
+            values = {"closed_on": e.payload.on}
+        else:
+            values = {
+                "name": e.payload.name,
+                "lead": e.payload.lead,
+                "end_date": e.payload.end_date,
+                "funding_eur": e.payload.funding_eur,
+                "regions": list(e.payload.regions),
+                "commitments": [c.model_dump(mode="json") for c in e.payload.commitments],
+            }
+        await conn.execute(update(m.projects).where(p.project_id == e.project_id).values(values))
 
 
 async def _replace_periods(

@@ -64,7 +64,8 @@ def gauge(name: str, doc: str, labels: list[str], values: Values) -> Metric:
 
 async def business_families(figures: Figures) -> list[Metric]:
     q = figures.queries
-    tallies, funded, funding = await q.tallies(), await q.funded_regions(), await q.sheet_funding()
+    tallies, funding = await q.tallies(), await q.sheet_funding()
+    funded = await q.funded_regions(figures.clock().date())
     coverage = [figures.coverage_of(s, funded, tallies) for s in (*figures.catalog.sheets, None)]
     sheets, projects = figures.sheets(tallies), await figures.project_summaries()
     return [

@@ -37,6 +37,7 @@ projects = Table(
     Column("commitments", JSONB, nullable=False),
     Column("token_sha256", String(64), nullable=False, unique=True),
     Column("active", Boolean, nullable=False, server_default="true"),
+    Column("closed_on", Date),  # not funded from this day; its figures still count
 )
 
 # The revision whose cells are in `cells`; an event with a revision not above it is ignored.

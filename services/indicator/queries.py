@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.indicators import Target
@@ -68,10 +68,13 @@ class IndicatorQueries:
         async with self.engine.connect() as conn:
             return [Tally(*row[:7], count=int(row[7])) for row in await conn.execute(query)]
 
-    async def funded_regions(self) -> dict[str, set[str]]:
+    async def funded_regions(self, today: date) -> dict[str, set[str]]:
+        """The regions active projects declare now, by sheet; a closed project's count until
+        the day it closed."""
         p = m.projects.c
         region = func.unnest(p.regions)
-        query = select(p.sheet, region).where(p.active).distinct()
+        open_on = or_(p.closed_on.is_(None), p.closed_on > today)
+        query = select(p.sheet, region).where(p.active, open_on).distinct()
         regions: dict[str, set[str]] = defaultdict(set)
         async with self.engine.connect() as conn:
             for sheet, code in await conn.execute(query):

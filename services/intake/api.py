@@ -17,27 +17,44 @@ from fastapi import (
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from contracts.events import MILESTONE_ID_PATTERN
-from contracts.projects import MilestoneCompletionIn, MilestonesIn, ProjectCreated, ProjectIn
-from contracts.reports import PERIOD_PATTERN, ReportIn
+from contracts.catalog import Catalog
+from contracts.events import MILESTONE_ID_PATTERN, ProjectStatus
+from contracts.projects import (
+    MilestoneCompletionIn,
+    MilestonesIn,
+    ProjectAmendmentIn,
+    ProjectClosureIn,
+    ProjectCreated,
+    ProjectIn,
+    SheetId,
+)
+from contracts.reports import PERIOD_PATTERN, RegionCode, ReportIn
 from contracts.text import Text
-from services.intake.domain import CellLoc, json_cell_loc
+from services.intake.domain import CellLoc, json_cell_loc, reportable_periods
 from services.intake.metrics import ReportMetrics
-from services.intake.queries import ReportQueries
+from services.intake.queries import ProjectFilter, ProjectQueries, ReportQueries
 from services.intake.schemas import (
     XLSX_MEDIA_TYPE,
+    AmendmentOut,
+    CatalogOut,
+    ClosureOut,
     MilestoneCompletionOut,
     MilestonesDeclared,
+    ProjectOut,
+    ProjectPage,
     ReportAccepted,
+    ReportContent,
     ReportDryRun,
     ReportFormat,
     ReportHistory,
 )
 from services.intake.spreadsheets import charset_of, read_csv_report, read_xlsx_report
 from services.intake.spreadsheets.template import csv_template, xlsx_template
+from services.intake.usecases.amendments import AmendmentUseCases
 from services.intake.usecases.projects import ProjectUseCases
 from services.intake.usecases.reports import ReportUseCases
 from services.runtime.auth import Caller
+from services.runtime.clock import Clock
 from services.runtime.errors import Unprocessable, pydantic_errors
 from services.runtime.http import CONFLICT, FORBIDDEN, NOT_FOUND, PROBLEMS, inline_schema
 
@@ -244,3 +261,104 @@ def _json_report(body: bytes) -> ReportIn:
         return ReportIn.model_validate_json(body)
     except ValidationError as exc:
         raise Unprocessable(pydantic_errors(exc.errors(), prefix=["body"])) from None
+
+
+def project_router(
+    amendments: AmendmentUseCases,
+    queries: ProjectQueries,
+    catalog: Catalog,
+    clock: Clock,
+    authenticate: Callable[[Request], Awaitable[Caller]],
+) -> APIRouter:
+    """Projects listed, read, amended and closed; a report's cells; the reference catalog."""
+    router = APIRouter(prefix="/v1", responses=PROBLEMS)
+    CallerDep = Annotated[Caller, Depends(authenticate)]
+
+    @router.get("/projects", tags=["projects"], responses=FORBIDDEN)
+    async def list_projects(
+        caller: CallerDep,
+        sheet: Annotated[SheetId | None, Query()] = None,
+        wave: Annotated[Text | None, Query(max_length=40)] = None,
+        region: Annotated[RegionCode | None, Query()] = None,
+        status: Annotated[ProjectStatus | None, Query()] = None,
+        q: Annotated[
+            Text | None, Query(max_length=200, description="Text in the name or the lead.")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        cursor: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> ProjectPage:
+        """Projects in registration order (programme staff), a page at a time."""
+        caller.require_staff()
+        where = ProjectFilter(sheet=sheet, wave=wave, region=region, status=status, text=q)
+        return await queries.page(where, limit, cursor)
+
+    @router.get("/projects/{project_id}", tags=["projects"], responses=FORBIDDEN | NOT_FOUND)
+    async def read_project(project_id: UUID, caller: CallerDep) -> ProjectOut:
+        """Everything registered as it now stands, its milestones, status, closure and the
+        history of its amendments (staff, or the project itself)."""
+        caller.require_project(project_id)
+        return await queries.project(project_id)
+
+    @router.patch(
+        "/projects/{project_id}", tags=["projects"], responses=FORBIDDEN | NOT_FOUND | CONFLICT
+    )
+    async def amend_project(
+        project_id: UUID, body: ProjectAmendmentIn, caller: CallerDep
+    ) -> AmendmentOut:
+        """Amend a project (programme staff): the fields that change, each given whole, and
+        why. Reports are checked against the amended regions and run from then on; a region
+        removed stops counting as funded, the reports already counted there stay."""
+        caller.require_staff()
+        return await amendments.amend(project_id, body, caller)
+
+    @router.post(
+        "/projects/{project_id}/close",
+        tags=["projects"],
+        status_code=status.HTTP_200_OK,
+        responses=FORBIDDEN | NOT_FOUND | CONFLICT,
+    )
+    async def close_project(
+        project_id: UUID, body: ProjectClosureIn, caller: CallerDep
+    ) -> ClosureOut:
+        """Close a project (programme staff) as `completed` or `abandoned` from `on`: it stops
+        counting as funded, its open milestones are cancelled, no report is due for a period
+        after `on`; its figures stay in the totals."""
+        caller.require_staff()
+        return await amendments.close(project_id, body, caller)
+
+    @router.get(
+        "/projects/{project_id}/reports/{period}",
+        tags=["reports"],
+        responses=FORBIDDEN | NOT_FOUND,
+    )
+    async def current_report(
+        project_id: UUID,
+        period: Annotated[str, Path(pattern=PERIOD_PATTERN)],
+        caller: CallerDep,
+    ) -> ReportContent:
+        """The period's current revision, with its cells."""
+        caller.require_project(project_id)
+        return await queries.report(project_id, period, None)
+
+    @router.get(
+        "/projects/{project_id}/reports/{period}/revisions/{revision}",
+        tags=["reports"],
+        responses=FORBIDDEN | NOT_FOUND,
+    )
+    async def report_revision(
+        project_id: UUID,
+        period: Annotated[str, Path(pattern=PERIOD_PATTERN)],
+        revision: Annotated[int, Path(ge=1, le=1_000_000)],
+        caller: CallerDep,
+    ) -> ReportContent:
+        """Any revision of the period's report, with its cells: what was sent before."""
+        caller.require_project(project_id)
+        return await queries.report(project_id, period, revision)
+
+    @router.get("/catalog", tags=["reference"])
+    async def read_catalog(caller: CallerDep) -> CatalogOut:
+        """Sheets with their targets, levels, regions with their population, audiences, kinds
+        and the periods that can be reported (any token)."""
+        return CatalogOut.of(catalog, reportable_periods(clock().date()))
+
+    return router

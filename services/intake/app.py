@@ -6,11 +6,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from contracts.catalog import load_catalog
 from services.intake import models
 from services.intake.anomalies import Thresholds
-from services.intake.api import intake_router
+from services.intake.api import intake_router, project_router
 from services.intake.metrics import ReportMetrics
-from services.intake.queries import ProjectRuns, ReportQueries
+from services.intake.queries import ProjectQueries, ProjectRuns, ReportQueries
+from services.intake.usecases.amendments import AmendmentUseCases
 from services.intake.usecases.projects import ProjectUseCases
 from services.intake.usecases.reports import ReportUseCases
 from services.runtime import registry as service_registry
@@ -32,7 +34,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     engine = service_engine(settings)
     broker = make_broker(settings, SERVICE, registry)
     relay = OutboxRelay.from_settings(engine, models.outbox, models.leases, broker, settings)
-    runs = ProjectRuns()  # one cache of projects' runs for every use case and query
+    runs = ProjectRuns()
+    authenticate = authenticator(settings, token_lookup(engine, models.projects))
     report_metrics = ReportMetrics(registry)
 
     app = build_app(
@@ -62,8 +65,17 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
                 ),
             ),
             ReportQueries(engine, runs),
-            authenticator(settings, token_lookup(engine, models.projects)),
+            authenticate,
             report_metrics,
+        )
+    )
+    app.include_router(
+        project_router(
+            AmendmentUseCases(engine, clock, runs),
+            ProjectQueries(engine),
+            load_catalog(),
+            clock,
+            authenticate,
         )
     )
 

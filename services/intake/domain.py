@@ -7,11 +7,13 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from contracts.indicators import CellKind
-from contracts.reports import Cell, ReportIn, period_bounds
+from contracts.events import AmendmentChanges, CommitmentChange
+from contracts.indicators import CellKind, Target
+from contracts.projects import ProjectAmendmentIn, ProjectClosureIn
+from contracts.reports import FIRST_DAY, Cell, ReportIn, period_bounds, period_of
 from services.runtime.errors import FieldError
 
 PRODUCER = "intake"
@@ -21,11 +23,22 @@ CellLoc = Callable[[int], tuple[str | int, ...]]
 
 @dataclass(frozen=True, slots=True)
 class ProjectRun:
-    """What a report is checked against: the regions a project declared and its run."""
+    """What a report is checked against: the regions a project declares now and its run,
+    which ends early when the project closed (`closed_on`)."""
 
     regions: tuple[str, ...]
     start: date
     end: date
+    closed_on: date | None = None
+
+    @property
+    def last_day(self) -> date:
+        """The run's last day: its end, or the day it closed if earlier."""
+        return self.end if self.closed_on is None else min(self.end, self.closed_on)
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_on is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,3 +167,113 @@ def envelope(project_id: uuid.UUID, now: datetime) -> dict[str, Any]:
         "producer": PRODUCER,
         "project_id": project_id,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Amendable:
+    """What staff may amend on a project, as it stands."""
+
+    name: str
+    lead: str
+    end_date: date
+    funding_eur: int | None
+    regions: tuple[str, ...]
+    commitments: tuple[Target, ...]
+
+
+def amendment_problems(
+    current: Amendable, body: ProjectAmendmentIn, *, start: date
+) -> list[FieldError]:
+    """An end after the start; commitments added under a new id, changed or withdrawn under an
+    existing one."""
+    problems: list[FieldError] = []
+    if body.end_date is not None and body.end_date <= start:
+        problems.append(
+            FieldError(("body", "end_date"), f"end_date must be after start_date {start}")
+        )
+    held = {c.id for c in current.commitments}
+    if body.commitments is not None:
+        for part, ids, must_exist in (
+            ("added", [c.id for c in body.commitments.added], False),
+            ("changed", [c.id for c in body.commitments.changed], True),
+            ("withdrawn", list(body.commitments.withdrawn), True),
+        ):
+            for index, cid in enumerate(ids):
+                if (cid in held) != must_exist:
+                    state = "is not one of" if must_exist else "is already one of"
+                    problems.append(
+                        FieldError(
+                            ("body", "commitments", part, index),
+                            f"commitment {cid} {state} the project's commitments",
+                        )
+                    )
+    return problems
+
+
+def amend(current: Amendable, body: ProjectAmendmentIn) -> tuple[AmendmentChanges, Amendable]:
+    """What the amendment changes (a field given with its current value changes nothing) and
+    the project after it. `body` has passed `amendment_problems`."""
+    commitments = list(current.commitments)
+    changed: list[CommitmentChange] = []
+    withdrawn: list[Target] = []
+    added: tuple[Target, ...] = ()
+    if body.commitments is not None:
+        replacing = {c.id: c for c in body.commitments.changed}
+        for index, held in enumerate(commitments):
+            if replacing.get(held.id, held) != held:
+                changed.append(CommitmentChange(before=held, after=replacing[held.id]))
+                commitments[index] = replacing[held.id]
+        gone = set(body.commitments.withdrawn)
+        withdrawn = [c for c in commitments if c.id in gone]
+        added = body.commitments.added
+        commitments = [c for c in commitments if c.id not in gone] + list(added)
+    new = Amendable(
+        name=current.name if body.name is None else body.name,
+        lead=current.lead if body.lead is None else body.lead,
+        end_date=current.end_date if body.end_date is None else body.end_date,
+        funding_eur=(
+            body.funding_eur if "funding_eur" in body.model_fields_set else current.funding_eur
+        ),
+        regions=current.regions if body.regions is None else tuple(body.regions),
+        commitments=tuple(commitments),
+    )
+    fields = {
+        name: {"before": getattr(current, name), "after": getattr(new, name)}
+        for name in ("name", "lead", "end_date", "funding_eur", "regions")
+        if getattr(current, name) != getattr(new, name)
+    }
+    changes = AmendmentChanges.model_validate(
+        {
+            **fields,
+            "commitments_added": added,
+            "commitments_changed": changed,
+            "commitments_withdrawn": withdrawn,
+        }
+    )
+    return changes, new
+
+
+def changes_nothing(changes: AmendmentChanges) -> bool:
+    return changes == AmendmentChanges()
+
+
+def closure_problems(body: ProjectClosureIn, *, start: date, today: date) -> list[FieldError]:
+    """A project closes on a day of its run that has come: not before its start, not in the
+    future."""
+    problems: list[FieldError] = []
+    if body.on > today:
+        problems.append(FieldError(("body", "on"), f"on {body.on} is in the future"))
+    if body.on < start:
+        problems.append(
+            FieldError(("body", "on"), f"on {body.on} is before the project's start {start}")
+        )
+    return problems
+
+
+def reportable_periods(today: date) -> list[str]:
+    """Every period from the first a project can run in to today's, oldest first."""
+    periods, day = [], FIRST_DAY
+    while day <= today:
+        periods.append(period_of(day))
+        day = period_bounds(period_of(day))[1] + timedelta(days=1)
+    return periods

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -37,6 +38,25 @@ projects = Table(
     Column("commitments", JSONB, nullable=False),
     Column("token_sha256", String(64), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(10), nullable=False, server_default="active"),
+    Column("closed_on", Date),
+    Column("closed_by", String(200)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("closure_reason", Text),
+)
+# The project list pages through projects in registration order.
+Index("projects_by_creation", projects.c.created_at, projects.c.project_id)
+
+# Each amendment as it was made: who, when, why, and what changed (`AmendmentChanges`).
+amendments = Table(
+    "amendments",
+    metadata,
+    Column("project_id", Uuid, ForeignKey("projects.project_id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("amended_by", String(200), nullable=False),
+    Column("amended_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("changes", JSONB, nullable=False),
 )
 
 milestones = Table(

@@ -1,23 +1,35 @@
-"""Intake's reads: a project's run (cached), an earlier report by its Idempotency-Key, a
-project's report history and its milestones. Statements are built once: a report request
-(the hot path) runs the first two."""
+"""Intake's reads: a project's run, an earlier report by its Idempotency-Key, a
+project's report history and its milestones; the project list, one project with its
+history, one report revision's cells. Statements on the hot path (a report request runs the
+first two) are built once."""
 
 from __future__ import annotations
 
+import base64
+import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from cachetools import LRUCache
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import Row, any_, bindparam, func, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from contracts.events import ProjectStatus
 from contracts.reports import Cell
 from services.intake import models as m
 from services.intake.domain import ProjectRun, ReportRevision, ReportTemplate
-from services.intake.schemas import ReportHistory
-from services.runtime.errors import NotFound
+from services.intake.schemas import (
+    AmendmentOut,
+    ClosureOut,
+    ProjectMilestoneOut,
+    ProjectOut,
+    ProjectPage,
+    ProjectSummaryOut,
+    ReportContent,
+    ReportHistory,
+)
+from services.runtime.errors import FieldError, NotFound, Unprocessable
 
 _r = m.reports.c
 _REVISION = (
@@ -29,9 +41,9 @@ _REVISION = (
     _r.reason,
     func.jsonb_array_length(_r.cells).label("cells"),
 )
-_PROJECT = select(m.projects.c.regions, m.projects.c.start_date, m.projects.c.end_date).where(
-    m.projects.c.project_id == bindparam("project_id")
-)
+_PROJECT = select(
+    m.projects.c.regions, m.projects.c.start_date, m.projects.c.end_date, m.projects.c.closed_on
+).where(m.projects.c.project_id == bindparam("project_id"))
 _BY_KEY = select(_r.request_sha256, *_REVISION).where(
     _r.project_id == bindparam("project_id"), _r.idempotency_key == bindparam("key")
 )
@@ -77,21 +89,14 @@ class EarlierReport:
 
 
 class ProjectRuns:
-    """A project's regions and run, or `NotFound`. A registered project's regions and run never
-    change (API v1 has no update or delete), so what was found is kept: one round trip less
-    per report."""
-
-    def __init__(self, maxsize: int = 100_000) -> None:
-        self._found: LRUCache[UUID, ProjectRun] = LRUCache(maxsize=maxsize)
+    """A project's regions and run, or `NotFound`. Read in the request's transaction, never
+    cached: an amendment or a closure (on any replica) applies to the next report."""
 
     async def get(self, conn: AsyncConnection, project_id: UUID) -> ProjectRun:
-        if (run := self._found.get(project_id)) is not None:
-            return run
         row = (await conn.execute(_PROJECT, {"project_id": project_id})).one_or_none()
         if row is None:
             raise NotFound(f"project {project_id} not found")
-        run = self._found[project_id] = ProjectRun(tuple(row.regions), row.start_date, row.end_date)
-        return run
+        return ProjectRun(tuple(row.regions), row.start_date, row.end_date, row.closed_on)
 
 
 async def earlier_report(conn: AsyncConnection, project_id: UUID, key: str) -> EarlierReport | None:
@@ -149,4 +154,169 @@ class ReportQueries:
             period,
             current.revision if current else None,
             current.cells if current else (),
+        )
+
+
+# Projects: the list (keyset pages in registration order), one project with its history, and
+# one revision of a report with its cells.
+
+_p, _a = m.projects.c, m.amendments.c
+_SUMMARY = (
+    _p.project_id,
+    _p.sheet,
+    _p.wave,
+    _p.name,
+    _p.lead,
+    _p.regions,
+    _p.start_date,
+    _p.end_date,
+    _p.funding_eur,
+    _p.status,
+    _p.closed_on,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectFilter:
+    sheet: str | None = None
+    wave: str | None = None
+    region: str | None = None
+    status: ProjectStatus | None = None
+    text: str | None = None  # in the name or the lead, case-insensitive
+
+
+def _cursor(created_at: datetime, project_id: UUID) -> str:
+    raw = f"{created_at.isoformat()}|{project_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _after(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created_at, project_id = raw.split("|")
+        return datetime.fromisoformat(created_at), UUID(project_id)
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors too
+        raise Unprocessable(
+            [FieldError(("query", "cursor"), "not a cursor this API handed out")]
+        ) from None
+
+
+def _summary(row: Row[*tuple[Any, ...]]) -> ProjectSummaryOut:
+    return ProjectSummaryOut.model_validate(
+        {name: getattr(row, name) for name in ProjectSummaryOut.model_fields}
+    )
+
+
+class ProjectQueries:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def page(self, where: ProjectFilter, limit: int, cursor: str | None) -> ProjectPage:
+        query = select(*_SUMMARY, _p.created_at).order_by(_p.created_at, _p.project_id)
+        if cursor is not None:
+            query = query.where(tuple_(_p.created_at, _p.project_id) > tuple_(*_after(cursor)))
+        for column, value in ((_p.sheet, where.sheet), (_p.wave, where.wave)):
+            if value is not None:
+                query = query.where(column == value)
+        if where.region is not None:
+            query = query.where(literal(where.region) == any_(_p.regions))
+        if where.status is not None:
+            query = query.where(_p.status == where.status.value)
+        if where.text:
+            pattern = "%" + re.sub(r"([\\%_])", r"\\\1", where.text) + "%"
+            query = query.where(or_(_p.name.ilike(pattern), _p.lead.ilike(pattern)))
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query.limit(limit + 1))).all()
+        more = len(rows) > limit
+        last = rows[limit - 1] if more else None
+        return ProjectPage(
+            items=[_summary(row) for row in rows[:limit]],
+            next_cursor=None if last is None else _cursor(last.created_at, last.project_id),
+        )
+
+    async def project(self, project_id: UUID) -> ProjectOut:
+        ms = m.milestones.c
+        columns = (*_SUMMARY, _p.commitments, _p.created_at, _p.closed_by, _p.closed_at)
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(*columns, _p.closure_reason).where(_p.project_id == project_id)
+                )
+            ).one_or_none()
+            if row is None:
+                raise NotFound(f"project {project_id} not found")
+            milestones = await conn.execute(
+                select(ms.spec, ms.completed_on).where(ms.project_id == project_id)
+            )
+            amendments = await conn.execute(
+                select(m.amendments).where(_a.project_id == project_id).order_by(_a.seq)
+            )
+        closure = None
+        if row.closed_on is not None:
+            closure = ClosureOut(
+                status=row.status,
+                on=row.closed_on,
+                reason=row.closure_reason,
+                closed_by=row.closed_by,
+                closed_at=row.closed_at,
+            )
+        return ProjectOut(
+            **_summary(row).model_dump(),
+            commitments=row.commitments,
+            milestones=sorted(
+                (
+                    ProjectMilestoneOut(**spec, completed_on=completed_on)
+                    for spec, completed_on in milestones
+                ),
+                key=lambda one: (one.due_date, one.milestone_id),
+            ),
+            created_at=row.created_at,
+            closure=closure,
+            amendments=[
+                AmendmentOut(
+                    amendment=a.seq,
+                    amended_by=a.amended_by,
+                    amended_at=a.amended_at,
+                    reason=a.reason,
+                    changes=a.changes,
+                )
+                for a in amendments
+            ],
+        )
+
+    async def report(self, project_id: UUID, period: str, revision: int | None) -> ReportContent:
+        """The period's current revision (`revision` None) or the one asked for."""
+        async with self.engine.connect() as conn:
+            current = (
+                await conn.execute(
+                    select(m.periods.c.revision).where(
+                        m.periods.c.project_id == project_id, m.periods.c.period == period
+                    )
+                )
+            ).scalar_one_or_none()
+            wanted = current if revision is None else revision
+            row = None
+            if wanted is not None:
+                row = (
+                    await conn.execute(
+                        select(m.reports).where(
+                            _r.project_id == project_id,
+                            _r.period == period,
+                            _r.revision == wanted,
+                        )
+                    )
+                ).one_or_none()
+        if row is None or current is None:
+            what = "" if revision is None else f" revision {revision}"
+            raise NotFound(f"no report{what} for period {period} of project {project_id}")
+        return ReportContent(
+            project_id=project_id,
+            report_id=row.report_id,
+            period=period,
+            revision=row.revision,
+            current_revision=current,
+            submitted_by=row.submitted_by,
+            submitted_at=row.submitted_at,
+            reason=row.reason,
+            cells=row.cells,
         )

@@ -12,8 +12,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
-from contracts.events import MILESTONE_ID_PATTERN
-from contracts.indicators import CellKind
+from contracts.catalog import Catalog
+from contracts.events import MILESTONE_ID_PATTERN, AmendmentChanges, MilestoneSpec, ProjectStatus
+from contracts.indicators import CellKind, Sex, Target
 from contracts.reports import Cell, Period
 from services.intake.anomalies import ArrivalWarning
 from services.intake.anomalies import Rule as ArrivalRule
@@ -196,3 +197,125 @@ class MilestonesDeclared(_ProjectAnswer):
 class MilestoneCompletionOut(_ProjectAnswer):
     milestone_id: MilestoneId
     completed_on: date
+
+
+# Projects: the list, one project with its history, a report's cells, the catalog.
+
+
+class ProjectSummaryOut(_ProjectAnswer):
+    sheet: str
+    wave: str
+    name: str
+    lead: str
+    regions: list[str]
+    start_date: date
+    end_date: date
+    funding_eur: int | None
+    status: ProjectStatus
+    closed_on: date | None = Field(description="Set once closed: the day it closed.")
+
+
+class ProjectPage(_Answer):
+    items: list[ProjectSummaryOut] = Field(description="In registration order.")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: none.")
+
+
+class ProjectMilestoneOut(MilestoneSpec):
+    completed_on: date | None
+
+
+class ClosureOut(_Answer):
+    status: ProjectStatus
+    on: date
+    reason: str
+    closed_by: str
+    closed_at: Timestamp
+
+
+class AmendmentOut(_Answer):
+    amendment: int = Field(ge=1)
+    amended_by: str
+    amended_at: Timestamp
+    reason: str
+    changes: AmendmentChanges
+
+
+class ProjectOut(ProjectSummaryOut):
+    """Everything registered, as it now stands, and how it came to be."""
+
+    commitments: list[Target]
+    milestones: list[ProjectMilestoneOut] = Field(description="By due date.")
+    created_at: Timestamp
+    closure: ClosureOut | None
+    amendments: list[AmendmentOut] = Field(description="Oldest first.")
+
+
+class ReportContent(_ProjectAnswer):
+    """One revision of a period's report, with its cells as sent."""
+
+    report_id: UUID
+    period: Period
+    revision: int = Field(ge=1)
+    current_revision: int = Field(ge=1, description="The period's revision that counts now.")
+    submitted_by: str
+    submitted_at: Timestamp
+    reason: str | None
+    cells: list[Cell]
+
+
+class SheetOut(_Answer):
+    id: str
+    name: str
+    start: date
+    targets: list[Target]
+
+
+class RegionOut(_Answer):
+    insee_code: str
+    name: str
+    population: int
+    population_year: int
+
+
+class CodeOut(_Answer):
+    code: str
+    label: str
+
+
+class CatalogOut(_Answer):
+    """What a client builds its forms and checks from."""
+
+    version: str
+    population_vintage: str
+    sheets: list[SheetOut]
+    levels: list[CodeOut]
+    regions: list[RegionOut]
+    audiences: list[CodeOut]
+    kinds: list[CellKind]
+    sexes: list[Sex]
+    periods: list[Period] = Field(description="The periods begun by today, oldest first.")
+
+    @classmethod
+    def of(cls, catalog: Catalog, periods: list[str]) -> CatalogOut:
+        return cls(
+            version=catalog.version,
+            population_vintage=catalog.population_vintage,
+            sheets=[
+                SheetOut(id=s.id, name=s.name, start=s.start, targets=s.targets)
+                for s in catalog.sheets.values()
+            ],
+            levels=[CodeOut(code=lv.code, label=lv.label) for lv in catalog.levels.values()],
+            regions=[
+                RegionOut(
+                    insee_code=r.insee_code,
+                    name=r.name,
+                    population=r.population,
+                    population_year=r.population_year,
+                )
+                for r in catalog.regions.values()
+            ],
+            audiences=[CodeOut(code=a.code, label=a.label) for a in catalog.audiences.values()],
+            kinds=list(CellKind),
+            sexes=list(Sex),
+            periods=periods,
+        )

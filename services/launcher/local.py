@@ -110,6 +110,8 @@ def _embedded_parts(stack: contextlib.ExitStack, signals: Signals, state: Path) 
         chosen |= {"CMA_KAFKA_BOOTSTRAP": kafka.bootstrap, "CMA_KAFKA_IDEMPOTENCE": "false"}
     if not _given("CMA_STAFF_TOKENS"):
         chosen["CMA_STAFF_TOKENS"] = secrets.token_urlsafe(24)
+    if not _given("CMA_ALERTING_LINK_SECRET"):  # every alerting process must share it
+        chosen["CMA_ALERTING_LINK_SECRET"] = secrets.token_urlsafe(32)
     return chosen
 
 

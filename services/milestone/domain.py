@@ -55,16 +55,19 @@ def status_at(
     criterion: Target | None,
     progress: Progress | None,
     rules: Rules,
+    closed_on: date | None = None,
 ) -> MilestoneStatus:
     """Met (on time or late) once completed or once the totals reach the criterion; else
-    overdue past the due date; else at risk when due soon (and, for a quantitative
-    milestone, below its trajectory); else pending."""
+    cancelled once its project closed; else overdue past the due date; else at risk when due
+    soon (and, for a quantitative milestone, below its trajectory); else pending."""
     actual = reached(criterion, progress.totals) if criterion and progress else 0
     met_on = completed_on
     if criterion is not None and progress is not None and actual >= criterion.value:
         met_on = progress.observed_on
     if met_on is not None:
         return MilestoneStatus.MET if met_on <= due else MilestoneStatus.MET_LATE
+    if closed_on is not None:
+        return MilestoneStatus.CANCELLED
     if today > due:
         return MilestoneStatus.OVERDUE
     if (due - today).days <= rules.at_risk_days and (
@@ -72,6 +75,11 @@ def status_at(
     ):
         return MilestoneStatus.AT_RISK
     return MilestoneStatus.PENDING
+
+
+def last_day(end: date, closed_on: date | None) -> date:
+    """A project's run ends at its end date, or on the day it closed if that came first."""
+    return end if closed_on is None else min(end, closed_on)
 
 
 def closed_periods(start: date, end: date, today: date, grace_days: int) -> list[tuple[str, date]]:

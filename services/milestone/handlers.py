@@ -15,12 +15,14 @@ from contracts.events import (
     IndicatorReportSubmitted,
     MilestoneCompleted,
     MilestoneDeclared,
+    ProjectAmended,
+    ProjectClosed,
     ProjectRegistered,
     ProjectTotalsChanged,
 )
 from services.milestone import models as m
 from services.milestone.domain import Rules
-from services.milestone.overdue_reports import clear_overdue
+from services.milestone.overdue_reports import clear_overdue, evaluate_reports
 from services.milestone.transitions import evaluate_milestones
 from services.runtime.clock import Clock
 from services.runtime.consumer import Apply
@@ -32,11 +34,14 @@ def make_handler(clock: Clock, rules: Rules) -> Apply:
     async def handle_events(conn: AsyncConnection, events: list[Event]) -> None:
         touched: set[UUID] = set()
         reported: list[tuple[UUID, str]] = []
+        runs_changed: set[UUID] = set()
         for event in events:
             if isinstance(event, IndicatorReportSubmitted):
                 reported.append((event.project_id, event.payload.period))
             elif await _store(conn, event):
                 touched.add(event.project_id)
+                if isinstance(event, ProjectAmended | ProjectClosed):
+                    runs_changed.add(event.project_id)
         now = clock()
         if reported:
             await conn.execute(
@@ -47,6 +52,8 @@ def make_handler(clock: Clock, rules: Rules) -> Apply:
             await clear_overdue(conn, reported, now)
         if touched:
             await evaluate_milestones(conn, now, rules, projects=sorted(touched))
+        if runs_changed:  # report deadlines follow the run's new end at once
+            await evaluate_reports(conn, now, rules, projects=sorted(runs_changed))
 
     return handle_events
 
@@ -68,6 +75,19 @@ async def _store(conn: AsyncConnection, event: Event) -> bool:
                 token_sha256=p.api_token_sha256,
             )
             .on_conflict_do_nothing()
+        )
+    elif isinstance(event, ProjectAmended | ProjectClosed):
+        values: dict[str, object] = (
+            {"closed_on": event.payload.on}
+            if isinstance(event, ProjectClosed)
+            else {
+                "name": event.payload.name,
+                "regions": list(event.payload.regions),
+                "end_date": event.payload.end_date,
+            }
+        )
+        await conn.execute(
+            update(m.projects).where(m.projects.c.project_id == event.project_id).values(values)
         )
     elif isinstance(event, MilestoneDeclared):
         spec = event.payload.milestone

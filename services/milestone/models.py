@@ -29,6 +29,7 @@ projects = Table(
     Column("start_date", Date, nullable=False),
     Column("end_date", Date, nullable=False),
     Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("closed_on", Date),  # open milestones cancelled, no report due after it
 )
 
 # A milestone may be declared before its project's registration arrives (another topic):

@@ -20,10 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts import topics
 from contracts.events import ProjectContext
+from contracts.reports import period_bounds
 from services.milestone import models as m
 from services.milestone.domain import (
     Rules,
     closed_periods,
+    last_day,
     report_overdue,
     report_overdue_cleared,
 )
@@ -62,16 +64,29 @@ async def evaluate_reports(
     }
     changes = 0
     for project_id, project in known.items():
+        end = last_day(project.end_date, project.closed_on)
         for period, deadline in closed_periods(
-            project.start_date, project.end_date, now.date(), rules.report_grace_days
+            project.start_date, end, now.date(), rules.report_grace_days
         ):
             key = (project_id, period)
             if key not in reported and key not in flagged:
                 changes += await _flag(conn, project, period, deadline, now)
-    cleared = [key for key, at in flagged.items() if at is None and key in reported]
+    # Reported since, or no longer due: the run was cut short by an amendment or a closure.
+    cleared = [
+        key
+        for key, at in flagged.items()
+        if at is None and (key in reported or not _due(known.get(key[0]), key[1]))
+    ]
     if cleared:
         changes += await clear_overdue(conn, cleared, now)
     return changes
+
+
+def _due(project: Row[Any] | None, period: str) -> bool:
+    """Whether the project's run still covers the period (an unknown project's: kept)."""
+    if project is None:
+        return True
+    return period_bounds(period)[0] <= last_day(project.end_date, project.closed_on)
 
 
 async def _flag(

@@ -69,6 +69,7 @@ async def evaluate_milestones(
             p.name,
             p.sheet,
             p.regions,
+            p.closed_on,
             t.totals,
             t.observed_at,
         )
@@ -97,6 +98,7 @@ async def evaluate_milestones(
             criterion=criterion,
             progress=progress,
             rules=rules,
+            closed_on=row.closed_on,
         )
         if new != row.status:
             changes.append(_change(row, criterion is not None, new))

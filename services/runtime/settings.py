@@ -106,6 +106,14 @@ class Settings(BaseSettings):
         default=False, description="Allow webhook URLs on private or loopback addresses (tests)."
     )
     alert_group_wait_seconds: float = Field(default=30.0, ge=0)
+    alerting_link_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs e-mails' unsubscribe links; unset outside production: one per process.",
+    )
+    alerting_public_url: str | None = Field(
+        default=None,
+        description="Alerting's address as e-mail readers reach it (unsubscribe links).",
+    )
     delivery_max_attempts: int = Field(default=5, ge=1)
     delivery_backoff_base_seconds: float = Field(default=1.0, gt=0)
     delivery_timeout_seconds: float = Field(default=10.0, gt=0)
@@ -181,4 +189,11 @@ class Settings(BaseSettings):
             raise ValueError("CMA_STAFF_TOKENS must be set in production")
         if any(len(t.get_secret_value()) < 16 for t in self.staff_tokens):
             raise ValueError("every staff token must be at least 16 characters")
+        link = self.alerting_link_secret
+        if self.environment == "production" and (link is None or not self.alerting_public_url):
+            raise ValueError(
+                "CMA_ALERTING_LINK_SECRET and CMA_ALERTING_PUBLIC_URL must be set in production"
+            )
+        if link is not None and len(link.get_secret_value()) < 32:
+            raise ValueError("CMA_ALERTING_LINK_SECRET must be at least 32 characters")
         return self

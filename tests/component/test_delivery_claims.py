@@ -20,6 +20,7 @@ from services.alerting.claims import claim_due, record_delivered, release_claims
 from services.alerting.delivery import DeliveryLoop
 from services.alerting.domain import DeliveryStatus
 from services.alerting.metrics import DeliveryMetrics
+from services.alerting.signing import UnsubscribeLinks
 from services.alerting.usecases import AlertingUseCases
 from services.runtime.db import make_engine
 from tests.support.clock import FakeClock
@@ -75,7 +76,8 @@ async def delivery(engine: AsyncEngine, delivery_id: uuid.UUID) -> dict[str, obj
 def loop(engine: AsyncEngine, holder: str, database_url: str) -> DeliveryLoop:
     settings = settings_for_tests(database_url, "unused:9092", delivery_lease_seconds=30)
     usecases = AlertingUseCases(engine, settings, FakeClock())
-    channels = Channels(settings, httpx.AsyncClient())  # never called: the tests record by hand
+    links = UnsubscribeLinks("http://localhost", "x" * 32)
+    channels = Channels(settings, httpx.AsyncClient(), links)  # never called: recorded by hand
     metrics = DeliveryMetrics(CollectorRegistry())
     return DeliveryLoop(engine, usecases, channels, settings, metrics, holder=holder)
 

@@ -6,12 +6,15 @@ import uuid
 from datetime import UTC, date, datetime
 
 from contracts.events import (
+    AmendmentChanges,
+    CommitmentChange,
     ConditionChanged,
     ConditionChangedPayload,
     ConditionKind,
     MilestoneSpec,
     MilestoneStatus,
     ProjectContext,
+    ProjectStatus,
     TotalsRow,
 )
 from contracts.indicators import CellKind, Selector, Sex, Target
@@ -108,8 +111,42 @@ SAMPLES = (
     events.report_overdue_cleared(
         PROJECT_ID, "2024-S2", project=CONTEXT, at=AT, event_id=event_id(8)
     ),
-    ConditionChanged(
+    events.project_amended(
+        PROJECT_ID,
+        amendment=2,
+        name="La Tête Dans Le Nuage",
+        regions=("84",),
+        end_date=date(2028, 6, 30),
+        commitments=(TARGET,),
+        funding_eur=None,
+        changes=AmendmentChanges.model_validate(
+            {
+                "name": {"before": "Nuage", "after": "La Tête Dans Le Nuage"},
+                "lead": {"before": "UGA", "after": "Université Grenoble-Alpes"},
+                "end_date": {"before": "2027-12-31", "after": "2028-06-30"},
+                "funding_eur": {"before": 5_000_000, "after": None},
+                "regions": {"before": ["84", "93"], "after": ["84"]},
+                "commitments_added": [TARGET],
+                "commitments_changed": [CommitmentChange(before=TARGET, after=TARGET)],
+                "commitments_withdrawn": [TARGET],
+            }
+        ),
+        reason="avenant n°2",
+        amended_by="staff",
+        at=AT,
         event_id=event_id(9),
+    ),
+    events.project_closed(
+        PROJECT_ID,
+        date(2025, 3, 1),
+        status=ProjectStatus.COMPLETED,
+        reason="terminé en avance",
+        closed_by="staff",
+        at=AT,
+        event_id=event_id(10),
+    ),
+    ConditionChanged(
+        event_id=event_id(11),
         occurred_at=AT,
         producer="indicator",
         project_id=PROJECT_ID,

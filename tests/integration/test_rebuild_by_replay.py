@@ -47,7 +47,8 @@ async def figures(client: httpx.AsyncClient, project_ids: list[str]) -> dict[str
 
 
 async def post_history(intake: httpx.AsyncClient) -> list[str]:
-    """Three projects in two regions; reports with a second revision and a late period."""
+    """Three projects in three regions; reports with a second revision and a late period;
+    then the second project amended (a region removed, a commitment changed) and closed."""
     ids, tokens = [], []
     for name, regions in (("Nuage Alpes", ["84"]), ("Nuage Nord", ["32", "11"]), ("Nuage", ["84"])):
         r = await intake.post(
@@ -68,6 +69,19 @@ async def post_history(intake: httpx.AsyncClient) -> list[str]:
             f"/v1/projects/{ids[project]}/reports", json=body, headers=tokens[project]
         )
         assert r.status_code == 201, r.text
+    commitment = project_body()["commitments"][0] | {"value": 900}
+    r = await intake.patch(
+        f"/v1/projects/{ids[1]}",
+        json={"regions": ["32"], "commitments": {"changed": [commitment]}, "reason": "avenant"},
+        headers=STAFF,
+    )
+    assert r.status_code == 200, r.text
+    r = await intake.post(
+        f"/v1/projects/{ids[1]}/close",
+        json={"status": "completed", "on": "2025-08-31", "reason": "terminé"},
+        headers=STAFF,
+    )
+    assert r.status_code == 200, r.text
     return ids
 
 
@@ -97,9 +111,17 @@ async def run_history_then(
             }
 
         await eventually(trained, totals)
+
+        async def funded() -> list[str]:
+            return list((await figures(platform.indicator, []))["coverage"]["covered"])
+
+        await eventually(funded, ["84"])  # the closed project's 32 and 11 no longer count
         before = await figures(platform.indicator, ids)
+        assert before["coverage"]["delivered"]["covered"] == ["11", "32", "84"]
+        assert before[ids[1]]["commitments"][0]["target"] == 900
         await platform.stop("indicator")
-        assert await indicator_rows(settings.database_url) == 8  # 3 projects + 5 reports
+        # 3 projects, 5 reports, an amendment and a closure
+        assert await indicator_rows(settings.database_url) == 10
         await replay()
         await platform.start("indicator")
         await eventually(lambda: figures(platform.indicator, ids), before)
@@ -122,7 +144,7 @@ async def test_a_rebuilt_indicator_serves_the_same_figures_as_before(
 
     try:
         await run_history_then(rebuild_indicator, settings, clock)
-        assert await indicator_rows(clean_database) == 8
+        assert await indicator_rows(clean_database) == 10
     finally:
         await upgrade_all_async(clean_database)  # leave the shared database migrated
 
@@ -136,7 +158,7 @@ async def test_rewinding_only_delivers_every_event_again_and_changes_nothing(
     await run_history_then(
         lambda: rebuild(settings, "indicator", rewind_only=True), settings, clock, duplicates
     )
-    assert await indicator_rows(clean_database) == 8
+    assert await indicator_rows(clean_database) == 10
 
 
 async def test_rewinding_a_group_whose_service_still_runs_is_refused(

@@ -11,7 +11,7 @@ import pytest
 
 from services.runtime import registry
 from tests.support.clock import FakeClock
-from tests.support.database import count_rows, truncate_all
+from tests.support.database import count_rows, fetch, truncate_all
 from tests.support.platform import Platform, Project, running_broker, settings_for_tests
 
 WRITTEN_BY_HTTP = (
@@ -19,6 +19,7 @@ WRITTEN_BY_HTTP = (
     "intake.reports",
     "intake.periods",
     "intake.milestones",
+    "intake.amendments",
     "intake.outbox",
     "alerting.subscriptions",
 )
@@ -31,8 +32,16 @@ class SharedPlatform(Platform):
     a: Project
     b: Project
 
-    async def rows(self, tables: tuple[str, ...] = WRITTEN_BY_HTTP) -> dict[str, int]:
-        return await count_rows(self.database_url, tables)
+    async def rows(self, tables: tuple[str, ...] = WRITTEN_BY_HTTP) -> dict[str, int | str]:
+        """Rows of each table, and a digest of the subscriptions (changed in place by PATCH,
+        DELETE and a new secret)."""
+        digest = await fetch(
+            self.database_url,
+            "select md5(coalesce(string_agg(s::text, ',' order by s.subscription_id), ''))"
+            " from alerting.subscriptions s",
+        )
+        counts: dict[str, int | str] = dict(await count_rows(self.database_url, tables))
+        return counts | {"alerting.subscriptions digest": str(digest[0][0])}
 
 
 @pytest.fixture(scope="package")

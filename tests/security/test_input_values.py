@@ -652,3 +652,52 @@ async def test_a_streamed_body_is_not_read_past_the_limit() -> None:
     scope = {"type": "http", "method": "POST", "path": "/", "headers": []}
     await BodySizeLimit(app, limit=10_000)(scope, receive, send)
     assert answers[0]["status"] == 413 and pulled == 11
+
+
+PATCH_CASES: list[tuple[str, dict[str, Any], list[Any]]] = [
+    ("paused 0", {"paused": 0}, ["body", "paused"]),
+    ("paused 'true'", {"paused": "true"}, ["body", "paused"]),
+    ("repeat 59 s", {"repeat_interval_seconds": 59}, ["body", "repeat_interval_seconds"]),
+    ("empty name", {"name": ""}, ["body", "name"]),
+    ("name with ESC", {"name": "n\x1b"}, ["body", "name"]),
+    ("owner set", {"owner_project_id": "{b}"}, ["body", "owner_project_id"]),
+    (
+        "webhook ftp URL",
+        {"channel": {"type": "webhook", "url": "ftp://x.org/"}},
+        ["body", "channel", "webhook", "url"],
+    ),
+    (
+        "webhook to loopback",
+        {"channel": {"type": "webhook", "url": "http://127.0.0.1/"}},
+        ["body", "channel", "webhook", "url"],
+    ),
+    (
+        "filter with an extra field",
+        {"filters": {"projects": ["{a}"], "x": 1}},
+        ["body", "filters", "x"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "body,loc", [(b, loc) for _, b, loc in PATCH_CASES], ids=[c[0] for c in PATCH_CASES]
+)
+async def test_a_bad_change_to_a_subscription_is_refused_naming_the_field_and_changes_nothing(
+    platform: SharedPlatform, body: dict[str, Any], loc: list[Any]
+) -> None:
+    alerting, headers = platform.client("alerting"), platform.a.headers
+    created = await alerting.post(
+        SUBSCRIPTIONS,
+        content=fill(subscription(), platform),
+        headers=headers | {"Content-Type": "application/json"},
+    )
+    assert created.status_code == 201, created.text
+    before = await platform.rows()
+    r = await alerting.patch(
+        f"{SUBSCRIPTIONS}/{created.json()['subscription_id']}",
+        content=fill(body, platform),
+        headers=headers | {"Content-Type": "application/json"},
+    )
+    assert r.status_code == 422, r.text
+    assert loc in [d["loc"] for d in r.json()["errors"]], r.json()
+    assert await platform.rows() == before

@@ -5,6 +5,7 @@ checked against each service's OpenAPI, so a new operation fails here until it i
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 from services.runtime.registry import NAMES as SERVICES
 from tests.security.conftest import SharedPlatform
 from tests.support.data import project_body, report_body
+from tests.support.database import fetch
 from tests.support.platform import STAFF
 from tests.support.spreadsheets import WIDE, XLSX, workbook
 
@@ -49,6 +51,7 @@ class Operation:
 
 
 B_REPORTS = "/v1/projects/{project_id}/reports"
+SUBSCRIPTION = "/v1/subscriptions/{subscription_id}"
 OPERATIONS = [
     Operation(
         "intake",
@@ -170,6 +173,111 @@ OPERATIONS = [
         "project",
         lambda s: {"params": {"subscription_id": s.b_subscription}},  # type: ignore[attr-defined]
     ),
+    Operation(
+        "alerting",
+        "GET",
+        SUBSCRIPTION,
+        lambda s: f"/v1/subscriptions/{s.b_subscription}",  # type: ignore[attr-defined]
+        "project",
+    ),
+    Operation(
+        "alerting",
+        "PATCH",
+        SUBSCRIPTION,
+        lambda s: f"/v1/subscriptions/{s.b_subscription}",  # type: ignore[attr-defined]
+        "project",
+        lambda s: {"json": {"name": "Jalons de B", "repeat_interval_seconds": 7200}},
+        [
+            lambda s: {"json": {"filters": {"projects": [s.a.project_id]}}},
+            lambda s: {"json": {"paused": True}},
+        ],
+    ),
+    Operation(
+        "alerting",
+        "DELETE",
+        SUBSCRIPTION,
+        lambda s: f"/v1/subscriptions/{s.b_doomed}",  # type: ignore[attr-defined]
+        "project",
+    ),
+    Operation(
+        "alerting",
+        "POST",
+        f"{SUBSCRIPTION}/test",
+        lambda s: f"/v1/subscriptions/{s.b_subscription}/test",  # type: ignore[attr-defined]
+        "project",
+    ),
+    Operation(
+        "alerting",
+        "POST",
+        f"{SUBSCRIPTION}/secret",
+        lambda s: f"/v1/subscriptions/{s.b_webhook}/secret",  # type: ignore[attr-defined]
+        "project",
+    ),
+    Operation(
+        "alerting",
+        "POST",
+        "/v1/deliveries/{delivery_id}/retry",
+        lambda s: f"/v1/deliveries/{s.b_dead_delivery}/retry",  # type: ignore[attr-defined]
+        "project",
+    ),
+    Operation(
+        "alerting",
+        "GET",
+        "/v1/alerts",
+        lambda s: "/v1/alerts",
+        "project",
+        lambda s: {"params": {"project": s.b.project_id}},
+    ),
+    # A project's life and records (issue 13).
+    Operation(
+        "intake",
+        "GET",
+        "/v1/projects",
+        lambda s: "/v1/projects",
+        "staff",
+        lambda s: {"params": {"q": "Projet"}},
+    ),
+    Operation(
+        "intake",
+        "GET",
+        "/v1/projects/{project_id}",
+        lambda s: f"/v1/projects/{s.b.project_id}",
+        "project",
+    ),
+    Operation(
+        "intake",
+        "PATCH",
+        "/v1/projects/{project_id}",
+        lambda s: f"/v1/projects/{s.b.project_id}",
+        "staff",
+        lambda s: {"json": {"funding_eur": 4_000_000, "reason": "avenant n°1"}},
+    ),
+    Operation(
+        "intake",
+        "POST",
+        "/v1/projects/{project_id}/close",
+        # C, not B: the other operations still need B open, in whatever order they run.
+        lambda s: f"/v1/projects/{s.c.project_id}/close",  # type: ignore[attr-defined]
+        "staff",
+        lambda s: {"json": {"status": "completed", "on": "2025-08-31", "reason": "terminé"}},
+    ),
+    Operation(
+        "intake",
+        "GET",
+        "/v1/projects/{project_id}/reports/{period}",
+        lambda s: f"/v1/projects/{s.b.project_id}/reports/2025-S1",
+        "project",
+    ),
+    Operation(
+        "intake",
+        "GET",
+        "/v1/projects/{project_id}/reports/{period}/revisions/{revision}",
+        lambda s: f"/v1/projects/{s.b.project_id}/reports/2025-S1/revisions/1",
+        "project",
+    ),
+    Operation(
+        "intake", "GET", "/v1/catalog", lambda s: "/v1/catalog", "project", names_a_project=False
+    ),
 ]
 
 NO_TOKEN: list[dict[str, str]] = [
@@ -184,14 +292,38 @@ NO_TOKEN: list[dict[str, str]] = [
 
 @pytest.fixture(scope="module")
 async def prepared(platform: SharedPlatform) -> SharedPlatform:
-    """B owns a subscription (for the deliveries operation); B's milestone m1 exists."""
-    r = await platform.alerting.post(
-        "/v1/subscriptions",
-        json=email_subscription([platform.b.project_id]),
+    """B owns subscriptions: one to read, change and test, one to delete, a webhook to re-key,
+    and a dead delivery; B has a report for 2025-S1 and its milestone m1; C is there to be
+    closed."""
+
+    async def subscribe(body: dict[str, Any]) -> str:
+        r = await platform.alerting.post("/v1/subscriptions", json=body, headers=platform.b.headers)
+        assert r.status_code == 201, r.text
+        return str(r.json()["subscription_id"])
+
+    b = [platform.b.project_id]
+    platform.b_subscription = await subscribe(email_subscription(b))  # type: ignore[attr-defined]
+    platform.b_doomed = await subscribe(email_subscription(b))  # type: ignore[attr-defined]
+    webhook = {"type": "webhook", "url": "https://93.184.216.34/cma-hook"}  # public, by IP
+    platform.b_webhook = await subscribe(  # type: ignore[attr-defined]
+        email_subscription(b) | {"channel": webhook}
+    )
+    dead = await fetch(
+        platform.database_url,
+        "insert into alerting.deliveries (delivery_id, subscription_id, status, alerts, attempts,"
+        " last_error, due_at) values ($1, $2, 'dead', '[]', 5, 'HTTP 500', now())"
+        " returning delivery_id",
+        uuid.uuid4(),
+        uuid.UUID(platform.b_subscription),  # type: ignore[attr-defined]
+    )
+    platform.b_dead_delivery = str(dead[0]["delivery_id"])  # type: ignore[attr-defined]
+    platform.c = await platform.register(name="Projet C")  # type: ignore[attr-defined]
+    r = await platform.intake.post(
+        f"/v1/projects/{platform.b.project_id}/reports",
+        json=report_body("2025-S1"),
         headers=platform.b.headers,
     )
-    assert r.status_code == 201, r.text
-    platform.b_subscription = r.json()["subscription_id"]  # type: ignore[attr-defined]
+    assert r.status_code == 201, r.text  # what B's report reads read
     return platform
 
 

@@ -24,7 +24,7 @@ from contracts.events import (
 from services.alerting.channels import Channels, DeliveryFailed, check_webhook_url
 from services.alerting.domain import Channel, Filters, Severity
 from services.alerting.queries import Subscription
-from services.alerting.signing import sign
+from services.alerting.signing import UnsubscribeLinks, sign
 from services.runtime.broker import KafkaConnection, ensure_topics
 from services.runtime.settings import Settings
 from tests.security.conftest import SharedPlatform
@@ -136,7 +136,9 @@ async def test_a_private_target_is_refused_at_delivery_without_a_connection(url:
     sub = subscription(url)
     async with httpx.AsyncClient(transport=httpx.MockTransport(record)) as http:
         with pytest.raises(DeliveryFailed) as failed:
-            await Channels(Settings(webhook_allow_private=False), http).send(sub, "d1", [])
+            links = UnsubscribeLinks("https://cma.example", "link-secret-" * 3)
+            channels = Channels(Settings(webhook_allow_private=False), http, links)
+            await channels.send(sub, "d1", [])
     assert sent == []
     reason = str(failed.value)
     assert "private" in reason or "invalid" in reason or "does not resolve" in reason, reason

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from contracts.events import (
+    AmendmentChanges,
     IndicatorReportSubmitted,
     IndicatorReportSubmittedPayload,
     MilestoneCompleted,
@@ -20,9 +21,14 @@ from contracts.events import (
     MilestoneStatus,
     MilestoneStatusChanged,
     MilestoneStatusChangedPayload,
+    ProjectAmended,
+    ProjectAmendedPayload,
+    ProjectClosed,
+    ProjectClosedPayload,
     ProjectContext,
     ProjectRegistered,
     ProjectRegisteredPayload,
+    ProjectStatus,
     ProjectTotalsChanged,
     ProjectTotalsChangedPayload,
     ReportOverdue,
@@ -207,3 +213,50 @@ def report_overdue_cleared(
 ) -> ReportOverdueCleared:
     payload = ReportOverdueClearedPayload(period=period, cleared_at=at, project=project)
     return ReportOverdueCleared(**_envelope(project_id, at, event_id, "milestone"), payload=payload)
+
+
+def project_amended(
+    project_id: uuid.UUID,
+    *,
+    amendment: int = 1,
+    name: str = "Nuage",
+    regions: Sequence[str] = ("84",),
+    end_date: date = date(2027, 12, 31),
+    commitments: Sequence[Target] = (),
+    funding_eur: int | None = None,
+    changes: AmendmentChanges | None = None,
+    reason: str = "avenant",
+    amended_by: str = "staff",
+    at: datetime = AT,
+    event_id: uuid.UUID | None = None,
+) -> ProjectAmended:
+    """Project `project_id` (as `project_registered` makes it) as it stands after an amendment."""
+    payload = ProjectAmendedPayload(
+        amendment=amendment,
+        amended_by=amended_by,
+        reason=reason,
+        changes=changes or AmendmentChanges(),
+        name=name,
+        lead="Université Grenoble-Alpes",
+        end_date=end_date,
+        funding_eur=funding_eur,
+        regions=tuple(regions),
+        commitments=tuple(commitments),
+    )
+    return ProjectAmended(**_envelope(project_id, at, event_id, "intake"), payload=payload)
+
+
+def project_closed(
+    project_id: uuid.UUID,
+    on: date,
+    *,
+    status: ProjectStatus = ProjectStatus.ABANDONED,
+    reason: str = "porteur défaillant",
+    closed_by: str = "staff",
+    at: datetime = AT,
+    event_id: uuid.UUID | None = None,
+) -> ProjectClosed:
+    payload = ProjectClosedPayload.model_validate(
+        {"status": status, "on": on, "reason": reason, "closed_by": closed_by}
+    )
+    return ProjectClosed(**_envelope(project_id, at, event_id, "intake"), payload=payload)

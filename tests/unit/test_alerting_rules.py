@@ -163,6 +163,11 @@ async def test_webhook_urls_to_private_targets_are_refused_unless_allowed() -> N
             await check_webhook_url(url, strict)
     await check_webhook_url("https://93.184.216.34/hook", strict)
     await check_webhook_url("http://127.0.0.1:8080/hook", Settings(webhook_allow_private=True))
-    production = Settings(environment="production", staff_tokens="x" * 16)
+    production = Settings(
+        environment="production",
+        staff_tokens="x" * 16,
+        alerting_link_secret="l" * 32,
+        alerting_public_url="https://alertes.example.org",
+    )
     with pytest.raises(ValueError, match="https"):
         await check_webhook_url("http://93.184.216.34/hook", production)

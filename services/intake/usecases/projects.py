@@ -67,9 +67,14 @@ class ProjectUseCases(UseCases):
 
     async def declare_milestones(self, project_id: UUID, body: MilestonesIn) -> MilestonesDeclared:
         async with self.engine.begin() as conn:
-            await self.projects.get(conn, project_id)
+            await self._open(conn, project_id)
             declared = await self._declare(conn, project_id, body.milestones, body.reason)
         return MilestonesDeclared(project_id=project_id, declared=declared)
+
+    async def _open(self, conn: AsyncConnection, project_id: UUID) -> None:
+        """A closed project's milestones are cancelled: none is declared or completed."""
+        if (await self.projects.get(conn, project_id)).closed:
+            raise Conflict(f"project {project_id} is closed")
 
     async def _declare(
         self,
@@ -123,7 +128,7 @@ class ProjectUseCases(UseCases):
             )
         t = m.milestones.c
         async with self.engine.begin() as conn:
-            await self.projects.get(conn, project_id)
+            await self._open(conn, project_id)
             done = await conn.execute(
                 update(m.milestones)
                 .where(

@@ -75,7 +75,7 @@ class ReportUseCases(UseCases):
                 report,
                 regions=project.regions,
                 start=project.start,
-                end=project.end,
+                end=project.last_day,  # as `submit_report` checks it
                 today=self.clock().date(),
                 cell_loc=cell_loc,
             )
@@ -107,7 +107,7 @@ class ReportUseCases(UseCases):
                     report,
                     regions=project.regions,
                     start=project.start,
-                    end=project.end,
+                    end=project.last_day,
                     today=now.date(),
                     cell_loc=cell_loc,
                 )

@@ -21,6 +21,7 @@ TEST_SETTINGS: dict[str, Any] = {
     "environment": "test",
     "kafka_idempotence": False,  # the embedded broker cannot do idempotent producers
     "staff_tokens": (STAFF_TOKEN,),
+    "alerting_link_secret": "link-secret-for-tests-0123456789abcdef",
 }
 """What every service under test runs with, in this process or as a process."""
 IN_PROCESS_SETTINGS: dict[str, Any] = {
