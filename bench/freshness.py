@@ -60,7 +60,11 @@ class Probe:
             if family.name == "cma_indicator_project_people":
                 for sample in family.samples:
                     labels = sample.labels
-                    if labels["project_id"] == self.project_id and labels["kind"] == "trained":
+                    if (labels["project_id"], labels["kind"], labels["reading"]) == (
+                        self.project_id,
+                        "trained",
+                        "as_reported",
+                    ):
                         return sample.value
         return -1
 

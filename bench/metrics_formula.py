@@ -27,11 +27,15 @@ PER_PROJECT_FAMILIES = {
 }
 
 
+READINGS = 2
+"""The indicator's people-counting families carry a `reading` label: as reported, approved."""
+
+
 def per_project(service: str, t: Mapping[str, int]) -> int:
-    """Exact: indicator 3 P + 4 K; milestone 2 (L + R) (each value and its `_info`); the other
-    services 0."""
+    """Exact: indicator 2 × (3 P + 4 K), one per reading; milestone 2 (L + R) (each value and
+    its `_info`); the other services 0."""
     if service == "indicator":
-        return len(CellKind) * t["active_projects"] + 4 * t["commitments"]
+        return READINGS * (len(CellKind) * t["active_projects"] + 4 * t["commitments"])
     if service == "milestone":
         return 2 * (t["lagging_milestones"] + t["overdue_reports"])
     return 0
@@ -43,7 +47,7 @@ def catalog_bounds(semesters: int) -> dict[str, int]:
     sheets, regions = len(c.sheets), len(c.regions)
     targets = sum(len(s.targets) for s in c.sheets.values())
     sk = sheets * len(CellKind)
-    indicator = (
+    by_reading = (
         {
             "people": sk,
             "people_by_level": sk * len(c.levels),
@@ -52,12 +56,15 @@ def catalog_bounds(semesters: int) -> dict[str, int]:
             "people_by_period": sk * semesters,
             "region_covered": sheets * regions * 2,
             "uncovered_population_share": (sheets + 1) * 2,
-            "projects": sheets,
-            "funding_euros": sheets,
         }
         | {f"target_{k}": targets for k in ("actual", "value", "progress_ratio")}
         | {f"target_{k}": targets for k in ("expected_ratio", "behind")}
     )
+    indicator = {k: READINGS * v for k, v in by_reading.items()} | {
+        "projects": sheets,
+        "funding_euros": sheets,
+        "approved_share": sheets,
+    }
     return {f"cma_indicator_{k}": v for k, v in indicator.items()} | {
         "cma_milestone_milestones": sheets * 5,
         "cma_milestone_overdue_reports": sheets,

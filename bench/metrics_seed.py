@@ -112,7 +112,7 @@ async def seed(engine: AsyncEngine, first: int, last: int) -> None:
     projects, reports = ProjectUseCases(engine, clock), ReportUseCases(engine, clock)
     for i in range(first, last):
         body = project_body(i)
-        created = await projects.register(body)
+        created = await projects.register(body, Caller(staff=True))
         periods = ("2025-S1",) if i % 3 == 0 else ("2024-S2", "2025-S1")
         for period in periods:
             report = report_body(i, period, body.regions)

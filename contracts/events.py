@@ -13,7 +13,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from contracts.indicators import Target
-from contracts.reports import Cell, Period
+from contracts.reports import Cell, Period, ReviewDecision
 from contracts.text import Text
 
 
@@ -24,6 +24,8 @@ class _Frozen(BaseModel):
 T = TypeVar("T")
 
 MILESTONE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+_EMAIL_PART = r"[^@\s<>\x00-\x1f\x7f-\x9f]+"
+EMAIL_PATTERN = rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$"  # a sanity check, not RFC 5322
 
 
 class MilestoneSpec(_Frozen):
@@ -55,6 +57,20 @@ class IndicatorReportSubmittedPayload(_Frozen):
     submitted_by: str
     submitted_at: datetime
     reason: str | None
+    cells: tuple[Cell, ...]
+
+
+class ReportReviewedPayload(_Frozen):
+    """A programme officer's decision on one revision of a period. It carries the revision's
+    cells, so the approved reading is a function of the reports topic alone."""
+
+    report_id: UUID
+    period: Period
+    revision: int = Field(ge=1)
+    decision: ReviewDecision
+    comment: str | None
+    reviewed_by: str
+    reviewed_at: datetime
     cells: tuple[Cell, ...]
 
 
@@ -191,6 +207,7 @@ class ConditionKind(StrEnum):
     TARGET_BEHIND = "target_behind"
     PROJECT_STALE = "project_stale"
     REPORT_ANOMALY = "report_anomaly"
+    REPORT_RETURNED = "report_returned"
 
 
 SHEET_SUBJECT = UUID(int=0)
@@ -209,12 +226,65 @@ class ConditionChangedPayload(_Frozen):
     project: ProjectContext
 
 
-class Envelope(_Frozen):
+# Tokens: who may call the APIs. Every service keeps its own copy of the hashes; a token
+# replaced or revoked is refused by every process within seconds (docs/security.md, Tokens).
+
+
+class ProjectTokenRotatedPayload(_Frozen):
+    """The project's token was replaced: `revoked_token_sha256` is refused from now on."""
+
+    api_token_sha256: str
+    revoked_token_sha256: str
+    rotated_by: str
+
+
+class Person(_Frozen):
+    """Whom a named staff token belongs to: records of who did what show this person."""
+
+    name: Text = Field(min_length=1, max_length=100)
+    email: str = Field(pattern=EMAIL_PATTERN, max_length=254)
+
+
+class StaffTokenIssuedPayload(_Frozen):
+    token_sha256: str
+    person: Person
+    admin: bool  # a staff admin may issue and revoke staff tokens
+    issued_by: str
+
+
+class StaffTokenRevokedPayload(_Frozen):
+    token_sha256: str
+    revoked_by: str
+
+
+class EventEnvelope(_Frozen):
     event_id: UUID
     schema_version: Literal[1] = 1
     occurred_at: datetime
     producer: str
+
+    @property
+    def partition_key(self) -> UUID:
+        """What the event is keyed by on its topic (its subject's events stay in order)."""
+        raise NotImplementedError  # each envelope below names its subject
+
+
+class Envelope(EventEnvelope):
     project_id: UUID
+
+    @property
+    def partition_key(self) -> UUID:
+        return self.project_id
+
+
+class StaffTokenEnvelope(EventEnvelope):
+    """Events about a named staff token, keyed by the token (not about a project)."""
+
+    token_id: UUID
+
+    @property
+    def partition_key(self) -> UUID:
+        return self.token_id
 
 
 class ProjectRegistered(Envelope):
@@ -235,6 +305,11 @@ class ProjectClosed(Envelope):
 class IndicatorReportSubmitted(Envelope):
     type: Literal["indicator_report.submitted"] = "indicator_report.submitted"
     payload: IndicatorReportSubmittedPayload
+
+
+class ReportReviewed(Envelope):
+    type: Literal["report.reviewed"] = "report.reviewed"
+    payload: ReportReviewedPayload
 
 
 class MilestoneDeclared(Envelope):
@@ -272,7 +347,22 @@ class ConditionChanged(Envelope):
     payload: ConditionChangedPayload
 
 
-Event = Annotated[
+class ProjectTokenRotated(Envelope):
+    type: Literal["project.token_rotated"] = "project.token_rotated"
+    payload: ProjectTokenRotatedPayload
+
+
+class StaffTokenIssued(StaffTokenEnvelope):
+    type: Literal["staff_token.issued"] = "staff_token.issued"
+    payload: StaffTokenIssuedPayload
+
+
+class StaffTokenRevoked(StaffTokenEnvelope):
+    type: Literal["staff_token.revoked"] = "staff_token.revoked"
+    payload: StaffTokenRevokedPayload
+
+
+ProjectEvent = (
     ProjectRegistered
     | ProjectAmended
     | ProjectClosed
@@ -283,10 +373,14 @@ Event = Annotated[
     | MilestoneStatusChanged
     | ReportOverdue
     | ReportOverdueCleared
-    | ConditionChanged,
-    Field(discriminator="type"),
-]
-EVENT_TYPES: tuple[type[Envelope], ...] = (
+    | ConditionChanged
+    | ReportReviewed
+    | ProjectTokenRotated
+)
+"""Events about one project (keyed by it): what a service's own handlers apply."""
+StaffTokenEvent = StaffTokenIssued | StaffTokenRevoked
+Event = Annotated[ProjectEvent | StaffTokenEvent, Field(discriminator="type")]
+EVENT_TYPES: tuple[type[EventEnvelope], ...] = (
     ProjectRegistered,
     ProjectAmended,
     ProjectClosed,
@@ -298,6 +392,10 @@ EVENT_TYPES: tuple[type[Envelope], ...] = (
     ReportOverdue,
     ReportOverdueCleared,
     ConditionChanged,
+    ReportReviewed,
+    ProjectTokenRotated,
+    StaffTokenIssued,
+    StaffTokenRevoked,
 )
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 

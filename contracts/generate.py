@@ -20,14 +20,15 @@ from contracts import events, projects, reports, topics
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
 HTTP_MODELS: tuple[type[BaseModel], ...] = (
     reports.ReportIn,
+    reports.ReviewIn,
     projects.ProjectIn,
     projects.ProjectCreated,
     projects.MilestonesIn,
     projects.MilestoneCompletionIn,
 )
 TOPIC_EVENTS: dict[str, tuple[type[BaseModel], ...]] = {
-    topics.PROJECTS.name: (events.ProjectRegistered,),
-    topics.REPORTS.name: (events.IndicatorReportSubmitted,),
+    topics.PROJECTS.name: (events.ProjectRegistered, events.ProjectTokenRotated),
+    topics.REPORTS.name: (events.IndicatorReportSubmitted, events.ReportReviewed),
     topics.MILESTONES.name: (events.MilestoneDeclared, events.MilestoneCompleted),
     topics.PROGRESS.name: (events.ProjectTotalsChanged,),
     topics.STATUS.name: (
@@ -35,6 +36,7 @@ TOPIC_EVENTS: dict[str, tuple[type[BaseModel], ...]] = {
         events.ReportOverdue,
         events.ReportOverdueCleared,
     ),
+    topics.ACCESS.name: (events.StaffTokenIssued, events.StaffTokenRevoked),
     topics.DEAD_LETTERS.name: events.EVENT_TYPES,  # whatever a consumer gave up on, as received
 }
 
@@ -53,7 +55,7 @@ def topic_entry(topic: topics.Topic) -> dict[str, Any]:
         "name": topic.name,
         "partitions": topic.partitions,
         "description": topic.description,
-        "key": "project_id",  # contracts.topics.event_key
+        "key": topic.key,  # contracts.topics.event_key
         "event_types": [e.model_fields["type"].default for e in TOPIC_EVENTS[topic.name]],
     }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import (
@@ -146,4 +147,30 @@ class ReportIn(BaseModel):
     @model_validator(mode="after")
     def _cells_are_consistent(self) -> ReportIn:
         check_cells(self.cells)
+        return self
+
+
+class ReviewDecision(StrEnum):
+    """What a programme officer decides on a report's revision (docs/review.md)."""
+
+    APPROVED = "approved"
+    RETURNED = "returned"
+
+
+class ReviewIn(BaseModel):
+    """The JSON body of `POST /v1/projects/{project_id}/reports/{period}/revisions/{n}/review`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    decision: ReviewDecision
+    comment: Text | None = Field(
+        default=None,
+        max_length=2000,
+        description="Required when returning: what the project must correct (French).",
+    )
+
+    @model_validator(mode="after")
+    def _returned_says_why(self) -> ReviewIn:
+        if self.decision is ReviewDecision.RETURNED and not (self.comment or "").strip():
+            raise ValueError("a returned report needs a comment saying what to correct")
         return self

@@ -17,6 +17,7 @@ LEVELS = {code: level.label.split(" (")[0] for code, level in CATALOG.levels.ite
 REGIONS = {code: region.name for code, region in CATALOG.regions.items()}
 OVERSEAS = [code for code in CATALOG.regions if code.startswith("0")]  # INSEE 01-06: DROM
 KINDS = {"trained": "Formés", "sensitised": "Sensibilisés", "alternance": "dont en alternance"}
+READINGS = {"as_reported": "Telle que déclarée", "approved": "Approuvée"}  # docs/review.md
 COVERAGE = {"funded": "Financée (projet actif déclarant la région)", "delivered": "Réalisée"}
 MILESTONE_STATUS = {
     "pending": "À venir",

@@ -6,7 +6,7 @@ query joins `on (region)`: no outline file, no other datasource."""
 
 from __future__ import annotations
 
-from dashboards.generator.catalog import COVERAGE, OVERSEAS, SHEETS, sheet_legends
+from dashboards.generator.catalog import COVERAGE, OVERSEAS, READINGS, SHEETS, sheet_legends
 from dashboards.generator.grafana import (
     Json,
     custom_variable,
@@ -23,7 +23,7 @@ from dashboards.generator.grafana import (
 UNCOVERED = thresholds(("green", None), ("orange", 0.1), ("red", 0.25))
 COVERED = value_map({"0": "non couverte", "1": "couverte"}, {"0": "red", "1": "green"})
 LOCATION = "cma:region_location:info"
-SEL = 'coverage="$coverage", sheet=~"$sheet"'
+SEL = 'coverage="$coverage", sheet=~"$sheet", reading="$reading"'
 
 
 def _covered(selector: str, labels: str = "region_name") -> str:
@@ -86,7 +86,8 @@ def _map(title: str, regions: str, view: Json) -> Json:
 
 def coverage() -> Json:
     people = (
-        'max by (sheet, region) (cma_indicator_people_by_region{kind="trained", sheet=~"$sheet"})'
+        'max by (sheet, region) (cma_indicator_people_by_region{kind="trained", sheet=~"$sheet", '
+        'reading="$reading"})'
     )
     stats = [
         panel(
@@ -113,7 +114,7 @@ def coverage() -> Json:
             [
                 query(
                     f'sum(max by (region) (cma_indicator_region_covered{{coverage="{c}", '
-                    'sheet=~"$sheet"}))',
+                    'sheet=~"$sheet", reading="$reading"}))',
                     instant=True,
                 )
             ],
@@ -212,5 +213,6 @@ def coverage() -> Json:
         variables=[
             custom_variable("sheet", "Fiche", SHEETS, multi=True),
             custom_variable("coverage", "Couverture", COVERAGE),
+            custom_variable("reading", "Lecture", READINGS),
         ],
     )

@@ -3,7 +3,7 @@ trend, and each project's commitments and progress."""
 
 from __future__ import annotations
 
-from dashboards.generator.catalog import KINDS, SHEETS
+from dashboards.generator.catalog import KINDS, READINGS, SHEETS
 from dashboards.generator.grafana import (
     Json,
     custom_variable,
@@ -38,7 +38,8 @@ def bars(title: str, description: str, expr: str, legend: str, **kw: object) -> 
 
 def drill_down() -> Json:
     one = 'sheet="$sheet"'
-    by_kind = f'{one}, kind="$kind"'
+    read = f'{one}, reading="$reading"'  # the indicator's families; the recorded ones have none
+    by_kind = f'{read}, kind="$kind"'
     projects = {
         "project": "Projet",
         "commitment": "Engagement",
@@ -53,7 +54,7 @@ def drill_down() -> Json:
         "Value #B": "Sensibilisés",
         "Value #C": "dont alternance",
     }
-    sel = f"{{{one}}}"
+    sel = f"{{{read}}}"
     panels = [
         row("Synthèse"),
         *figures(one),
@@ -139,7 +140,7 @@ def drill_down() -> Json:
             "Totaux par projet actif.",
             [
                 query(
-                    f"max by (project_id, project) (cma_indicator_project_people{{{one}, "
+                    f"max by (project_id, project) (cma_indicator_project_people{{{read}, "
                     f'kind="{k}"}})',
                     table=True,
                 )
@@ -161,5 +162,6 @@ def drill_down() -> Json:
         variables=[
             custom_variable("sheet", "Fiche", SHEETS, current="ia"),
             custom_variable("kind", "Personnes", KINDS),
+            custom_variable("reading", "Lecture", READINGS),
         ],
     )

@@ -90,7 +90,8 @@ def alerting_router(
     )
     async def subscribe(body: SubscriptionIn, caller: CallerDep) -> SubscriptionCreated:
         own_projects_only(caller, body.filters.projects)
-        sub = await usecases.subscribe(body, None if caller.staff else caller.project_id)
+        owner = None if caller.staff else caller.project_id
+        sub = await usecases.subscribe(body, owner, caller.label)
         return SubscriptionCreated.of(sub)
 
     @router.get("/subscriptions", tags=["subscriptions"])

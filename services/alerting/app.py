@@ -21,7 +21,7 @@ from services.alerting.queries import AlertingQueries, Subscription
 from services.alerting.signing import UnsubscribeLinks
 from services.alerting.usecases import AlertingUseCases
 from services.runtime import registry as service_registry
-from services.runtime.auth import authenticator, token_lookup
+from services.runtime.auth import TokenDirectory, authenticator, read_copies
 from services.runtime.broker import KafkaConnection, make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.consumer import subscribe_consumers
@@ -30,6 +30,7 @@ from services.runtime.http import build_app
 from services.runtime.lifespan import service_lifespan
 from services.runtime.metrics import SnapshotCollector
 from services.runtime.settings import Settings
+from services.runtime.token_events import listen_for_revocations, with_token_copies
 
 SPEC = service_registry.service("alerting")
 SERVICE = SPEC.name
@@ -52,6 +53,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
     engine = service_engine(settings)
     broker = make_broker(settings, SERVICE, registry)
+    tokens = TokenDirectory(read_copies(engine, models.projects, models.staff_tokens))
+    listen_for_revocations(broker, tokens, settings, SERVICE)
     handlers = AlertingHandlers(clock, settings.alert_group_wait_seconds)
     subscribe_consumers(
         broker,
@@ -59,7 +62,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         SPEC.consumes,
         engine,
         models.processed_events,
-        handlers.apply_events,
+        with_token_copies(models.projects, models.staff_tokens, handlers.apply_events),
         settings,
         registry,
     )
@@ -105,7 +108,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         refresh_metrics=refresh_metrics,
         description=SPEC.summary,
     )
-    authenticate = authenticator(settings, token_lookup(engine, models.projects))
+    authenticate = authenticator(settings, tokens.find)
     app.include_router(alerting_router(usecases, queries, authenticate, send_test, clock))
     app.include_router(unsubscribe_router(usecases, queries, links))
     app.state.broker, app.state.usecases = broker, usecases  # tests run a repeat check by hand

@@ -39,6 +39,7 @@ class AlertKind(StrEnum):
     TARGET_BEHIND = ConditionKind.TARGET_BEHIND.value
     PROJECT_STALE = ConditionKind.PROJECT_STALE.value
     REPORT_ANOMALY = ConditionKind.REPORT_ANOMALY.value
+    REPORT_RETURNED = ConditionKind.REPORT_RETURNED.value
 
 
 class AlertState(StrEnum):
@@ -74,6 +75,7 @@ SEVERITY = {
     AlertKind.TARGET_BEHIND: Severity.CRITICAL,
     AlertKind.PROJECT_STALE: Severity.WARNING,
     AlertKind.REPORT_ANOMALY: Severity.INFO,
+    AlertKind.REPORT_RETURNED: Severity.WARNING,
 }
 _MILESTONE_KIND = {
     MilestoneStatus.AT_RISK: AlertKind.MILESTONE_AT_RISK,

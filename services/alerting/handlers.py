@@ -12,7 +12,7 @@ from sqlalchemy import Row, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts.events import Event, ProjectAmended, ProjectRegistered
+from contracts.events import ProjectAmended, ProjectEvent, ProjectRegistered
 from services.alerting import models as m
 from services.alerting.domain import AlertChange, AlertState, alert_changes, next_state
 from services.alerting.notifications import Pending, enqueue, lock_subscriptions, tell
@@ -24,7 +24,7 @@ class AlertingHandlers:
     def __init__(self, clock: Clock, group_wait_seconds: float) -> None:
         self.clock, self.group_wait = clock, timedelta(seconds=group_wait_seconds)
 
-    async def apply_events(self, conn: AsyncConnection, events: list[Event]) -> None:
+    async def apply_events(self, conn: AsyncConnection, events: list[ProjectEvent]) -> None:
         """The consumer's effect, in its transaction: exactly once per event id."""
         changes: list[AlertChange] = []
         for event in events:

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from services.alerting.domain import DeliveryStatus
 from services.runtime.db import processed_events_table
+from services.runtime.token_events import staff_tokens_table
 
 metadata = MetaData(schema="alerting")
 
@@ -55,6 +56,7 @@ subscriptions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("paused", Boolean, nullable=False, server_default="false"),
     Column("deleted_at", DateTime(timezone=True)),
+    Column("created_by", String(400)),  # the caller's label; null before it was recorded
 )
 
 # One row per fingerprint; `source_at` is the time of the last event applied to it.
@@ -126,3 +128,5 @@ Index(
 Index("deliveries_by_subscription", deliveries.c.subscription_id, deliveries.c.created_at)
 
 processed_events = processed_events_table(metadata)
+
+staff_tokens = staff_tokens_table(metadata)  # named staff tokens (docs/security.md, Tokens)

@@ -36,6 +36,7 @@ class Subscription:
     created_at: datetime
     paused: bool = False
     deleted: bool = False
+    created_by: str | None = None  # the creator's label; null before it was recorded
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Subscription:
@@ -58,6 +59,7 @@ class Subscription:
             row.created_at,
             row.paused,
             row.deleted_at is not None,
+            row.created_by,
         )
 
     def to_row(self) -> dict[str, Any]:
@@ -77,6 +79,7 @@ class Subscription:
             "repeat_interval_seconds": int(self.repeat.total_seconds()),
             "created_at": self.created_at,
             "paused": self.paused,
+            "created_by": self.created_by,
         }
 
     def wants(self, alert: Row[Any]) -> bool:

@@ -133,6 +133,9 @@ class SubscriptionOut(BaseModel):
     repeat_interval_seconds: int
     created_at: datetime
     paused: bool
+    created_by: str | None = Field(
+        description="Who created it: `staff`, `name <email>` or `project:<id>`"
+    )
 
     @classmethod
     def of(cls, sub: Subscription) -> SubscriptionOut:
@@ -150,6 +153,7 @@ class SubscriptionOut(BaseModel):
             repeat_interval_seconds=int(sub.repeat.total_seconds()),
             created_at=sub.created_at,
             paused=sub.paused,
+            created_by=sub.created_by,
         )
 
 

@@ -40,11 +40,14 @@ class AlertingUseCases:
         self.engine, self.settings, self.clock = engine, settings, clock
         self.group_wait = timedelta(seconds=settings.alert_group_wait_seconds)
 
-    async def subscribe(self, body: SubscriptionIn, owner: UUID | None) -> Subscription:
-        """Store a new subscription (`owner`: the project creating it, None for staff) and
+    async def subscribe(
+        self, body: SubscriptionIn, owner: UUID | None, created_by: str
+    ) -> Subscription:
+        """Store a new subscription (`owner`: the project creating it, None for staff;
+        `created_by`: who, as the caller's label) and
         queue the alerts already firing that it wants. A webhook must lead to a public host."""
         await self._check_channel(body.channel)
-        sub = _new_subscription(body, owner, self.clock())
+        sub = _new_subscription(body, owner, created_by, self.clock())
         async with self.engine.begin() as conn:
             await lock_subscriptions(conn, exclusive=True)
             await conn.execute(insert(m.subscriptions).values(sub.to_row()))
@@ -206,7 +209,9 @@ def _filters(f: FiltersIn) -> Filters:
     )
 
 
-def _new_subscription(body: SubscriptionIn, owner: UUID | None, now: datetime) -> Subscription:
+def _new_subscription(
+    body: SubscriptionIn, owner: UUID | None, created_by: str, now: datetime
+) -> Subscription:
     """A new id; a webhook given no secret gets one (the answer shows it, once)."""
     if isinstance(body.channel, WebhookIn):
         target, secret = body.channel.url, body.channel.secret or secrets.token_urlsafe(32)
@@ -222,6 +227,7 @@ def _new_subscription(body: SubscriptionIn, owner: UUID | None, now: datetime) -
         _filters(body.filters),
         timedelta(seconds=body.repeat_interval_seconds),
         now,
+        created_by=created_by,
     )
 
 

@@ -14,7 +14,7 @@ from services.indicator.metrics import business_families
 from services.indicator.queries import IndicatorQueries
 from services.indicator.watch import Watch
 from services.runtime import registry as service_registry
-from services.runtime.auth import authenticator, token_lookup
+from services.runtime.auth import TokenDirectory, authenticator, read_copies
 from services.runtime.broker import KafkaConnection, make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.consumer import subscribe_consumers
@@ -24,6 +24,7 @@ from services.runtime.lifespan import service_lifespan
 from services.runtime.metrics import SnapshotCollector
 from services.runtime.outbox import OutboxRelay
 from services.runtime.settings import Settings
+from services.runtime.token_events import listen_for_revocations, with_token_copies
 
 SPEC = service_registry.service("indicator")
 SERVICE = SPEC.name
@@ -33,13 +34,15 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
     engine = service_engine(settings)
     broker = make_broker(settings, SERVICE, registry)
+    tokens = TokenDirectory(read_copies(engine, models.projects, models.staff_tokens))
+    listen_for_revocations(broker, tokens, settings, SERVICE)
     subscribe_consumers(
         broker,
         SERVICE,
         SPEC.consumes,
         engine,
         models.processed_events,
-        make_handler(clock),
+        with_token_copies(models.projects, models.staff_tokens, make_handler(clock)),
         settings,
         registry,
     )
@@ -83,8 +86,6 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         refresh_metrics=refresh_metrics,
         description=SPEC.summary,
     )
-    app.include_router(
-        indicator_router(figures, authenticator(settings, token_lookup(engine, models.projects)))
-    )
+    app.include_router(indicator_router(figures, authenticator(settings, tokens.find)))
     app.state.broker, app.state.watch = broker, watch
     return app

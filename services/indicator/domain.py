@@ -6,11 +6,33 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import Literal
 
 from contracts.catalog import Catalog
 from contracts.indicators import CellKind, Selector, Target
 from services.indicator.forecast import Forecast
+
+
+class Reading(StrEnum):
+    """Which revision of each period the figures count (docs/review.md)."""
+
+    AS_REPORTED = "as_reported"  # the latest
+    APPROVED = "approved"  # the latest a programme officer approved
+
+
+@dataclass(frozen=True)
+class Approval:
+    """People reported (latest revisions, every kind) and those of them in periods whose
+    latest revision is approved."""
+
+    approved: int
+    reported: int
+
+    @property
+    def share(self) -> float | None:
+        """approved / reported, to 6 decimals; None when nothing is reported."""
+        return round(self.approved / self.reported, 6) if self.reported else None
 
 
 @dataclass(frozen=True)

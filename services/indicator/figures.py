@@ -14,7 +14,9 @@ from contracts.catalog import Catalog
 from contracts.indicators import CellKind, Target
 from services.indicator.attribution import Attribution, Committing, attribute
 from services.indicator.domain import (
+    Approval,
     Progress,
+    Reading,
     RegionCoverage,
     Tally,
     coverage,
@@ -41,12 +43,15 @@ class SheetFigures:
     as_of: date
     totals: dict[CellKind, int]
     targets: tuple[Progress, ...]
+    reading: Reading
+    approved_share: float | None
 
 
 @dataclass(frozen=True)
 class AllSheetsFigures:
     as_of: date
     sheets: tuple[SheetFigures, ...]
+    reading: Reading
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class ProjectFigures:
     by_region: dict[str, dict[str, int]]
     commitments: tuple[Progress, ...]
     freshness: Freshness
+    reading: Reading
+    approved_share: float | None
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,7 @@ class CoverageFigures:
     population_vintage: str
     funded: RegionCoverage
     delivered: RegionCoverage
+    reading: Reading
 
 
 class Figures:
@@ -100,20 +108,26 @@ class Figures:
         self.queries, self.catalog, self.clock, self.tolerance = queries, catalog, clock, tolerance
         self.window = window
 
-    async def all_sheets(self) -> AllSheetsFigures:
-        tallies = await self.queries.tallies()
-        return AllSheetsFigures(self.clock().date(), self.sheets(tallies))
+    async def all_sheets(self, reading: Reading = Reading.AS_REPORTED) -> AllSheetsFigures:
+        tallies = await self.queries.tallies(reading=reading)
+        sheets = self.sheets(tallies, reading, await self.queries.approvals())
+        return AllSheetsFigures(self.clock().date(), sheets, reading)
 
-    async def sheet(self, sheet: str) -> SheetFigures:
+    async def sheet(self, sheet: str, reading: Reading = Reading.AS_REPORTED) -> SheetFigures:
         """`sheet` is a catalog sheet id (the API validates it)."""
-        return self._sheet(sheet, await self.queries.tallies(sheet=sheet))
+        tallies = await self.queries.tallies(sheet=sheet, reading=reading)
+        return self._sheet(sheet, tallies, reading, await self.queries.approvals(sheet=sheet))
 
-    async def project(self, project_id: UUID) -> ProjectFigures:
+    async def project(
+        self, project_id: UUID, reading: Reading = Reading.AS_REPORTED
+    ) -> ProjectFigures:
         project = await self.queries.project(project_id)
         if project is None:
             raise NotFound(f"project {project_id} not known to the indicator service (yet)")
-        tallies, today = await self.queries.tallies(project_id=project_id), self.clock().date()
+        tallies = await self.queries.tallies(project_id=project_id, reading=reading)
+        today = self.clock().date()
         reported = await self.queries.reported(project_id=project_id)
+        approval = (await self.queries.approvals(project_id=project_id)).get(project.sheet)
         return ProjectFigures(
             project_id=project_id,
             sheet=project.sheet,
@@ -125,19 +139,28 @@ class Figures:
             by_region=nested_totals(tallies, "region", "kind"),
             commitments=self._progress(project, tallies, today),
             freshness=self._freshness(project, reported.get(project_id, {}), today),
+            reading=reading,
+            approved_share=_share(approval),
         )
 
-    async def explain(self, sheet: str, target: Target) -> Attribution:
+    async def explain(
+        self, sheet: str, target: Target, reading: Reading = Reading.AS_REPORTED
+    ) -> Attribution:
         """`target` is one of the sheet's (the API checks it)."""
-        projects = await self.queries.sheet_projects(sheet)
+        projects = await self.queries.sheet_projects(sheet, reading)
         committing = [Committing(p.regions, p.commitments, tuple(t)) for p, t in projects]
         return attribute(target, committing, self.clock().date())
 
-    async def coverage(self, sheet: str | None) -> CoverageFigures:
+    async def coverage(
+        self, sheet: str | None, reading: Reading = Reading.AS_REPORTED
+    ) -> CoverageFigures:
         funded = await self.queries.funded_regions(self.clock().date())
-        return self.coverage_of(sheet, funded, await self.queries.tallies(sheet=sheet))
+        tallies = await self.queries.tallies(sheet=sheet, reading=reading)
+        return self.coverage_of(sheet, funded, tallies, reading)
 
-    async def project_summaries(self) -> list[ProjectSummary]:
+    async def project_summaries(
+        self, reading: Reading = Reading.AS_REPORTED
+    ) -> list[ProjectSummary]:
         """Every active project's, by sheet then name."""
         today, reported = self.clock().date(), await self.queries.reported()
         return [
@@ -147,18 +170,27 @@ class Figures:
                 self._progress(a.project, a.tallies, today),
                 self._freshness(a.project, reported.get(a.project.project_id, {}), today),
             )
-            for a in await self.queries.active_projects()
+            for a in await self.queries.active_projects(reading)
         ]
 
-    def sheets(self, tallies: Sequence[Tally]) -> tuple[SheetFigures, ...]:
+    def sheets(
+        self, tallies: Sequence[Tally], reading: Reading, approvals: Mapping[str, Approval]
+    ) -> tuple[SheetFigures, ...]:
         """Every catalog sheet's, from tallies of every sheet."""
-        return tuple(self._sheet(sheet, tallies) for sheet in self.catalog.sheets)
+        return tuple(self._sheet(s, tallies, reading, approvals) for s in self.catalog.sheets)
 
-    def _sheet(self, sheet: str, tallies: Iterable[Tally]) -> SheetFigures:
+    def _sheet(
+        self,
+        sheet: str,
+        tallies: Iterable[Tally],
+        reading: Reading,
+        approvals: Mapping[str, Approval],
+    ) -> SheetFigures:
         spec, today = self.catalog.sheets[sheet], self.clock().date()
         mine = [t for t in tallies if t.sheet == sheet]
         targets = tuple(self._target(t, mine, today) for t in spec.targets)
-        return SheetFigures(sheet, spec.name, today, kind_totals(mine), targets)
+        share = _share(approvals.get(sheet))
+        return SheetFigures(sheet, spec.name, today, kind_totals(mine), targets, reading, share)
 
     def _progress(
         self, project: Project, tallies: Sequence[Tally], today: date
@@ -185,7 +217,11 @@ class Figures:
         )
 
     def coverage_of(
-        self, sheet: str | None, funded: Mapping[str, set[str]], tallies: Iterable[Tally]
+        self,
+        sheet: str | None,
+        funded: Mapping[str, set[str]],
+        tallies: Iterable[Tally],
+        reading: Reading = Reading.AS_REPORTED,
     ) -> CoverageFigures:
         """From the funded regions of every sheet and tallies of `sheet` (or more)."""
         if sheet is None:
@@ -197,7 +233,12 @@ class Figures:
             population_vintage=self.catalog.population_vintage,
             funded=coverage(regions, self.catalog),
             delivered=coverage(regions_with_people(mine), self.catalog),
+            reading=reading,
         )
+
+
+def _share(approval: Approval | None) -> float | None:
+    return None if approval is None else approval.share
 
 
 def _selected(target: Target, tallies: Iterable[Tally]) -> list[Tally]:

@@ -1,6 +1,7 @@
 """The indicator's event handlers, run inside the consumer's transaction: registrations, and
-report revisions that replace a period's cells whole. Every change to a project's cells emits
-its new totals.
+report revisions that replace a period's cells whole, in the reading as reported (every
+revision) and in the approved one (approved revisions, from `report.reviewed`). Every change to
+a project's cells as reported emits its new totals.
 
 A batch is applied set-wise, with a fixed number of statements whatever its size (arrays
 bound through `unnest`, so no statement outgrows PostgreSQL's 32,767 parameters, and cells
@@ -11,53 +12,117 @@ The outcome is the one of applying the events one by one, in order.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
-from sqlalchemy import text, update
+from sqlalchemy import Table, TextClause, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events import (
-    Event,
     IndicatorReportSubmitted,
     ProjectAmended,
     ProjectClosed,
+    ProjectEvent,
     ProjectRegistered,
+    ReportReviewed,
 )
+from contracts.reports import Cell, ReviewDecision
 from services.indicator import models as m
 from services.indicator.totals_changed import emit_totals
 from services.runtime.clock import Clock
-from services.runtime.consumer import Apply
+from services.runtime.token_events import ApplyProjectEvents
 
-# Only a revision above the one held replaces it; the rows returned are the periods replaced.
-_UPSERT_PERIODS = text(f"""
-    insert into {m.periods.fullname} (project_id, period, revision, report_id, submitted_at)
-    select * from unnest(cast(:project_id as uuid[]), cast(:period as text[]),
-        cast(:revision as int[]), cast(:report_id as uuid[]), cast(:submitted_at as timestamptz[]))
-    on conflict (project_id, period) do update
-        set revision = excluded.revision, report_id = excluded.report_id,
-            submitted_at = excluded.submitted_at
-        where {m.periods.fullname}.revision < excluded.revision
-    returning project_id, period""")
-_DELETE_CELLS = text(f"""
-    delete from {m.cells.fullname} c
-    using unnest(cast(:project_id as uuid[]), cast(:period as text[])) as t(project_id, period)
-    where c.project_id = t.project_id and c.period = t.period""")
+
+@dataclass(frozen=True)
+class _Revision:
+    """A period's revision as either reading stores it: submitted, or approved."""
+
+    event_id: UUID
+    project_id: UUID
+    period: str
+    revision: int
+    report_id: UUID
+    at: datetime  # submitted (as reported) or reviewed (approved)
+    cells: tuple[Cell, ...]
+
+
+@dataclass(frozen=True)
+class _Store:
+    """A reading's tables: `periods` holds the revision whose cells are in `cells`."""
+
+    periods: Table
+    cells: Table
+    at: str  # the time column of `periods`
+
+    @property
+    def upsert_periods(self) -> TextClause:
+        """Only a revision above the one held replaces it; returns the periods replaced."""
+        p = self.periods.fullname
+        return text(f"""
+            insert into {p} (project_id, period, revision, report_id, {self.at})
+            select * from unnest(cast(:project_id as uuid[]), cast(:period as text[]),
+                cast(:revision as int[]), cast(:report_id as uuid[]),
+                cast(:at as timestamptz[]))
+            on conflict (project_id, period) do update
+                set revision = excluded.revision, report_id = excluded.report_id,
+                    {self.at} = excluded.{self.at}
+                where {p}.revision < excluded.revision
+            returning project_id, period""")
+
+    @property
+    def delete_cells(self) -> TextClause:
+        return text(f"""
+            delete from {self.cells.fullname} c
+            using unnest(cast(:project_id as uuid[]), cast(:period as text[]))
+                as t(project_id, period)
+            where c.project_id = t.project_id and c.period = t.period""")
+
+
+AS_REPORTED = _Store(m.periods, m.cells, "submitted_at")
+APPROVED = _Store(m.approved_periods, m.approved_cells, "reviewed_at")
 _CELL_COLUMNS = ["project_id", "period", "kind", "level", "region", "sex", "audience", "count"]
 
 
-def make_handler(clock: Clock) -> Apply:
+def make_handler(clock: Clock) -> ApplyProjectEvents:
     """What both consumer groups (projects, reports) run on each batch."""
 
-    async def handle_events(conn: AsyncConnection, events: list[Event]) -> None:
+    async def handle_events(conn: AsyncConnection, events: list[ProjectEvent]) -> None:
         await _register(conn, [e for e in events if isinstance(e, ProjectRegistered)])
         await _amend_or_close(
             conn, [e for e in events if isinstance(e, ProjectAmended | ProjectClosed)]
         )
-        reports = [e for e in events if isinstance(e, IndicatorReportSubmitted)]
-        changed = await _replace_periods(conn, reports)
+        submitted = [
+            _Revision(
+                e.event_id,
+                e.project_id,
+                e.payload.period,
+                e.payload.revision,
+                e.payload.report_id,
+                e.payload.submitted_at,
+                e.payload.cells,
+            )
+            for e in events
+            if isinstance(e, IndicatorReportSubmitted)
+        ]
+        approved = [
+            _Revision(
+                e.event_id,
+                e.project_id,
+                e.payload.period,
+                e.payload.revision,
+                e.payload.report_id,
+                e.payload.reviewed_at,
+                e.payload.cells,
+            )
+            for e in events
+            if isinstance(e, ReportReviewed) and e.payload.decision is ReviewDecision.APPROVED
+        ]
+        changed = await _replace_periods(conn, AS_REPORTED, submitted)
+        await _replace_periods(conn, APPROVED, approved)
         await emit_totals(conn, changed, clock())
 
     return handle_events
@@ -109,48 +174,49 @@ async def _amend_or_close(
 
 
 async def _replace_periods(
-    conn: AsyncConnection, reports: list[IndicatorReportSubmitted]
+    conn: AsyncConnection, store: _Store, reports: list[_Revision]
 ) -> dict[UUID, UUID]:
-    """The newer revision of a period replaces its cells as a whole; an older one arriving
-    late changes nothing. Works whether or not the project's registration arrived first.
-    Returns, for each project whose cells changed, the last event (in batch order) that
-    changed them: the cause its totals event is derived from."""
+    """In `store`'s reading, the newer revision of a period replaces its cells as a whole; an
+    older one arriving late changes nothing. Works whether or not the project's registration
+    arrived first. Returns, for each project whose cells changed, the last event (in batch
+    order) that changed them: the cause its totals event is derived from."""
     # One after the other, only a period's highest revision in the batch would last (the
     # first of equals, as a later equal one would not be above it): keep only those.
-    best: dict[tuple[UUID, str], tuple[int, IndicatorReportSubmitted]] = {}
+    best: dict[tuple[UUID, str], tuple[int, _Revision]] = {}
     for position, event in enumerate(reports):
-        key = (event.project_id, event.payload.period)
-        if key not in best or best[key][1].payload.revision < event.payload.revision:
+        key = (event.project_id, event.period)
+        if key not in best or best[key][1].revision < event.revision:
             best[key] = (position, event)
     if not best:
         return {}
     winners = [e for _, e in best.values()]
     replaced = await conn.execute(
-        _UPSERT_PERIODS,
+        store.upsert_periods,
         {
             "project_id": [e.project_id for e in winners],
-            "period": [e.payload.period for e in winners],
-            "revision": [e.payload.revision for e in winners],
-            "report_id": [e.payload.report_id for e in winners],
-            "submitted_at": [e.payload.submitted_at for e in winners],
+            "period": [e.period for e in winners],
+            "revision": [e.revision for e in winners],
+            "report_id": [e.report_id for e in winners],
+            "at": [e.at for e in winners],
         },
     )
     applied = sorted((best[(p, period)] for p, period in replaced), key=lambda pe: pe[0])
     if not applied:
         return {}
     await conn.execute(
-        _DELETE_CELLS,
+        store.delete_cells,
         {
             "project_id": [e.project_id for _, e in applied],
-            "period": [e.payload.period for _, e in applied],
+            "period": [e.period for _, e in applied],
         },
     )
     await _copy_cells(
         conn,
+        store.cells,
         [
             (
                 e.project_id,
-                e.payload.period,
+                e.period,
                 c.kind.value,
                 c.level,
                 c.region,
@@ -159,14 +225,14 @@ async def _replace_periods(
                 c.count,
             )
             for _, e in applied
-            for c in e.payload.cells
+            for c in e.cells
         ],
     )
     # In batch order, so a project's last entry is its last change.
     return {e.project_id: e.event_id for _, e in applied}
 
 
-async def _copy_cells(conn: AsyncConnection, rows: list[tuple[object, ...]]) -> None:
+async def _copy_cells(conn: AsyncConnection, table: Table, rows: list[tuple[object, ...]]) -> None:
     """COPY, not INSERT … unnest: it halves PostgreSQL's time per cell, the larger part of a
     batch's (B3). COPY is asyncpg's own, in the same transaction; its errors are wrapped as
     SQLAlchemy wraps the others, so the consumer still tells transient faults apart."""
@@ -174,10 +240,8 @@ async def _copy_cells(conn: AsyncConnection, rows: list[tuple[object, ...]]) -> 
     try:
         # The ignore: `driver_connection` is typed Optional; under asyncpg it is always set.
         await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-            m.cells.name, schema_name=m.cells.schema, columns=_CELL_COLUMNS, records=rows
+            table.name, schema_name=table.schema, columns=_CELL_COLUMNS, records=rows
         )
     except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         lost = isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.InterfaceError)
-        raise DBAPIError(
-            f"COPY {m.cells.fullname}", None, exc, connection_invalidated=lost
-        ) from exc
+        raise DBAPIError(f"COPY {table.fullname}", None, exc, connection_invalidated=lost) from exc

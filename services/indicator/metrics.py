@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
-from services.indicator.domain import Dimension, Progress, Tally, totals_by
+from services.indicator.domain import Dimension, Progress, Reading, Tally, totals_by
 from services.indicator.figures import CoverageFigures, Figures, ProjectSummary, SheetFigures
 from services.indicator.forecast import ForecastStatus
 from services.indicator.freshness import STALENESS_BUCKETS
@@ -63,23 +63,58 @@ def gauge(name: str, doc: str, labels: list[str], values: Values) -> Metric:
 
 
 async def business_families(figures: Figures) -> list[Metric]:
+    """The families that count people carry a `reading` label (`as_reported`, `approved`:
+    docs/review.md); funding, project counts, staleness and the approved share do not."""
     q = figures.queries
-    tallies, funding = await q.tallies(), await q.sheet_funding()
+    funding, approved = await q.sheet_funding(), await q.approvals()
     funded = await q.funded_regions(figures.clock().date())
-    coverage = [figures.coverage_of(s, funded, tallies) for s in (*figures.catalog.sheets, None)]
-    sheets, projects = figures.sheets(tallies), await figures.project_summaries()
+    summaries = {reading: await figures.project_summaries(reading) for reading in Reading}
+    readings: list[tuple[Reading, list[Metric]]] = []
+    for reading, projects in summaries.items():
+        tallies = await q.tallies(reading=reading)
+        coverage = [
+            figures.coverage_of(s, funded, tallies, reading)
+            for s in (*figures.catalog.sheets, None)
+        ]
+        sheets = figures.sheets(tallies, reading, approved)
+        families = [
+            *project_families(projects),
+            *sheet_families(tallies, sheets, coverage),
+            *forecast_families(sheets),
+        ]
+        readings.append((reading, families))
+    share: Values = {(s,): a.share for s, a in approved.items() if a.share is not None}
     return [
-        *project_families(projects),
-        *sheet_families(tallies, sheets, coverage, funding),
-        *insight_families(sheets, projects),
+        *with_reading(readings),
+        staleness_family(summaries[Reading.AS_REPORTED]),  # freshness is as reported
+        *funding_families(funding),
+        gauge(
+            "approved_share",
+            "Share of the people reported (latest revisions) whose revision is approved.",
+            ["sheet"],
+            share,
+        ),
     ]
 
 
-def insight_families(
-    sheets: tuple[SheetFigures, ...], projects: list[ProjectSummary]
-) -> list[Metric]:
-    """Forecasts per sheet target (4 statuses × targets) and projects per sheet by staleness
-    bucket (sheets × 4): bounded by the catalog (docs/insight.md)."""
+def with_reading(by_reading: list[tuple[Reading, list[Metric]]]) -> list[Metric]:
+    """One family per name, each sample labelled with the reading it was computed in."""
+    merged: dict[str, Metric] = {}
+    for reading, families in by_reading:
+        for family in families:
+            into = merged.setdefault(
+                family.name, Metric(family.name, family.documentation, family.type)
+            )
+            for sample in family.samples:
+                into.add_sample(
+                    sample.name, {**sample.labels, "reading": reading.value}, sample.value
+                )
+    return list(merged.values())
+
+
+def forecast_families(sheets: tuple[SheetFigures, ...]) -> list[Metric]:
+    """Forecasts per sheet target (4 statuses × targets): bounded by the catalog
+    (docs/insight.md)."""
     tl = ["sheet", "target"]
     status: dict[tuple[str, ...], float] = {}
     pace: dict[tuple[str, ...], float] = {}
@@ -94,24 +129,28 @@ def insight_families(
                 pace[(s.sheet, t.target_id)] = t.forecast.pace_per_semester
             if t.forecast.semesters_late is not None:
                 late[(s.sheet, t.target_id)] = t.forecast.semesters_late
-    stale: dict[tuple[str, ...], float] = {
-        (s, b): 0.0 for s in {p.project.sheet for p in projects} for b in STALENESS_BUCKETS
-    }
-    for p in projects:
-        stale[(p.project.sheet, p.freshness.bucket)] += 1
     return [
         gauge(
             "target_forecast", "1 for a sheet target's forecast status.", [*tl, "status"], status
         ),
         gauge("target_pace_per_semester", "Fitted people per semester.", tl, pace),
         gauge("target_semesters_late", "Projected semesters after the horizon.", tl, late),
-        gauge(
-            "projects_by_staleness",
-            "Active projects per sheet by closed semesters unreported since their latest report.",
-            ["sheet", "semesters_behind"],
-            stale,
-        ),
     ]
+
+
+def staleness_family(projects: list[ProjectSummary]) -> Metric:
+    """Projects per sheet by staleness bucket (sheets × 4; docs/insight.md)."""
+    stale: dict[tuple[str, ...], float] = {
+        (s, b): 0.0 for s in {p.project.sheet for p in projects} for b in STALENESS_BUCKETS
+    }
+    for p in projects:
+        stale[(p.project.sheet, p.freshness.bucket)] += 1
+    return gauge(
+        "projects_by_staleness",
+        "Active projects per sheet by closed semesters unreported since their latest report.",
+        ["sheet", "semesters_behind"],
+        stale,
+    )
 
 
 def project_families(projects: list[ProjectSummary]) -> list[Metric]:
@@ -141,10 +180,7 @@ def project_families(projects: list[ProjectSummary]) -> list[Metric]:
 
 
 def sheet_families(
-    tallies: list[Tally],
-    sheets: tuple[SheetFigures, ...],
-    coverage: list[CoverageFigures],
-    funding: dict[str, SheetFunding],
+    tallies: list[Tally], sheets: tuple[SheetFigures, ...], coverage: list[CoverageFigures]
 ) -> list[Metric]:
     tl = ["sheet", "target"]
 
@@ -181,6 +217,11 @@ def sheet_families(
             ["sheet", "coverage"],
             uncovered_share,
         ),
+    ]
+
+
+def funding_families(funding: dict[str, SheetFunding]) -> list[Metric]:
+    return [
         gauge(
             "projects",
             "Active funded projects per sheet.",

@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from services.runtime.db import leases_table, outbox_table, processed_events_table
+from services.runtime.token_events import staff_tokens_table
 
 metadata = MetaData(schema="indicator")
 
@@ -66,6 +67,23 @@ cells = Table(
 )
 Index("cells_by_kind_level_region", cells.c.kind, cells.c.level, cells.c.region)
 
+# The approved reading (docs/review.md): each period's latest approved revision and its cells,
+# kept as `periods` and `cells` are for the reading as reported.
+approved_periods = Table(
+    "approved_periods",
+    metadata,
+    Column("project_id", Uuid, primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("report_id", Uuid, nullable=False),
+    Column("reviewed_at", DateTime(timezone=True), nullable=False),
+)
+approved_cells = Table(
+    "approved_cells",
+    metadata,
+    *(Column(c.name, c.type, primary_key=c.primary_key, nullable=False) for c in cells.columns),
+)
+
 # Alert conditions as last evaluated (services/indicator/watch.py): a change of `firing` is
 # one transition, numbered, and one `condition.changed` event.
 conditions = Table(
@@ -84,3 +102,5 @@ conditions = Table(
 processed_events = processed_events_table(metadata)
 outbox = outbox_table(metadata)
 leases = leases_table(metadata)  # the outbox relay's, among the replicas
+
+staff_tokens = staff_tokens_table(metadata)  # named staff tokens (docs/security.md, Tokens)

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.indicators import Target
 from services.indicator import models as m
-from services.indicator.domain import Tally
+from services.indicator.domain import Approval, Reading, Tally
+
+_CELLS: dict[Reading, Table] = {Reading.AS_REPORTED: m.cells, Reading.APPROVED: m.approved_cells}
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,11 @@ class Project:
     regions: tuple[str, ...]
     start_date: date
     end_date: date
+    closed_on: date | None = None
+
+    def closed_by(self, day: date) -> bool:
+        """Closed on or before `day`: no longer watched (its figures still count)."""
+        return self.closed_on is not None and self.closed_on <= day
 
 
 @dataclass(frozen=True)
@@ -51,13 +58,18 @@ class IndicatorQueries:
         self.engine = engine
 
     async def tallies(
-        self, *, sheet: str | None = None, project_id: UUID | None = None
+        self,
+        *,
+        sheet: str | None = None,
+        project_id: UUID | None = None,
+        reading: Reading = Reading.AS_REPORTED,
     ) -> list[Tally]:
-        c, p = m.cells.c, m.projects.c
+        cells = _CELLS[reading]
+        c, p = cells.c, m.projects.c
         dims = (p.sheet, c.kind, c.level, c.region, c.sex, c.audience, c.period)
         query = (
             select(*dims, func.sum(c.count))
-            .select_from(m.cells.join(m.projects, c.project_id == p.project_id))
+            .select_from(cells.join(m.projects, c.project_id == p.project_id))
             .where(p.active)
             .group_by(*dims)
         )
@@ -91,10 +103,10 @@ class IndicatorQueries:
         async with self.engine.connect() as conn:
             return {s: SheetFunding(int(n), int(f)) for s, n, f in await conn.execute(query)}
 
-    async def active_projects(self) -> list[ProjectTallies]:
+    async def active_projects(self, reading: Reading = Reading.AS_REPORTED) -> list[ProjectTallies]:
         """Active projects, by sheet then name, with their tallies by kind, level and
         audience, for the per-project gauges."""
-        c, p = m.cells.c, m.projects.c
+        c, p = _CELLS[reading].c, m.projects.c
         dims = (c.kind, c.level, c.audience)
         sums = (
             select(c.project_id, *dims, func.sum(c.count))
@@ -138,9 +150,11 @@ class IndicatorQueries:
                     periods[period] = at
         return reported
 
-    async def sheet_projects(self, sheet: str) -> list[tuple[Project, list[Tally]]]:
+    async def sheet_projects(
+        self, sheet: str, reading: Reading = Reading.AS_REPORTED
+    ) -> list[tuple[Project, list[Tally]]]:
         """The sheet's active projects with their tallies (every dimension but sex)."""
-        c, p = m.cells.c, m.projects.c
+        c, p = _CELLS[reading].c, m.projects.c
         dims = (c.project_id, c.kind, c.level, c.region, c.audience, c.period)
         sums = (
             select(*dims, func.sum(c.count))
@@ -155,6 +169,33 @@ class IndicatorQueries:
             for one, kind, level, region, audience, period, n in await conn.execute(sums):
                 tallies[one].append(Tally(sheet, kind, level, region, "", audience, period, int(n)))
         return [(projects[one], tallies[one]) for one in sorted(projects, key=str)]
+
+    async def approvals(
+        self, *, sheet: str | None = None, project_id: UUID | None = None
+    ) -> dict[str, Approval]:
+        """By sheet: active projects' people as reported, and those in periods whose latest
+        revision is approved (the share of figures approved)."""
+        c, p, r, a = m.cells.c, m.projects.c, m.periods.c, m.approved_periods.c
+        approved = func.coalesce(func.sum(c.count).filter(a.revision == r.revision), 0)
+        query = (
+            select(p.sheet, approved, func.sum(c.count))
+            .select_from(
+                m.cells.join(m.projects, c.project_id == p.project_id)
+                .join(m.periods, and_(r.project_id == c.project_id, r.period == c.period))
+                .outerjoin(
+                    m.approved_periods, and_(a.project_id == c.project_id, a.period == c.period)
+                )
+            )
+            .where(p.active)
+            .group_by(p.sheet)
+        )
+        if sheet is not None:
+            query = query.where(p.sheet == sheet)
+        if project_id is not None:
+            query = query.where(p.project_id == project_id)
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(query)
+            return {one: Approval(int(yes), int(every)) for one, yes, every in rows}
 
     async def project(self, project_id: UUID) -> Project | None:
         query = select(*_PROJECT).where(m.projects.c.project_id == project_id)
@@ -171,6 +212,7 @@ _PROJECT = (
     m.projects.c.regions,
     m.projects.c.start_date,
     m.projects.c.end_date,
+    m.projects.c.closed_on,
 )
 
 
@@ -182,6 +224,7 @@ def _project(
     regions: list[str],
     start_date: date,
     end_date: date,
+    closed_on: date | None,
 ) -> Project:
     return Project(
         project_id,
@@ -191,4 +234,5 @@ def _project(
         tuple(regions),
         start_date,
         end_date,
+        closed_on,
     )

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.indicators import CellKind, Selector
 from services.indicator.attribution import Attribution
+from services.indicator.domain import Reading
 from services.indicator.figures import (
     AllSheetsFigures,
     CoverageFigures,
@@ -76,11 +77,23 @@ class Explanation(_Answer):
         return cls.model_validate(attribution)
 
 
+READING = Field(
+    description="`as_reported`: each period's latest revision; `approved`: its latest "
+    "approved revision (docs/review.md)."
+)
+APPROVED_SHARE = Field(
+    description="Share of the people reported (latest revisions, every kind) in periods whose "
+    "latest revision is approved; null when nothing is reported."
+)
+
+
 class SheetProgress(_Answer):
     sheet: str
     name: str
     as_of: date
+    reading: Reading = READING
     totals: ByKind
+    approved_share: float | None = APPROVED_SHARE
     targets: list[TargetProgress]
     explanation: Explanation | None = Field(
         default=None, description="With `explain=<target_id>`: where its shortfall comes from."
@@ -96,6 +109,7 @@ class SheetProgress(_Answer):
 
 class AllSheetsProgress(_Answer):
     as_of: date
+    reading: Reading = READING
     sheets: list[SheetProgress] = Field(description="Every sheet of the catalog, in its order.")
 
     @classmethod
@@ -116,7 +130,9 @@ class ProjectProgress(_Answer):
     sheet: str
     name: str
     as_of: date
+    reading: Reading = READING
     totals: ByKind
+    approved_share: float | None = APPROVED_SHARE
     by_period: dict[str, ByKind] = Field(description="By semester, then kind, as reported.")
     by_level: dict[str, ByKind] = Field(description="By canonical level, then kind.")
     by_region: dict[str, ByKind] = Field(description="By region (INSEE code), then kind.")
@@ -138,6 +154,7 @@ class Coverage(_Answer):
     """`covered`, `uncovered` and `uncovered_population_share` repeat the funded reading."""
 
     sheet: str | None = Field(description="null: every sheet together.")
+    reading: Reading = Field(description="The reading of `delivered` (funded has one).")
     population_vintage: str
     covered: list[str]
     uncovered: list[str]
@@ -150,6 +167,7 @@ class Coverage(_Answer):
         funded = figures.funded
         return cls(
             sheet=figures.sheet,
+            reading=figures.reading,
             population_vintage=figures.population_vintage,
             covered=list(funded.covered),
             uncovered=list(funded.uncovered),

@@ -77,6 +77,8 @@ class Watch:
                         )
                     )
             for project, tallies in projects:
+                if project.closed_by(today):  # its conditions stop holding: they resolve
+                    continue
                 mine = ProjectContext(name=project.name, sheet=sheet, regions=project.regions)
                 for c in project.commitments:
                     if behind_two_semesters(c, per_period(c, tallies), today, f.tolerance):

@@ -28,11 +28,17 @@ from contracts.projects import (
     ProjectIn,
     SheetId,
 )
-from contracts.reports import PERIOD_PATTERN, RegionCode, ReportIn
+from contracts.reports import PERIOD_PATTERN, RegionCode, ReportIn, ReviewIn
 from contracts.text import Text
-from services.intake.domain import CellLoc, json_cell_loc, reportable_periods
+from services.intake.domain import CellLoc, ReviewStatus, json_cell_loc, reportable_periods
 from services.intake.metrics import ReportMetrics
-from services.intake.queries import ProjectFilter, ProjectQueries, ReportQueries
+from services.intake.queries import (
+    ProjectFilter,
+    ProjectQueries,
+    ReportQueries,
+    ReviewQueries,
+    StaffTokenQueries,
+)
 from services.intake.schemas import (
     XLSX_MEDIA_TYPE,
     AmendmentOut,
@@ -42,17 +48,26 @@ from services.intake.schemas import (
     MilestonesDeclared,
     ProjectOut,
     ProjectPage,
+    ProjectTokenOut,
     ReportAccepted,
     ReportContent,
     ReportDryRun,
     ReportFormat,
     ReportHistory,
+    ReviewOut,
+    ReviewQueue,
+    StaffTokenCreated,
+    StaffTokenIn,
+    StaffTokenList,
+    StaffTokenOut,
 )
 from services.intake.spreadsheets import charset_of, read_csv_report, read_xlsx_report
 from services.intake.spreadsheets.template import csv_template, xlsx_template
 from services.intake.usecases.amendments import AmendmentUseCases
 from services.intake.usecases.projects import ProjectUseCases
 from services.intake.usecases.reports import ReportUseCases
+from services.intake.usecases.reviews import ReviewUseCases
+from services.intake.usecases.tokens import TokenUseCases
 from services.runtime.auth import Caller
 from services.runtime.clock import Clock
 from services.runtime.errors import Unprocessable, pydantic_errors
@@ -122,6 +137,8 @@ def intake_router(
     report_queries: ReportQueries,
     authenticate: Callable[[Request], Awaitable[Caller]],
     metrics: ReportMetrics,
+    reviews: ReviewUseCases,
+    review_queries: ReviewQueries,
 ) -> APIRouter:
     router = APIRouter(prefix="/v1", responses=PROBLEMS)
     CallerDep = Annotated[Caller, Depends(authenticate)]
@@ -136,7 +153,7 @@ def intake_router(
     async def register_project(body: ProjectIn, caller: CallerDep) -> ProjectCreated:
         """Register a funded project (programme staff). The API token is shown only here."""
         caller.require_staff()
-        return await projects.register(body)
+        return await projects.register(body, caller)
 
     @router.post(
         "/projects/{project_id}/reports",
@@ -244,6 +261,42 @@ def intake_router(
     ) -> MilestoneCompletionOut:
         caller.require_project(project_id)
         return await projects.complete_milestone(project_id, milestone_id, body, caller)
+
+    # Review by programme officers (docs/review.md).
+
+    @router.get("/reviews", tags=["reviews"], responses=FORBIDDEN)
+    async def review_queue(
+        caller: CallerDep,
+        status: Annotated[
+            ReviewStatus, Query(description="`submitted`: the revisions awaiting a decision.")
+        ] = ReviewStatus.SUBMITTED,
+        sheet: Annotated[SheetId | None, Query(description="Only this sheet's projects.")] = None,
+        project: Annotated[UUID | None, Query(description="Only this project.")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    ) -> ReviewQueue:
+        """Each period's latest revision in `status`, oldest submission first, with its totals
+        by kind, the difference from the revision it supersedes and its warnings (staff)."""
+        caller.require_staff()
+        found = await review_queries.queue(status, sheet=sheet, project_id=project, limit=limit)
+        return ReviewQueue.of(status, found)
+
+    @router.post(
+        "/projects/{project_id}/reports/{period}/revisions/{revision}/review",
+        tags=["reviews"],
+        responses=FORBIDDEN | NOT_FOUND | CONFLICT,
+    )
+    async def review_report(
+        project_id: UUID,
+        period: Annotated[str, Path(pattern=PERIOD_PATTERN)],
+        revision: Annotated[int, Path(ge=1, le=1_000_000)],
+        body: ReviewIn,
+        caller: CallerDep,
+    ) -> ReviewOut:
+        """Approve or return a period's latest revision (staff). A revision superseded by a
+        newer one is refused (409), as is changing a decision taken; repeating it changes
+        nothing. Returning needs a `comment` and alerts the project (`report_returned`)."""
+        caller.require_staff()
+        return await reviews.review(project_id, period, revision, body, caller)
 
     return router
 
@@ -360,5 +413,44 @@ def project_router(
         """Sheets with their targets, levels, regions with their population, audiences, kinds
         and the periods that can be reported (any token)."""
         return CatalogOut.of(catalog, reportable_periods(clock().date()))
+
+    return router
+
+
+def tokens_router(
+    tokens: TokenUseCases,
+    staff_tokens: StaffTokenQueries,
+    authenticate: Callable[[Request], Awaitable[Caller]],
+) -> APIRouter:
+    """A project's token replaced; named staff tokens issued, listed, revoked (staff admins)."""
+    router = APIRouter(prefix="/v1", responses=PROBLEMS)
+    CallerDep = Annotated[Caller, Depends(authenticate)]
+
+    @router.post("/projects/{project_id}/token", tags=["tokens"], responses=FORBIDDEN | NOT_FOUND)
+    async def rotate_project_token(project_id: UUID, caller: CallerDep) -> ProjectTokenOut:
+        """Replace the project's API token (staff, or the project itself). The new token is
+        shown only here; every service refuses the old one within 5 seconds."""
+        caller.require_project(project_id)
+        return await tokens.rotate_project_token(project_id, caller)
+
+    @router.post("/staff-tokens", status_code=201, tags=["tokens"], responses=FORBIDDEN)
+    async def issue_staff_token(body: StaffTokenIn, caller: CallerDep) -> StaffTokenCreated:
+        """Issue a named staff token for a person (staff admins). Shown only here; records
+        of what it does name the person."""
+        caller.require_staff_admin()
+        return await tokens.issue_staff_token(body, caller)
+
+    @router.get("/staff-tokens", tags=["tokens"], responses=FORBIDDEN)
+    async def list_staff_tokens(caller: CallerDep) -> StaffTokenList:
+        """Every named staff token, revoked ones included (staff admins); never the secret."""
+        caller.require_staff_admin()
+        return StaffTokenList(items=[StaffTokenOut.of(t) for t in await staff_tokens.all()])
+
+    @router.delete("/staff-tokens/{token_id}", tags=["tokens"], responses=FORBIDDEN | NOT_FOUND)
+    async def revoke_staff_token(token_id: UUID, caller: CallerDep) -> StaffTokenOut:
+        """Revoke a named staff token (staff admins): every service refuses it within
+        5 seconds. Revoking it again changes nothing."""
+        caller.require_staff_admin()
+        return await tokens.revoke_staff_token(token_id, caller)
 
     return router

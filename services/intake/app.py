@@ -9,14 +9,22 @@ from prometheus_client import CollectorRegistry
 from contracts.catalog import load_catalog
 from services.intake import models
 from services.intake.anomalies import Thresholds
-from services.intake.api import intake_router, project_router
+from services.intake.api import intake_router, project_router, tokens_router
 from services.intake.metrics import ReportMetrics
-from services.intake.queries import ProjectQueries, ProjectRuns, ReportQueries
+from services.intake.queries import (
+    ProjectQueries,
+    ProjectRuns,
+    ReportQueries,
+    ReviewQueries,
+    StaffTokenQueries,
+)
 from services.intake.usecases.amendments import AmendmentUseCases
 from services.intake.usecases.projects import ProjectUseCases
 from services.intake.usecases.reports import ReportUseCases
+from services.intake.usecases.reviews import ReviewUseCases
+from services.intake.usecases.tokens import TokenUseCases
 from services.runtime import registry as service_registry
-from services.runtime.auth import authenticator, token_lookup
+from services.runtime.auth import TokenDirectory, authenticator, read_copies
 from services.runtime.broker import KafkaConnection, make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.db import service_engine
@@ -24,6 +32,7 @@ from services.runtime.http import build_app
 from services.runtime.lifespan import service_lifespan
 from services.runtime.outbox import OutboxRelay
 from services.runtime.settings import Settings
+from services.runtime.token_events import listen_for_revocations
 
 SPEC = service_registry.service("intake")
 SERVICE = SPEC.name
@@ -33,9 +42,11 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
     engine = service_engine(settings)
     broker = make_broker(settings, SERVICE, registry)
+    tokens = TokenDirectory(read_copies(engine, models.projects, models.staff_tokens))
+    listen_for_revocations(broker, tokens, settings, SERVICE)
     relay = OutboxRelay.from_settings(engine, models.outbox, models.leases, broker, settings)
     runs = ProjectRuns()
-    authenticate = authenticator(settings, token_lookup(engine, models.projects))
+    authenticate = authenticator(settings, tokens.find)
     report_metrics = ReportMetrics(registry)
 
     app = build_app(
@@ -67,6 +78,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
             ReportQueries(engine, runs),
             authenticate,
             report_metrics,
+            ReviewUseCases(engine, clock, runs),
+            ReviewQueries(engine),
         )
     )
     app.include_router(
@@ -77,6 +90,9 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
             clock,
             authenticate,
         )
+    )
+    app.include_router(
+        tokens_router(TokenUseCases(engine, clock, tokens), StaffTokenQueries(engine), authenticate)
     )
 
     app.state.broker = broker

@@ -5,16 +5,17 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from contracts.events import AmendmentChanges, CommitmentChange
 from contracts.indicators import CellKind, Target
 from contracts.projects import ProjectAmendmentIn, ProjectClosureIn
-from contracts.reports import FIRST_DAY, Cell, ReportIn, period_bounds, period_of
-from services.runtime.errors import FieldError
+from contracts.reports import FIRST_DAY, Cell, ReportIn, ReviewDecision, period_bounds, period_of
+from services.runtime.errors import Conflict, FieldError
 
 PRODUCER = "intake"
 CellLoc = Callable[[int], tuple[str | int, ...]]
@@ -131,7 +132,7 @@ class ReportCheck:
 
 
 def report_check(
-    report: ReportIn, current_revision: int | None, current: Iterable[Cell]
+    report: ReportIn, current_revision: int | None, current: list[Cell]
 ) -> ReportCheck:
     """Every kind's total before and after, and each (kind, level, region) whose count moves,
     in that order; cells the new revision drops count as moving to 0."""
@@ -140,16 +141,8 @@ def report_check(
     for cells, totals in ((current, before), (report.cells, after)):
         for cell in cells:
             totals[(cell.kind, cell.level, cell.region)] += cell.count
-    by_kind = tuple(
-        CountChange(
-            kind,
-            None,
-            None,
-            sum(n for key, n in before.items() if key[0] is kind),
-            sum(n for key, n in after.items() if key[0] is kind),
-        )
-        for kind in CellKind
-    )
+    was, now = kind_totals(current), kind_totals(report.cells)
+    by_kind = tuple(CountChange(kind, None, None, was[kind], now[kind]) for kind in CellKind)
     moved = sorted(key for key in before.keys() | after.keys() if before[key] != after[key])
     by_place = tuple(CountChange(*key, before[key], after[key]) for key in moved)
     return ReportCheck(report, current_revision, by_kind, by_place)
@@ -167,6 +160,73 @@ def envelope(project_id: uuid.UUID, now: datetime) -> dict[str, Any]:
         "producer": PRODUCER,
         "project_id": project_id,
     }
+
+
+class ReviewStatus(StrEnum):
+    """A revision's review state: `submitted` on arrival, then a programme officer's decision."""
+
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    RETURNED = "returned"
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A revision's review state; who decided it, when and why (None while `submitted`)."""
+
+    status: ReviewStatus
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    comment: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedRevision:
+    """A period's latest revision as the review queue shows it: its totals, the difference
+    from the revision it superseded (None for a first revision), its warnings on arrival."""
+
+    project_id: uuid.UUID
+    project_name: str
+    sheet: str
+    revision: ReportRevision
+    review: Review
+    totals: dict[CellKind, int]
+    difference: dict[CellKind, int] | None
+    warnings: list[tuple[str, str]]  # (rule, message)
+
+
+def review_changes(
+    *, status: ReviewStatus, revision: int, current: int, decision: ReviewDecision
+) -> bool:
+    """Whether `decision` on `revision` (its period's latest is `current`) changes its state:
+    False when it repeats the decision taken (idempotent). A superseded revision, or one
+    already decided otherwise, is a Conflict: a decision is final, a new revision reopens."""
+    if revision < current:
+        raise Conflict(
+            f"revision {revision} is superseded by revision {current}: review the latest"
+        )
+    if status is ReviewStatus.SUBMITTED:
+        return True
+    if status.value != decision.value:
+        raise Conflict(f"revision {revision} is already {status.value}")
+    return False
+
+
+def kind_totals(cells: list[Cell]) -> dict[CellKind, int]:
+    """People by kind in a revision, every kind named."""
+    totals = dict.fromkeys(CellKind, 0)
+    for cell in cells:
+        totals[cell.kind] += cell.count
+    return totals
+
+
+def difference(
+    totals: dict[CellKind, int], previous: dict[CellKind, int] | None
+) -> dict[CellKind, int] | None:
+    """This revision's totals minus the previous revision's, by kind; None without one."""
+    if previous is None:
+        return None
+    return {kind: totals[kind] - previous[kind] for kind in CellKind}
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,3 +337,26 @@ def reportable_periods(today: date) -> list[str]:
         periods.append(period_of(day))
         day = period_bounds(period_of(day))[1] + timedelta(days=1)
     return periods
+
+
+@dataclass(frozen=True, slots=True)
+class StaffToken:
+    """A named staff token as intake records it (never the token itself)."""
+
+    token_id: uuid.UUID
+    name: str
+    email: str
+    admin: bool
+    issued_at: datetime
+    issued_by: str
+    revoked_at: datetime | None
+    revoked_by: str | None
+
+
+def staff_envelope(token_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+    return {
+        "event_id": uuid.uuid4(),
+        "occurred_at": now,
+        "producer": PRODUCER,
+        "token_id": token_id,
+    }

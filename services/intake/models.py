@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from services.runtime.db import leases_table, outbox_table
+from services.runtime.token_events import staff_tokens_table
 
 metadata = MetaData(schema="intake")
 
@@ -38,9 +39,10 @@ projects = Table(
     Column("commitments", JSONB, nullable=False),
     Column("token_sha256", String(64), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("registered_by", String(400)),  # the caller's label; null before it was recorded
     Column("status", String(10), nullable=False, server_default="active"),
     Column("closed_on", Date),
-    Column("closed_by", String(200)),
+    Column("closed_by", String(400)),
     Column("closed_at", DateTime(timezone=True)),
     Column("closure_reason", Text),
 )
@@ -53,7 +55,7 @@ amendments = Table(
     metadata,
     Column("project_id", Uuid, ForeignKey("projects.project_id"), primary_key=True),
     Column("seq", Integer, primary_key=True),
-    Column("amended_by", String(200), nullable=False),
+    Column("amended_by", String(400), nullable=False),
     Column("amended_at", DateTime(timezone=True), nullable=False),
     Column("reason", Text, nullable=False),
     Column("changes", JSONB, nullable=False),
@@ -88,15 +90,23 @@ reports = Table(
     Column("revision", Integer, nullable=False),
     Column("idempotency_key", String(200)),
     Column("request_sha256", String(64), nullable=False),
-    Column("submitted_by", String(100), nullable=False),
+    Column("submitted_by", String(400), nullable=False),
     Column("submitted_at", DateTime(timezone=True), nullable=False),
     Column("reason", Text),
     Column("cells", JSONB, nullable=False),
     # Checks on arrival (services/intake/anomalies.py): [{rule, message}], [] when none.
     Column("warnings", JSONB, nullable=False, server_default="[]"),
+    # Review by a programme officer (docs/review.md): `submitted` until decided.
+    Column("review_status", String(10), nullable=False, server_default="submitted"),
+    Column("reviewed_by", String(100)),
+    Column("reviewed_at", DateTime(timezone=True)),
+    Column("review_comment", Text),
     UniqueConstraint("project_id", "period", "revision"),
     UniqueConstraint("project_id", "idempotency_key"),
+    Index("reports_review_queue", "review_status", "submitted_at"),
 )
 
 outbox = outbox_table(metadata)
 leases = leases_table(metadata)  # the outbox relay's, among the replicas
+
+staff_tokens = staff_tokens_table(metadata)  # the record of named staff tokens (docs/security.md)

@@ -18,7 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from contracts.events import ProjectStatus
 from contracts.reports import Cell
 from services.intake import models as m
-from services.intake.domain import ProjectRun, ReportRevision, ReportTemplate
+from services.intake.domain import (
+    ProjectRun,
+    QueuedRevision,
+    ReportRevision,
+    ReportTemplate,
+    Review,
+    ReviewStatus,
+    StaffToken,
+    difference,
+    kind_totals,
+)
 from services.intake.schemas import (
     AmendmentOut,
     ClosureOut,
@@ -51,7 +61,7 @@ _MILESTONES = select(m.milestones.c.milestone_id, m.milestones.c.completed_on).w
     m.milestones.c.project_id == bindparam("project_id")
 )
 _HISTORY = (
-    select(*_REVISION)
+    select(*_REVISION, _r.review_status, _r.reviewed_by, _r.reviewed_at, _r.review_comment)
     .where(_r.project_id == bindparam("project_id"))
     .order_by(_r.period, _r.revision)
 )
@@ -137,7 +147,7 @@ class ReportQueries:
         async with self.engine.connect() as conn:
             await self.projects.get(conn, project_id)
             rows = (await conn.execute(_HISTORY, {"project_id": project_id})).all()
-        return ReportHistory.of(project_id, [_revision(row) for row in rows])
+        return ReportHistory.of(project_id, [(_revision(row), review_of(row)) for row in rows])
 
     async def template(self, project_id: UUID, period: str) -> ReportTemplate:
         """What the project's template for `period` holds, with its current revision."""
@@ -236,11 +246,13 @@ class ProjectQueries:
 
     async def project(self, project_id: UUID) -> ProjectOut:
         ms = m.milestones.c
-        columns = (*_SUMMARY, _p.commitments, _p.created_at, _p.closed_by, _p.closed_at)
+        columns = (*_SUMMARY, _p.commitments, _p.created_at, _p.registered_by, _p.closed_by)
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
-                    select(*columns, _p.closure_reason).where(_p.project_id == project_id)
+                    select(*columns, _p.closed_at, _p.closure_reason).where(
+                        _p.project_id == project_id
+                    )
                 )
             ).one_or_none()
             if row is None:
@@ -271,6 +283,7 @@ class ProjectQueries:
                 key=lambda one: (one.due_date, one.milestone_id),
             ),
             created_at=row.created_at,
+            registered_by=row.registered_by,
             closure=closure,
             amendments=[
                 AmendmentOut(
@@ -320,3 +333,116 @@ class ProjectQueries:
             reason=row.reason,
             cells=row.cells,
         )
+
+
+# The review queue (docs/review.md): each period's latest revision in a state, oldest first,
+# with the revision it superseded.
+_previous = m.reports.alias("previous")
+_pe, _pr = m.periods.c, m.projects.c
+_QUEUE = (
+    select(
+        *_REVISION,
+        _r.project_id,
+        _pr.name,
+        _pr.sheet,
+        _r.cells.label("cell_list"),
+        _r.warnings,
+        _r.review_status,
+        _r.reviewed_by,
+        _r.reviewed_at,
+        _r.review_comment,
+        _previous.c.cells.label("previous_cells"),
+    )
+    .select_from(
+        m.reports.join(
+            m.periods,
+            (_pe.project_id == _r.project_id)
+            & (_pe.period == _r.period)
+            & (_pe.revision == _r.revision),
+        )
+        .join(m.projects, _pr.project_id == _r.project_id)
+        .outerjoin(
+            _previous,
+            (_previous.c.project_id == _r.project_id)
+            & (_previous.c.period == _r.period)
+            & (_previous.c.revision == _r.revision - 1),
+        )
+    )
+    .order_by(_r.submitted_at, _r.report_id)
+)
+
+
+def review_of(row: Row[*tuple[Any, ...]]) -> Review:
+    return Review(
+        ReviewStatus(row.review_status), row.reviewed_by, row.reviewed_at, row.review_comment
+    )
+
+
+def _cells(stored: list[dict[str, object]]) -> list[Cell]:
+    return [Cell.model_validate(c) for c in stored]
+
+
+class ReviewQueries:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def queue(
+        self,
+        status: ReviewStatus,
+        *,
+        sheet: str | None = None,
+        project_id: UUID | None = None,
+        limit: int = 200,
+    ) -> list[QueuedRevision]:
+        """The latest revisions of periods in `status`, oldest submission first."""
+        query = _QUEUE.where(_r.review_status == status.value).limit(limit)
+        if sheet is not None:
+            query = query.where(_pr.sheet == sheet)
+        if project_id is not None:
+            query = query.where(_r.project_id == project_id)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        queued = []
+        for row in rows:
+            totals = kind_totals(_cells(row.cell_list))
+            previous = (
+                None if row.previous_cells is None else kind_totals(_cells(row.previous_cells))
+            )
+            queued.append(
+                QueuedRevision(
+                    project_id=row.project_id,
+                    project_name=row.name,
+                    sheet=row.sheet,
+                    revision=_revision(row),
+                    review=review_of(row),
+                    totals=totals,
+                    difference=difference(totals, previous),
+                    warnings=[(w["rule"], w["message"]) for w in row.warnings],
+                )
+            )
+        return queued
+
+
+_s = m.staff_tokens.c
+STAFF_TOKEN_FIELDS = (
+    _s.token_id,
+    _s.name,
+    _s.email,
+    _s.admin,
+    _s.issued_at,
+    _s.issued_by,
+    _s.revoked_at,
+    _s.revoked_by,
+)
+"""A `StaffToken`'s columns, in its fields' order."""
+
+
+class StaffTokenQueries:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def all(self) -> list[StaffToken]:
+        """Every named staff token, revoked ones included, oldest first."""
+        query = select(*STAFF_TOKEN_FIELDS).order_by(_s.issued_at, _s.token_id)
+        async with self.engine.connect() as conn:
+            return [StaffToken(*row) for row in await conn.execute(query)]

@@ -13,12 +13,27 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from contracts.catalog import Catalog
-from contracts.events import MILESTONE_ID_PATTERN, AmendmentChanges, MilestoneSpec, ProjectStatus
+from contracts.events import (
+    EMAIL_PATTERN,
+    MILESTONE_ID_PATTERN,
+    AmendmentChanges,
+    MilestoneSpec,
+    ProjectStatus,
+)
 from contracts.indicators import CellKind, Sex, Target
 from contracts.reports import Cell, Period
+from contracts.text import Text
 from services.intake.anomalies import ArrivalWarning
 from services.intake.anomalies import Rule as ArrivalRule
-from services.intake.domain import CountChange, ReportCheck, ReportRevision
+from services.intake.domain import (
+    CountChange,
+    QueuedRevision,
+    ReportCheck,
+    ReportRevision,
+    Review,
+    ReviewStatus,
+    StaffToken,
+)
 from services.runtime.errors import UnsupportedMediaType
 
 Timestamp = Annotated[
@@ -68,7 +83,7 @@ class _RevisionFields(_Answer):
     report_id: UUID
     period: Period
     revision: int = Field(ge=1, description="1 for a period's first report, then 2, 3…")
-    submitted_by: str = Field(description="`staff` or `project:<project_id>`")
+    submitted_by: str = Field(description="`staff`, `name <email>` or `project:<project_id>`")
     submitted_at: Timestamp
     reason: str | None
     cells: int = Field(ge=1, description="How many cells the report holds.")
@@ -79,9 +94,24 @@ def _fields(r: ReportRevision | CountChange) -> dict[str, object]:
 
 
 class ReportRevisionOut(_RevisionFields):
+    review_status: ReviewStatus = Field(
+        description="`submitted`, `approved` or `returned` by a programme officer."
+    )
+    reviewed_by: str | None
+    reviewed_at: Timestamp | None
+    review_comment: str | None = Field(description="Why it was returned (or approved).")
+
     @classmethod
-    def of(cls, r: ReportRevision) -> ReportRevisionOut:
-        return cls.model_validate(_fields(r))
+    def of(cls, r: ReportRevision, review: Review) -> ReportRevisionOut:
+        return cls.model_validate(
+            _fields(r)
+            | {
+                "review_status": review.status,
+                "reviewed_by": review.reviewed_by,
+                "reviewed_at": review.reviewed_at,
+                "review_comment": review.comment,
+            }
+        )
 
 
 class ReportWarning(_Answer):
@@ -116,11 +146,13 @@ class ReportHistory(_ProjectAnswer):
     periods: list[PeriodHistory] = Field(description="Oldest period first.")
 
     @classmethod
-    def of(cls, project_id: UUID, revisions: Iterable[ReportRevision]) -> ReportHistory:
-        """`revisions` ordered by period, then revision."""
+    def of(
+        cls, project_id: UUID, revisions: Iterable[tuple[ReportRevision, Review]]
+    ) -> ReportHistory:
+        """`revisions` ordered by period, then revision, each with its review."""
         periods: dict[str, list[ReportRevisionOut]] = {}
-        for r in revisions:
-            periods.setdefault(r.period, []).append(ReportRevisionOut.of(r))
+        for r, review in revisions:
+            periods.setdefault(r.period, []).append(ReportRevisionOut.of(r, review))
         return cls(
             project_id=project_id,
             periods=[
@@ -246,6 +278,9 @@ class ProjectOut(ProjectSummaryOut):
     commitments: list[Target]
     milestones: list[ProjectMilestoneOut] = Field(description="By due date.")
     created_at: Timestamp
+    registered_by: str | None = Field(
+        description="Who registered it: `staff`, `name <email>`; null if not recorded"
+    )
     closure: ClosureOut | None
     amendments: list[AmendmentOut] = Field(description="Oldest first.")
 
@@ -319,3 +354,122 @@ class CatalogOut(_Answer):
             sexes=list(Sex),
             periods=periods,
         )
+
+
+ByKind = dict[CellKind, int]
+
+
+class ReviewOut(_ProjectAnswer):
+    """A revision's review state (docs/review.md)."""
+
+    report_id: UUID
+    period: Period
+    revision: int = Field(ge=1)
+    status: ReviewStatus = Field(description="`submitted` until a programme officer decides.")
+    reviewed_by: str | None = Field(description="Who decided; null while `submitted`.")
+    reviewed_at: Timestamp | None
+    comment: str | None = Field(description="The officer's comment (required to return).")
+
+    @classmethod
+    def of(cls, project_id: UUID, r: ReportRevision, review: Review) -> ReviewOut:
+        return cls(
+            project_id=project_id,
+            report_id=r.report_id,
+            period=r.period,
+            revision=r.revision,
+            status=review.status,
+            reviewed_by=review.reviewed_by,
+            reviewed_at=review.reviewed_at,
+            comment=review.comment,
+        )
+
+
+class QueuedReview(ReviewOut):
+    """A period's latest revision awaiting (or having had) a decision."""
+
+    project_name: str
+    sheet: str
+    submitted_by: str
+    submitted_at: Timestamp
+    reason: str | None
+    cells: int = Field(ge=1)
+    totals: ByKind = Field(description="People by kind in this revision.")
+    difference: ByKind | None = Field(
+        description="This revision's totals minus those of the revision it supersedes; "
+        "null for a period's first revision."
+    )
+    warnings: list[ReportWarning] = Field(description="Checks on arrival it tripped.")
+
+    @classmethod
+    def of_queued(cls, q: QueuedRevision) -> QueuedReview:
+        r = q.revision
+        return cls(
+            **ReviewOut.of(q.project_id, r, q.review).model_dump(),
+            project_name=q.project_name,
+            sheet=q.sheet,
+            submitted_by=r.submitted_by,
+            submitted_at=r.submitted_at,
+            reason=r.reason,
+            cells=r.cells,
+            totals=q.totals,
+            difference=q.difference,
+            warnings=[ReportWarning(rule=ArrivalRule(rule), message=m) for rule, m in q.warnings],
+        )
+
+
+class ReviewQueue(_Answer):
+    status: ReviewStatus
+    reviews: list[QueuedReview] = Field(description="Oldest submission first.")
+
+    @classmethod
+    def of(cls, status: ReviewStatus, queued: Iterable[QueuedRevision]) -> ReviewQueue:
+        return cls(status=status, reviews=[QueuedReview.of_queued(q) for q in queued])
+
+
+# Tokens: a project's replaced, named staff tokens issued, listed and revoked.
+
+
+class ProjectTokenOut(_ProjectAnswer):
+    api_token: str = Field(
+        description="Shown once; only its SHA-256 is stored. The previous token is refused "
+        "by every service within 5 seconds."
+    )
+
+
+class StaffTokenIn(BaseModel):
+    """The body of `POST /v1/staff-tokens`: the person the token is for."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Text = Field(min_length=1, max_length=100)
+    email: str = Field(pattern=EMAIL_PATTERN, max_length=254)
+    admin: bool = Field(
+        default=False, strict=True, description="May issue and revoke staff tokens."
+    )
+
+
+class StaffTokenOut(_Answer):
+    token_id: UUID
+    name: str
+    email: str
+    admin: bool
+    issued_at: Timestamp
+    issued_by: str = Field(description="Who issued it: `staff` or `name <email>`")
+    revoked_at: Timestamp | None
+    revoked_by: str | None
+
+    @classmethod
+    def of(cls, token: StaffToken) -> StaffTokenOut:
+        return cls.model_validate(dataclasses.asdict(token))
+
+
+class StaffTokenCreated(StaffTokenOut):
+    api_token: str = Field(description="Shown once; only its SHA-256 is stored.")
+
+    @classmethod
+    def issued(cls, token: StaffToken, api_token: str) -> StaffTokenCreated:
+        return cls.model_validate({**dataclasses.asdict(token), "api_token": api_token})
+
+
+class StaffTokenList(_Answer):
+    items: list[StaffTokenOut] = Field(description="Oldest first, revoked ones included.")

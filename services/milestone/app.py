@@ -14,7 +14,7 @@ from services.milestone.metrics import milestone_families
 from services.milestone.queries import MilestoneQueries
 from services.milestone.ticker import Ticker
 from services.runtime import registry as service_registry
-from services.runtime.auth import authenticator, token_lookup
+from services.runtime.auth import TokenDirectory, authenticator, read_copies
 from services.runtime.broker import KafkaConnection, make_broker
 from services.runtime.clock import Clock, system_clock
 from services.runtime.consumer import subscribe_consumers
@@ -25,6 +25,7 @@ from services.runtime.lifespan import service_lifespan
 from services.runtime.metrics import SnapshotCollector
 from services.runtime.outbox import OutboxRelay
 from services.runtime.settings import Settings
+from services.runtime.token_events import listen_for_revocations, with_token_copies
 
 SPEC = service_registry.service("milestone")
 SERVICE = SPEC.name
@@ -34,6 +35,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
     engine = service_engine(settings)
     broker = make_broker(settings, SERVICE, registry)
+    tokens = TokenDirectory(read_copies(engine, models.projects, models.staff_tokens))
+    listen_for_revocations(broker, tokens, settings, SERVICE)
     rules = Rules(
         settings.milestone_at_risk_days, settings.trajectory_tolerance, settings.report_grace_days
     )
@@ -44,7 +47,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         SPEC.consumes,
         engine,
         models.processed_events,
-        apply,
+        with_token_copies(models.projects, models.staff_tokens, apply),
         settings,
         registry,
     )
@@ -81,8 +84,6 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         refresh_metrics=refresh_metrics,
         description=SPEC.summary,
     )
-    app.include_router(
-        milestone_router(queries, authenticator(settings, token_lookup(engine, models.projects)))
-    )
+    app.include_router(milestone_router(queries, authenticator(settings, tokens.find)))
     app.state.broker, app.state.ticker = broker, ticker
     return app

@@ -11,12 +11,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events import (
-    Event,
     IndicatorReportSubmitted,
     MilestoneCompleted,
     MilestoneDeclared,
     ProjectAmended,
     ProjectClosed,
+    ProjectEvent,
     ProjectRegistered,
     ProjectTotalsChanged,
 )
@@ -25,13 +25,13 @@ from services.milestone.domain import Rules
 from services.milestone.overdue_reports import clear_overdue, evaluate_reports
 from services.milestone.transitions import evaluate_milestones
 from services.runtime.clock import Clock
-from services.runtime.consumer import Apply
+from services.runtime.token_events import ApplyProjectEvents
 
 
-def make_handler(clock: Clock, rules: Rules) -> Apply:
+def make_handler(clock: Clock, rules: Rules) -> ApplyProjectEvents:
     """What every consumer group (projects, milestones, reports, progress) runs on each batch."""
 
-    async def handle_events(conn: AsyncConnection, events: list[Event]) -> None:
+    async def handle_events(conn: AsyncConnection, events: list[ProjectEvent]) -> None:
         touched: set[UUID] = set()
         reported: list[tuple[UUID, str]] = []
         runs_changed: set[UUID] = set()
@@ -58,7 +58,7 @@ def make_handler(clock: Clock, rules: Rules) -> Apply:
     return handle_events
 
 
-async def _store(conn: AsyncConnection, event: Event) -> bool:
+async def _store(conn: AsyncConnection, event: ProjectEvent) -> bool:
     """Stores what the event says; True when the project's milestones need evaluating."""
     ms = m.milestones.c
     if isinstance(event, ProjectRegistered):

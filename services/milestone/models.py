@@ -16,6 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from services.runtime.db import leases_table, outbox_table, processed_events_table
+from services.runtime.token_events import staff_tokens_table
 
 metadata = MetaData(schema="milestone")
 
@@ -93,3 +94,5 @@ overdue_reports = Table(
 processed_events = processed_events_table(metadata)
 outbox = outbox_table(metadata)
 leases = leases_table(metadata)  # the outbox relay's, among the replicas
+
+staff_tokens = staff_tokens_table(metadata)  # named staff tokens (docs/security.md, Tokens)

@@ -27,7 +27,7 @@ from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from contracts.events import Envelope
+from contracts.events import EventEnvelope
 from contracts.topics import ALL, Topic, event_key
 from services.runtime.broker import KafkaConnection, ensure_topics
 from services.runtime.leases import Lease, autocommit, instance_id
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 
 async def enqueue(
-    conn: AsyncConnection, table: Table, topic: Topic, events: Sequence[Envelope]
+    conn: AsyncConnection, table: Table, topic: Topic, events: Sequence[EventEnvelope]
 ) -> None:
     """Add events to the outbox inside the caller's transaction."""
     if events:
@@ -47,7 +47,7 @@ async def enqueue(
                 {
                     "event_id": event.event_id,
                     "topic": topic.name,
-                    "key": event_key(event.project_id),
+                    "key": event_key(event.partition_key),
                     "value": event.model_dump_json().encode(),
                 }
                 for event in events

@@ -77,7 +77,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         summary="Registers funded projects and takes their indicator reports and milestones.",
         delivery="Publishes through a transactional outbox relay: at least once, keyed by "
         "`project_id`, each event carrying a unique `event_id` consumers deduplicate on.",
-        produces=(topics.PROJECTS, topics.REPORTS, topics.MILESTONES, topics.STATUS),
+        produces=(topics.PROJECTS, topics.REPORTS, topics.MILESTONES, topics.STATUS, topics.ACCESS),
         not_rebuildable="intake consumes nothing: its tables are the record "
         "(restore them from a backup)",
     ),
@@ -86,7 +86,11 @@ SERVICES: tuple[ServiceSpec, ...] = (
         default_port=8002,
         summary="Exact totals, progress toward targets and commitments, regional coverage.",
         delivery=_CONSUMES_LIKE_INDICATOR,
-        consumes=(Consumption("projects", topics.PROJECTS), Consumption("reports", topics.REPORTS)),
+        consumes=(
+            Consumption("projects", topics.PROJECTS),
+            Consumption("reports", topics.REPORTS),
+            Consumption("access", topics.ACCESS),
+        ),
         produces=(topics.PROGRESS, topics.STATUS, topics.DEAD_LETTERS),
     ),
     ServiceSpec(
@@ -101,6 +105,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
             Consumption("milestones", topics.MILESTONES),
             Consumption("reports", topics.REPORTS),
             Consumption("progress", topics.PROGRESS),
+            Consumption("access", topics.ACCESS),
         ),
         produces=(topics.STATUS, topics.DEAD_LETTERS),
     ),
@@ -110,7 +115,11 @@ SERVICES: tuple[ServiceSpec, ...] = (
         summary="Subscriptions, alerts and their delivery by signed webhook and e-mail.",
         delivery="Consumes like indicator; alerts and their deliveries are decided in the "
         "consumer's transaction, so a redelivered status event cannot notify twice.",
-        consumes=(Consumption("projects", topics.PROJECTS), Consumption("status", topics.STATUS)),
+        consumes=(
+            Consumption("projects", topics.PROJECTS),
+            Consumption("status", topics.STATUS),
+            Consumption("access", topics.ACCESS),
+        ),
         produces=(topics.DEAD_LETTERS,),
         not_rebuildable="alerting's subscriptions and delivery log come from its API, "
         "not from topics",

@@ -16,6 +16,8 @@ from tests.support.platform import STAFF
 
 PERIODS = ("2024-S1", "2024-S2", "2025-S1", "2025-S2", "2026-S1")
 LEVELS = ("bac+2", "bac+3", "bac+5")
+APPROVED_SHARE = 0.3  # of accepted reports, approved by staff at once (docs/review.md)
+READINGS = ("as_reported", "approved")
 
 
 @dataclass
@@ -24,6 +26,8 @@ class Project:
     token: dict[str, str]
     # The cells of the last accepted (2xx) report of each period: the latest revision.
     latest: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+    # The cells of the last approved revision of each period: the approved reading.
+    approved: dict[str, list[dict[str, object]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,8 +86,19 @@ class Driver:
             if r.status_code in (200, 201):
                 self.accepted += 1
                 project.latest[str(body["period"])] = list(body["cells"])  # type: ignore[arg-type]
+                if self.rng.random() < APPROVED_SHARE:
+                    await self.approve(client, project, str(body["period"]), r.json()["revision"])
             else:
                 self.refused[r.status_code] += 1
+
+    async def approve(
+        self, client: httpx.AsyncClient, project: Project, period: str, revision: int
+    ) -> None:
+        """Approves the period's latest revision; a retry of a decision taken answers the same."""
+        url = f"/v1/projects/{project.project_id}/reports/{period}/revisions/{revision}/review"
+        r = await self._until_answered(client, url, STAFF, {"decision": "approved"})
+        assert r.status_code == 200, r.text
+        project.approved[period] = project.latest[period]
 
     async def _until_answered(
         self, client: httpx.AsyncClient, url: str, headers: dict[str, str], body: dict[str, object]
@@ -99,9 +114,10 @@ class Driver:
                 continue
             return r
 
-    def expected_totals(self, project: Project) -> dict[str, int]:
+    def expected_totals(self, project: Project, reading: str = "as_reported") -> dict[str, int]:
         totals = {"trained": 0, "sensitised": 0, "alternance": 0}
-        for cells in project.latest.values():
+        periods = project.approved if reading == "approved" else project.latest
+        for cells in periods.values():
             for c in cells:
                 totals[str(c["kind"])] += int(c["count"])  # type: ignore[call-overload]
         return totals

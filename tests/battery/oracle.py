@@ -1,5 +1,6 @@
-"""What a run must end with: exact totals, every accepted event applied once, nothing left in
-the outboxes, no consumer lag, and only the injected poison dead-lettered."""
+"""What a run must end with: exact totals in both readings, every accepted event applied
+once, nothing left in the outboxes, no consumer lag, and only the injected poison
+dead-lettered."""
 
 from __future__ import annotations
 
@@ -9,26 +10,30 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from contracts.topics import DEAD_LETTERS, REPORTS
-from tests.battery.driver import STAFF, Driver
+from tests.battery.driver import READINGS, STAFF, Driver
 from tests.support.database import fetch
 from tests.support.kafka import read_all
 from tests.support.waiting import eventually
 
 
 async def converged_totals(driver: Driver, indicator_url: str, within: float) -> None:
-    """Waits until every project's totals equal the driver's; fails with the differences."""
+    """Waits until every project's totals, as reported and as approved, equal the driver's;
+    fails with the differences."""
     async with httpx.AsyncClient(base_url=indicator_url, headers=STAFF, timeout=5) as client:
 
         async def wrong() -> dict[str, tuple[object, dict[str, int]]]:
             differences: dict[str, tuple[object, dict[str, int]]] = {}
             for project in driver.projects:
-                try:
-                    r = await client.get(f"/v1/projects/{project.project_id}/progress")
-                    got = r.json().get("totals") if r.status_code == 200 else r.status_code
-                except httpx.HTTPError as exc:
-                    got = repr(exc)
-                if got != driver.expected_totals(project):
-                    differences[project.project_id] = (got, driver.expected_totals(project))
+                for reading in READINGS:
+                    url = f"/v1/projects/{project.project_id}/progress?reading={reading}"
+                    try:
+                        r = await client.get(url)
+                        got = r.json().get("totals") if r.status_code == 200 else r.status_code
+                    except httpx.HTTPError as exc:
+                        got = repr(exc)
+                    expected = driver.expected_totals(project, reading)
+                    if got != expected:
+                        differences[f"{project.project_id} {reading}"] = (got, expected)
             return differences
 
         await eventually(wrong, {}, within=within, every=0.25, what="(shown, expected) totals")

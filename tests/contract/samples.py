@@ -18,7 +18,7 @@ from contracts.events import (
     TotalsRow,
 )
 from contracts.indicators import CellKind, Selector, Sex, Target
-from contracts.reports import Cell
+from contracts.reports import Cell, ReviewDecision
 from tests.support import events
 
 PROJECT_ID = uuid.UUID("0b9f1f4e-3c1a-4d2e-9a55-6f1f5b8f0c01")
@@ -159,4 +159,21 @@ SAMPLES = (
             project=CONTEXT,
         ),
     ),
+    events.report_reviewed(
+        PROJECT_ID,
+        revision=2,
+        period="2025-S1",
+        decision=ReviewDecision.RETURNED,
+        comment="Les effectifs bac+5 doublent : merci de vérifier.",
+        at=AT,
+        event_id=event_id(10),
+        report_id=event_id(11),
+    ),
+    events.project_token_rotated(
+        PROJECT_ID, token="cmap_new", previous="cmap_old", at=AT, event_id=event_id(12)
+    ),
+    events.staff_token_issued(
+        uuid.UUID(int=90), admin=True, issued_by="staff", at=AT, event_id=event_id(13)
+    ),
+    events.staff_token_revoked(uuid.UUID(int=90), revoked_by="staff", at=AT, event_id=event_id(14)),
 )

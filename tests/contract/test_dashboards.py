@@ -24,7 +24,13 @@ ROOT = Path(__file__).resolve().parents[2]
 BOARDS = {p.stem: json.loads(p.read_text()) for p in sorted((ROOT / "dashboards").glob("*.json"))}
 RULE_FILES = sorted((ROOT / "deploy" / "prometheus" / "rules").glob("*.yml"))
 PROVISIONING = ROOT / "deploy" / "grafana" / "provisioning"
-SAMPLES = {"sheet": "cloud", "kind": "trained", "coverage": "funded", "__rate_interval": "1m"}
+SAMPLES = {
+    "sheet": "cloud",
+    "kind": "trained",
+    "coverage": "funded",
+    "reading": "as_reported",
+    "__rate_interval": "1m",
+}
 GRAFANA_BUILTINS = {"__rate_interval"}
 
 PROMQL_WORDS = {

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from contracts.events import EVENT_TYPES, parse_event
+from contracts.events import EVENT_TYPES, Envelope, StaffTokenEnvelope, parse_event
 from contracts.projects import MilestonesIn, ProjectIn
 from contracts.reports import ReportIn
 from contracts.topics import event_key
@@ -80,8 +80,13 @@ def test_events_are_immutable() -> None:
         SAMPLES[0].producer = "someone else"  # type: ignore[misc]
 
 
-def test_every_event_is_keyed_by_its_project() -> None:
-    assert {event_key(s.project_id) for s in SAMPLES} == {str(PROJECT_ID).encode()}
+def test_every_event_is_keyed_by_its_subject_a_project_or_a_staff_token() -> None:
+    by_project = {event_key(s.partition_key) for s in SAMPLES if isinstance(s, Envelope)}
+    assert by_project == {str(PROJECT_ID).encode()}
+    by_token = {event_key(s.partition_key) for s in SAMPLES if isinstance(s, StaffTokenEnvelope)}
+    assert by_token == {
+        str(s.token_id).encode() for s in SAMPLES if isinstance(s, StaffTokenEnvelope)
+    }
 
 
 def test_a_report_with_alternance_up_to_trained_in_the_same_cell_is_accepted() -> None:

@@ -17,6 +17,7 @@ from contracts import generate, topics
 from contracts.events import EVENT_TYPES
 from services.command import asyncapi
 from services.runtime import registry
+from services.runtime.token_events import REVOCATION_TOPICS
 from tests.contract.samples import SAMPLES
 
 REGENERATE = "stale; run `make schemas` (`python -m contracts.generate && cma asyncapi`)"
@@ -49,10 +50,11 @@ def test_each_event_schema_file_describes_a_sample_event_of_its_model(event: Bas
     assert set(payload["required"]) <= set(sample["payload"]) <= set(payload["properties"])
 
 
-def test_the_topics_file_puts_every_event_type_on_a_topic_keyed_by_project() -> None:
+def test_the_topics_file_puts_every_event_type_on_a_topic_keyed_by_its_subject() -> None:
     entries = {t["name"]: t for t in load(generate.SCHEMAS_DIR / "topics.json")}
     assert set(entries) == {t.name for t in topics.ALL}
-    assert {e["key"] for e in entries.values()} == {"project_id"}
+    keys = {name: e["key"] for name, e in entries.items()}
+    assert keys == {t.name: "token_id" if t is topics.ACCESS else "project_id" for t in topics.ALL}
     carried = {name for e in entries.values() for name in e["event_types"]}
     assert carried == {t.model_fields["type"].default for t in EVENT_TYPES}
 
@@ -104,7 +106,8 @@ def test_every_reference_in_the_asyncapi_document_resolves(service: str) -> None
 def test_the_asyncapi_document_shows_what_each_service_receives_and_sends(
     spec: registry.ServiceSpec,
 ) -> None:
-    receives = {consumption.topic for consumption in spec.consumes}
+    # Every process also reads the revocations of tokens, without a group.
+    receives = {consumption.topic for consumption in spec.consumes} | set(REVOCATION_TOPICS)
     sends = set(spec.produces)
     assert receives | sends, f"{spec.name} neither receives nor sends"
     document = load(generate.SCHEMAS_DIR / f"asyncapi-{spec.name}.json")

@@ -62,7 +62,8 @@ async def test_progress_carries_forecasts_freshness_and_the_shortfalls_origin(
     assert refused.json()["errors"][0]["loc"] == ["query", "explain"]
 
     metrics = (await platform.indicator.get("/metrics")).text
-    assert 'cma_indicator_target_forecast{sheet="cloud",status="late",target="cloud-bac5"} 1.0' in (
-        metrics
+    assert (
+        'cma_indicator_target_forecast{reading="as_reported",sheet="cloud",status="late",'
+        'target="cloud-bac5"} 1.0' in (metrics)
     )
     assert 'cma_indicator_projects_by_staleness{semesters_behind="0",sheet="cloud"} 1.0' in metrics

@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI, Request, Response
 
 from contracts.catalog import load_catalog
+from services.indicator.watch import Watch
 from tests.support.data import cell, report_body
 from tests.support.platform import Platform, serve
 from tests.support.waiting import eventually
@@ -115,7 +116,11 @@ async def test_closing_a_project_cancels_its_overdue_milestone_and_resolves_its_
         r = await alerting.post(
             "/v1/subscriptions",
             headers=platform.staff,
-            json={"name": "Tout", "channel": {"type": "webhook", "url": f"{url}/hook"}},
+            json={
+                "name": "Jalons",
+                "channel": {"type": "webhook", "url": f"{url}/hook"},
+                "filters": {"kinds": ["milestone_overdue"]},
+            },
         )
         assert r.status_code == 201, r.text
         # Due on 2025-08-01, m1 is overdue as soon as it is known (the clock is at 2025-09-01);
@@ -128,6 +133,10 @@ async def test_closing_a_project_cancels_its_overdue_milestone_and_resolves_its_
         assert [(b["status"], b["alerts"][0]["kind"]) for b in received] == [
             ("firing", "milestone_overdue")
         ]
+
+        # Its commitment (from 2023) is behind: the indicator's watch holds that condition.
+        watch = platform.app("indicator").state.watch
+        assert await _watched(watch, project.project_id) == {"commitment_behind"}
 
         r = await platform.intake.post(
             f"/v1/projects/{project.project_id}/close",
@@ -144,6 +153,7 @@ async def test_closing_a_project_cancels_its_overdue_milestone_and_resolves_its_
             return str(r.json()["milestones"][0]["status"])
 
         await eventually(milestone_status, "cancelled", within=10)
+        await eventually(lambda: _watched(watch, project.project_id), set(), within=10)
         await eventually(lambda: _count(received), 2, within=10)
         assert received[1]["status"] == "resolved"
         assert received[1]["alerts"][0]["details"]["status"] == "cancelled"
@@ -226,3 +236,8 @@ async def test_projects_are_listed_by_filter_a_page_at_a_time_and_reports_read_b
     catalog = (await platform.intake.get("/v1/catalog", headers=nord.headers)).json()
     assert catalog["periods"][0] == "2020-S1" and catalog["periods"][-1] == "2025-S2"
     assert len(catalog["regions"]) == 18 and "trained" in catalog["kinds"]
+
+
+async def _watched(watch: Watch, project_id: str) -> set[str]:
+    """The kinds of the conditions the indicator's watch finds holding for the project."""
+    return {c.kind.value for c in await watch.holding() if str(c.project_id) == project_id}

@@ -3,7 +3,9 @@ migrate it afresh, rewind its consumer groups, start it: the read API gives the 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -13,6 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from services.command.replay import ReplayRefused, rebuild, rewind
 from services.command.replay import main as replay_main
 from services.runtime import registry
+from services.runtime.auth import hash_token
 from services.runtime.broker import KafkaConnection
 from services.runtime.migrations import upgrade_all_async
 from services.runtime.settings import Settings
@@ -32,23 +35,39 @@ def polled_settings(database_url: str, bootstrap: str) -> Settings:
 
 
 async def figures(client: httpx.AsyncClient, project_ids: list[str]) -> dict[str, Any]:
-    """Everything the read API says about the sheet and the projects."""
+    """Everything the read API says about the sheet and the projects, in both readings."""
 
     async def get(path: str, **params: str) -> Any:
         r = await client.get(path, params=params, headers=STAFF)
         return r.json() if r.status_code == 200 else r.status_code
 
-    return {
-        "progress": await get("/v1/progress", sheet="cloud"),
-        "coverage": await get("/v1/coverage", sheet="cloud"),
-        "all_coverage": await get("/v1/coverage"),
-        **{p: await get(f"/v1/projects/{p}/progress") for p in project_ids},
-    }
+    seen: dict[str, Any] = {}
+    for reading in ("as_reported", "approved"):
+        seen |= {
+            f"progress {reading}": await get("/v1/progress", sheet="cloud", reading=reading),
+            f"coverage {reading}": await get("/v1/coverage", sheet="cloud", reading=reading),
+            f"all_coverage {reading}": await get("/v1/coverage", reading=reading),
+            **{
+                f"{p} {reading}": await get(f"/v1/projects/{p}/progress", reading=reading)
+                for p in project_ids
+            },
+        }
+    return seen
 
 
-async def post_history(intake: httpx.AsyncClient) -> list[str]:
+@dataclass(frozen=True)
+class Access:
+    """The tokens of the history: who is let in after it, and who is not."""
+
+    accepted: dict[str, dict[str, str]]
+    refused: dict[str, dict[str, str]]
+
+
+async def post_history(intake: httpx.AsyncClient) -> tuple[list[str], Access]:
     """Three projects in three regions; reports with a second revision and a late period;
-    then the second project amended (a region removed, a commitment changed) and closed."""
+    reviews: two approved (one of them then superseded), one returned; then the second
+    project amended (a region removed, a commitment changed) and closed; the first project's
+    token replaced; a named staff token issued, another issued and revoked."""
     ids, tokens = [], []
     for name, regions in (("Nuage Alpes", ["84"]), ("Nuage Nord", ["32", "11"]), ("Nuage", ["84"])):
         r = await intake.post(
@@ -64,11 +83,26 @@ async def post_history(intake: httpx.AsyncClient) -> list[str]:
         (0, report_body("2025-S1", cell(count=100), reason="doublon retiré")),  # revision 2
         (1, report_body("2025-S2", cell(kind="sensitised", region="11", count=400))),
     ]
-    for project, body in reports:
+    reviews = [  # after the report of the same index in `reports`
+        (0, "2025-S1", 1, "approved"),
+        None,
+        (1, "2025-S1", 1, "approved"),
+        None,
+        (1, "2025-S2", 1, "returned"),
+    ]
+    for (project, body), review in zip(reports, reviews, strict=True):
         r = await intake.post(
             f"/v1/projects/{ids[project]}/reports", json=body, headers=tokens[project]
         )
         assert r.status_code == 201, r.text
+        if review is not None:
+            one, period, revision, decision = review
+            r = await intake.post(
+                f"/v1/projects/{ids[one]}/reports/{period}/revisions/{revision}/review",
+                json={"decision": decision, "comment": "vu"},
+                headers=STAFF,
+            )
+            assert r.status_code == 200, r.text
     commitment = project_body()["commitments"][0] | {"value": 900}
     r = await intake.patch(
         f"/v1/projects/{ids[1]}",
@@ -82,7 +116,36 @@ async def post_history(intake: httpx.AsyncClient) -> list[str]:
         headers=STAFF,
     )
     assert r.status_code == 200, r.text
-    return ids
+    rotated = await intake.post(f"/v1/projects/{ids[0]}/token", headers=tokens[0])
+    assert rotated.status_code == 200, rotated.text
+    staff = []
+    for person in ("Alice Moreau", "Bruno Petit"):
+        body = {"name": person, "email": "equipe@example.org"}
+        r = await intake.post("/v1/staff-tokens", json=body, headers=STAFF)
+        assert r.status_code == 201, r.text
+        staff.append(r.json())
+    revoked = await intake.delete(f"/v1/staff-tokens/{staff[1]['token_id']}", headers=STAFF)
+    assert revoked.status_code == 200, revoked.text
+    access = Access(
+        accepted={"rotated": bearer(rotated.json()["api_token"]), "named": bearer(staff[0])},
+        refused={"replaced": tokens[0], "revoked": bearer(staff[1])},
+    )
+    return ids, access
+
+
+def bearer(token: str | dict[str, str]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token if isinstance(token, str) else token['api_token']}"}
+
+
+async def admitted(client: httpx.AsyncClient, project_id: str, access: Access) -> dict[str, int]:
+    """What the service answers each token of the history, on the project's progress."""
+    path = f"/v1/projects/{project_id}/progress"
+    tokens = access.accepted | access.refused
+    return {name: (await client.get(path, headers=h)).status_code for name, h in tokens.items()}
+
+
+EVENTS = 17  # what post_history publishes to the indicator: 3 projects, 5 reports, 3 reviews,
+# an amendment and a closure; 1 token replaced, 2 staff tokens issued and 1 revoked
 
 
 async def indicator_rows(database_url: str) -> int:
@@ -101,32 +164,42 @@ async def run_history_then(
     async with running_platform(settings, clock, services=()) as platform:
         await platform.start("intake")
         await platform.start("indicator")
-        ids = await post_history(platform.intake)
-        totals = {ids[0]: 115, ids[1]: 75, ids[2]: 0}  # 100 (revision 2) + 15; 70 + 5
+        ids, access = await post_history(platform.intake)
+        # As reported: 100 (revision 2) + 15; 70 + 5. Approved: 150 (revision 1 of 2025-S1).
+        totals = {f"{ids[0]} as_reported": 115, f"{ids[1]} as_reported": 75}
+        totals |= {f"{ids[2]} as_reported": 0, f"{ids[0]} approved": 150}
+        totals |= {f"{ids[1]} approved": 75, f"{ids[2]} approved": 0}
 
         async def trained() -> dict[str, int | None]:
-            r = {p: (await figures(platform.indicator, [p]))[p] for p in ids}
+            r = await figures(platform.indicator, ids)
             return {
-                p: v["totals"]["trained"] if isinstance(v, dict) else None for p, v in r.items()
+                k: v["totals"]["trained"] if isinstance(v, dict) else None
+                for k, v in r.items()
+                if k in totals
             }
 
         await eventually(trained, totals)
 
         async def funded() -> list[str]:
-            return list((await figures(platform.indicator, []))["coverage"]["covered"])
+            seen = await figures(platform.indicator, [])
+            return list(seen["coverage as_reported"]["covered"])
 
         await eventually(funded, ["84"])  # the closed project's 32 and 11 no longer count
         before = await figures(platform.indicator, ids)
-        assert before["coverage"]["delivered"]["covered"] == ["11", "32", "84"]
-        assert before[ids[1]]["commitments"][0]["target"] == 900
+        assert before["coverage as_reported"]["delivered"]["covered"] == ["11", "32", "84"]
+        assert before[f"{ids[1]} as_reported"]["commitments"][0]["target"] == 900
+        let_in = dict.fromkeys(access.accepted, 200) | dict.fromkeys(access.refused, 401)
+        await eventually(lambda: admitted(platform.indicator, ids[0], access), let_in)
         await platform.stop("indicator")
-        # 3 projects, 5 reports, an amendment and a closure
-        assert await indicator_rows(settings.database_url) == 10
+        assert await indicator_rows(settings.database_url) == EVENTS
         await replay()
         await platform.start("indicator")
         await eventually(lambda: figures(platform.indicator, ids), before)
+        await eventually(lambda: admitted(platform.indicator, ids[0], access), let_in)
+        await _copies_hold(settings.database_url, ids[0], access)
         await eventually(lambda: _shows(platform.indicator, metric), True)
-    assert before["progress"]["targets"], "the comparison must cover real figures"
+    assert before["progress as_reported"]["targets"], "the comparison must cover real figures"
+    assert before["progress approved"] != before["progress as_reported"]
 
 
 async def test_a_rebuilt_indicator_serves_the_same_figures_as_before(
@@ -139,12 +212,13 @@ async def test_a_rebuilt_indicator_serves_the_same_figures_as_before(
         assert groups == {
             "indicator.projects": ("cma.projects.v1",),
             "indicator.reports": ("cma.reports.v1",),
+            "indicator.access": ("cma.access.v1",),
         }
         assert await indicator_rows(clean_database) == 0  # the schema really went
 
     try:
         await run_history_then(rebuild_indicator, settings, clock)
-        assert await indicator_rows(clean_database) == 10
+        assert await indicator_rows(clean_database) == EVENTS
     finally:
         await upgrade_all_async(clean_database)  # leave the shared database migrated
 
@@ -154,11 +228,11 @@ async def test_rewinding_only_delivers_every_event_again_and_changes_nothing(
 ) -> None:
     """What follows a database restore: the groups start over, the inbox drops the known."""
     settings = polled_settings(clean_database, kafka.bootstrap)
-    duplicates = 'cma_indicator_events_total{consumer="indicator.reports",outcome="duplicate"} 5.0'
+    duplicates = 'cma_indicator_events_total{consumer="indicator.reports",outcome="duplicate"} 8.0'
     await run_history_then(
         lambda: rebuild(settings, "indicator", rewind_only=True), settings, clock, duplicates
     )
-    assert await indicator_rows(clean_database) == 10
+    assert await indicator_rows(clean_database) == EVENTS
 
 
 async def test_rewinding_a_group_whose_service_still_runs_is_refused(
@@ -189,6 +263,22 @@ async def test_services_whose_tables_are_the_record_are_never_dropped() -> None:
 def test_cma_replay_says_why_it_refuses(capsys: pytest.CaptureFixture[str]) -> None:
     assert replay_main("intake") == 1
     assert "intake consumes nothing" in capsys.readouterr().err
+
+
+async def _copies_hold(database_url: str, project_id: str, access: Access) -> None:
+    """The indicator's own copy of the tokens (what a replica that heard no revocation reads)
+    holds the replaced token and the revocation."""
+    [(digest,)] = await fetch(
+        database_url,
+        "select token_sha256 from indicator.projects where project_id = $1",
+        uuid.UUID(project_id),
+    )
+    assert digest == hash_token(access.accepted["rotated"]["Authorization"].split()[1])
+    staff = "select name, revoked_at is not null from indicator.staff_tokens order by name"
+    assert [tuple(r) for r in await fetch(database_url, staff)] == [
+        ("Alice Moreau", False),
+        ("Bruno Petit", True),
+    ]
 
 
 async def _shows(client: httpx.AsyncClient, metric: str) -> bool:

@@ -43,8 +43,13 @@ async def test_a_posted_report_appears_in_the_read_api_and_in_metrics(platform: 
 
     await eventually(lambda: cloud_target(platform, "cloud-bac5"), 120)
     metrics = (await platform.indicator.get("/metrics")).text
-    assert 'cma_indicator_target_actual{sheet="cloud",target="cloud-bac5"} 120.0' in metrics
-    assert 'cma_indicator_people{kind="trained",sheet="cloud"} 150.0' in metrics
+    assert (
+        'cma_indicator_target_actual{reading="as_reported",sheet="cloud",target="cloud-bac5"} 120.0'
+        in metrics
+    )
+    assert (
+        'cma_indicator_people{kind="trained",reading="as_reported",sheet="cloud"} 150.0' in metrics
+    )
 
 
 async def test_an_identical_retry_returns_the_first_answer_and_changes_nothing(

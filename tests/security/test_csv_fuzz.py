@@ -168,7 +168,7 @@ async def test_random_csv_bodies_never_get_a_5xx_and_refusals_write_nothing(
                     assert after == before, (r.status_code, r.text)
                     assert r.status_code in (413, 422), r.text
                     return
-                # One report row and its event; arrival checks may add report_anomaly events.
+                # One revision; its event, and any arrival-check alerts, in the outbox.
                 assert after["intake.reports"] == before["intake.reports"] + 1
                 assert after["intake.outbox"] > before["intake.outbox"]
                 data_rows, expected = oracle(body)

@@ -17,7 +17,7 @@ from services.runtime.registry import NAMES as SERVICES
 from tests.security.conftest import SharedPlatform
 from tests.support.data import project_body, report_body
 from tests.support.database import fetch
-from tests.support.platform import STAFF
+from tests.support.platform import STAFF, Project
 from tests.support.spreadsheets import WIDE, XLSX, workbook
 
 pytestmark = pytest.mark.integration
@@ -44,6 +44,7 @@ class Operation:
     # Requests by project A that name project B (in the path, the body or the query).
     trespass: list[Kwargs] = field(default_factory=list)
     names_a_project: bool = True  # False: a listing scoped to the caller (tested below)
+    replaces_the_token: bool = False  # the owner's call gives B a new token (kept for later)
 
     @property
     def id(self) -> str:
@@ -112,6 +113,39 @@ OPERATIONS = [
         lambda s: f"/v1/projects/{s.b.project_id}/milestones/m1/complete",
         "project",
         lambda s: {"json": {"completed_on": "2025-08-01", "evidence": "PV du jury"}},
+    ),
+    Operation(
+        "intake",
+        "GET",
+        "/v1/reviews",
+        lambda s: "/v1/reviews",
+        "staff",
+        lambda s: {"params": {"project": s.b.project_id}},
+        "POST",
+        "/v1/projects/{project_id}/token",
+        lambda s: f"/v1/projects/{s.b.project_id}/token",
+        "project",
+        replaces_the_token=True,
+    ),
+    Operation(
+        "intake",
+        "POST",
+        "/v1/projects/{project_id}/reports/{period}/revisions/{revision}/review",
+        lambda s: f"/v1/projects/{s.b.project_id}/reports/2024-S2/revisions/1/review",
+        "staff",
+        lambda s: {"json": {"decision": "approved"}},
+        "/v1/staff-tokens",
+        lambda s: "/v1/staff-tokens",
+        "staff",
+        lambda s: {"json": {"name": "Chloé Bernard", "email": "chloe.bernard@example.org"}},
+    ),
+    Operation("intake", "GET", "/v1/staff-tokens", lambda s: "/v1/staff-tokens", "staff"),
+    Operation(
+        "intake",
+        "DELETE",
+        "/v1/staff-tokens/{token_id}",
+        lambda s: f"/v1/staff-tokens/{s.staff_token_id}",  # type: ignore[attr-defined]
+        "staff",
     ),
     Operation("indicator", "GET", "/v1/progress", lambda s: "/v1/progress", "staff"),
     Operation(
@@ -280,6 +314,7 @@ OPERATIONS = [
     ),
 ]
 
+NON_ADMIN = {"name": "Denis Roux", "email": "denis.roux@example.org"}
 NO_TOKEN: list[dict[str, str]] = [
     {},
     {"Authorization": "Bearer"},
@@ -294,7 +329,7 @@ NO_TOKEN: list[dict[str, str]] = [
 async def prepared(platform: SharedPlatform) -> SharedPlatform:
     """B owns subscriptions: one to read, change and test, one to delete, a webhook to re-key,
     and a dead delivery; B has a report for 2025-S1 and its milestone m1; C is there to be
-    closed."""
+    closed; B reported 2024-S2 (for the review operation)."""
 
     async def subscribe(body: dict[str, Any]) -> str:
         r = await platform.alerting.post("/v1/subscriptions", json=body, headers=platform.b.headers)
@@ -324,6 +359,15 @@ async def prepared(platform: SharedPlatform) -> SharedPlatform:
         headers=platform.b.headers,
     )
     assert r.status_code == 201, r.text  # what B's report reads read
+    r = await platform.intake.post(
+        B_REPORTS.format(project_id=platform.b.project_id),
+        json=report_body("2024-S2"),
+        headers=platform.b.headers,
+    )
+    assert r.status_code == 201, r.text
+    r = await platform.intake.post("/v1/staff-tokens", json=NON_ADMIN, headers=STAFF)
+    assert r.status_code == 201, r.text
+    platform.staff_token_id = r.json()["token_id"]  # type: ignore[attr-defined]
     return platform
 
 
@@ -371,6 +415,26 @@ async def test_a_token_reaches_only_its_own_projects_and_a_refusal_stores_nothin
     owner = STAFF if op.who == "staff" else platform.b.headers
     r = await call(platform, op, legitimate, owner)
     assert r.status_code < 300, r.text
+    if op.replaces_the_token:
+        platform.b = Project(platform.b.project_id, r.json()["api_token"])
+        await platform.known_everywhere(platform.b)
+
+
+async def test_a_staff_token_that_is_not_an_admin_cannot_manage_staff_tokens(
+    prepared: SharedPlatform,
+) -> None:
+    """Staff tokens are managed by staff admins only: a named non-admin staff token (and a
+    project token, in the list above) is refused, and nothing is stored."""
+    platform = prepared
+    r = await platform.intake.post("/v1/staff-tokens", json=NON_ADMIN, headers=STAFF)
+    assert r.status_code == 201, r.text
+    staff_member = {"Authorization": f"Bearer {r.json()['api_token']}"}
+    revocations = "select token_id, revoked_at from intake.staff_tokens order by token_id"
+    before = await platform.rows(), await fetch(platform.database_url, revocations)
+    for op in [op for op in OPERATIONS if "/staff-tokens" in op.template]:
+        answer = await call(platform, op, op.request(platform), staff_member)
+        assert answer.status_code == 403, (op.id, answer.text)
+    assert (await platform.rows(), await fetch(platform.database_url, revocations)) == before
 
 
 async def test_listings_without_a_project_filter_show_a_project_only_its_own(

@@ -21,6 +21,7 @@ from contracts.events import (
     MilestoneStatus,
     MilestoneStatusChanged,
     MilestoneStatusChangedPayload,
+    Person,
     ProjectAmended,
     ProjectAmendedPayload,
     ProjectClosed,
@@ -29,16 +30,24 @@ from contracts.events import (
     ProjectRegistered,
     ProjectRegisteredPayload,
     ProjectStatus,
+    ProjectTokenRotated,
+    ProjectTokenRotatedPayload,
     ProjectTotalsChanged,
     ProjectTotalsChangedPayload,
     ReportOverdue,
     ReportOverdueCleared,
     ReportOverdueClearedPayload,
     ReportOverduePayload,
+    ReportReviewed,
+    ReportReviewedPayload,
+    StaffTokenIssued,
+    StaffTokenIssuedPayload,
+    StaffTokenRevoked,
+    StaffTokenRevokedPayload,
     TotalsRow,
 )
 from contracts.indicators import Target
-from contracts.reports import Cell
+from contracts.reports import Cell, ReviewDecision
 from services.runtime.auth import hash_token
 
 AT = datetime(2025, 9, 1, 12, tzinfo=UTC)
@@ -112,6 +121,35 @@ def report_submitted(
     return IndicatorReportSubmitted(
         **_envelope(project_id, at, event_id, "intake"), payload=payload
     )
+
+
+def report_reviewed(
+    project_id: uuid.UUID,
+    *,
+    revision: int = 1,
+    trained: int = 10,
+    cells: Sequence[Cell] | None = None,
+    period: str = "2025-S1",
+    decision: ReviewDecision = ReviewDecision.APPROVED,
+    comment: str | None = None,
+    reviewed_by: str = "staff",
+    at: datetime = AT,
+    event_id: uuid.UUID | None = None,
+    report_id: uuid.UUID | None = None,
+) -> ReportReviewed:
+    """A decision on revision `revision` of `period`, carrying its cells (as `report_submitted`
+    builds them)."""
+    payload = ReportReviewedPayload(
+        report_id=report_id or uuid.uuid4(),
+        period=period,
+        revision=revision,
+        decision=decision,
+        comment=comment,
+        reviewed_by=reviewed_by,
+        reviewed_at=at,
+        cells=tuple(cells or (Cell(kind="trained", level="bac+5", region="84", count=trained),)),
+    )
+    return ReportReviewed(**_envelope(project_id, at, event_id, "intake"), payload=payload)
 
 
 def milestone_declared(
@@ -260,3 +298,55 @@ def project_closed(
         {"status": status, "on": on, "reason": reason, "closed_by": closed_by}
     )
     return ProjectClosed(**_envelope(project_id, at, event_id, "intake"), payload=payload)
+
+
+def project_token_rotated(
+    project_id: uuid.UUID,
+    *,
+    token: str,
+    previous: str = "cmap_project-token-for-tests",
+    rotated_by: str = "staff",
+    at: datetime = AT,
+    event_id: uuid.UUID | None = None,
+) -> ProjectTokenRotated:
+    """The project's token `previous` replaced by `token`."""
+    payload = ProjectTokenRotatedPayload(
+        api_token_sha256=hash_token(token),
+        revoked_token_sha256=hash_token(previous),
+        rotated_by=rotated_by,
+    )
+    return ProjectTokenRotated(**_envelope(project_id, at, event_id, "intake"), payload=payload)
+
+
+def staff_token_issued(
+    token_id: uuid.UUID,
+    *,
+    token: str = "cmas_staff-token-for-tests",
+    name: str = "Camille Martin",
+    email: str = "camille.martin@example.org",
+    admin: bool = False,
+    issued_by: str = "staff",
+    at: datetime = AT,
+    event_id: uuid.UUID | None = None,
+) -> StaffTokenIssued:
+    payload = StaffTokenIssuedPayload(
+        token_sha256=hash_token(token),
+        person=Person(name=name, email=email),
+        admin=admin,
+        issued_by=issued_by,
+    )
+    envelope = {"event_id": event_id or uuid.uuid4(), "occurred_at": at, "producer": "intake"}
+    return StaffTokenIssued(**envelope, token_id=token_id, payload=payload)
+
+
+def staff_token_revoked(
+    token_id: uuid.UUID,
+    *,
+    token: str = "cmas_staff-token-for-tests",
+    revoked_by: str = "staff",
+    at: datetime = AT,
+    event_id: uuid.UUID | None = None,
+) -> StaffTokenRevoked:
+    payload = StaffTokenRevokedPayload(token_sha256=hash_token(token), revoked_by=revoked_by)
+    envelope = {"event_id": event_id or uuid.uuid4(), "occurred_at": at, "producer": "intake"}
+    return StaffTokenRevoked(**envelope, token_id=token_id, payload=payload)

@@ -59,6 +59,7 @@ def test_each_new_kind_has_its_severity() -> None:
         ConditionKind.TARGET_BEHIND: Severity.CRITICAL,
         ConditionKind.PROJECT_STALE: Severity.WARNING,
         ConditionKind.REPORT_ANOMALY: Severity.INFO,
+        ConditionKind.REPORT_RETURNED: Severity.WARNING,
     }
 
 

@@ -18,6 +18,7 @@ from services.intake.domain import (
     report_check,
     report_problems,
     request_fingerprint,
+    staff_envelope,
 )
 
 START, END = date(2024, 3, 15), date(2025, 9, 15)
@@ -169,7 +170,7 @@ def test_a_dry_run_sums_sexes_and_lists_every_kind_and_only_the_places_that_move
 
 def test_a_dry_run_of_a_period_s_first_report_compares_with_nothing() -> None:
     proposed = ReportIn(period="2025-S1", cells=cells(("sensitised", "bac", "93", None, 0)))
-    check = report_check(proposed, None, ())
+    check = report_check(proposed, None, [])
     assert check.current_revision is None
     assert [(c.kind, c.current, c.proposed) for c in check.by_kind] == [
         (CellKind.TRAINED, 0, 0),
@@ -177,3 +178,15 @@ def test_a_dry_run_of_a_period_s_first_report_compares_with_nothing() -> None:
         (CellKind.ALTERNANCE, 0, 0),
     ]
     assert check.by_level_and_region == ()  # a 0 where there was nothing does not move
+
+
+def test_a_staff_token_event_is_keyed_by_the_token_with_a_fresh_id() -> None:
+    token_id, now = uuid.uuid4(), datetime(2025, 9, 1, tzinfo=UTC)
+    first, second = staff_envelope(token_id, now), staff_envelope(token_id, now)
+    assert first["event_id"] != second["event_id"]
+    assert isinstance(first["event_id"], uuid.UUID)
+    assert {k: v for k, v in first.items() if k != "event_id"} == {
+        "occurred_at": now,
+        "producer": "intake",
+        "token_id": token_id,
+    }

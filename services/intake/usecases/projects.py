@@ -32,7 +32,7 @@ from services.runtime.outbox import enqueue
 
 
 class ProjectUseCases(UseCases):
-    async def register(self, body: ProjectIn) -> ProjectCreated:
+    async def register(self, body: ProjectIn, caller: Caller) -> ProjectCreated:
         project_id, token, now = uuid.uuid4(), new_project_token(), self.clock()
         fields = body.model_dump(mode="json", exclude={"milestones"})
         async with self.engine.begin() as conn:
@@ -41,6 +41,7 @@ class ProjectUseCases(UseCases):
                     project_id=project_id,
                     token_sha256=hash_token(token),
                     created_at=now,
+                    registered_by=caller.label,
                     **{
                         **fields,
                         "regions": list(body.regions),

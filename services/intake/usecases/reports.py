@@ -30,6 +30,7 @@ from services.intake.domain import (
 from services.intake.queries import EarlierReport, ProjectRuns, current_report, earlier_report
 from services.intake.schemas import ReportAccepted
 from services.intake.usecases.base import UseCases
+from services.intake.usecases.reviews import resolve_returned
 from services.runtime.auth import Caller
 from services.runtime.clock import Clock
 from services.runtime.errors import FieldError, Unprocessable
@@ -84,8 +85,8 @@ class ReportUseCases(UseCases):
             current = await current_report(conn, project_id, report.period)
             found, _ = await check_arrival(conn, project_id, report, self.thresholds)
         if current is None:
-            return report_check(report, None, ()), found
-        return report_check(report, current.revision, current.cells), found
+            return report_check(report, None, []), found
+        return report_check(report, current.revision, list(current.cells)), found
 
     async def submit_report(
         self,
@@ -163,6 +164,7 @@ class ReportUseCases(UseCases):
                         )
                     ],
                 )
+                await resolve_returned(conn, project_id, report.period, revision, now)
                 if found or tripped:
                     context = await project_context(conn, project_id)
                     events = anomaly_events(project_id, context, report.period, found, tripped, now)
