@@ -52,6 +52,7 @@ class Operation:
 
 
 B_REPORTS = "/v1/projects/{project_id}/reports"
+B_SILENCED = "/v1/projects/{project_id}/silenced-checks"
 SUBSCRIPTION = "/v1/subscriptions/{subscription_id}"
 OPERATIONS = [
     Operation(
@@ -98,6 +99,28 @@ OPERATIONS = [
     ),
     Operation(
         "intake",
+        "GET",
+        B_SILENCED,
+        lambda s: f"/v1/projects/{s.b.project_id}/silenced-checks",
+        "project",
+    ),
+    Operation(
+        "intake",
+        "PUT",
+        f"{B_SILENCED}/{{rule}}",
+        lambda s: f"/v1/projects/{s.b.project_id}/silenced-checks/alternance_share",
+        "staff",
+        lambda s: {"json": {"reason": "Projet d'apprentissage"}},
+    ),
+    Operation(
+        "intake",
+        "DELETE",
+        f"{B_SILENCED}/{{rule}}",
+        lambda s: f"/v1/projects/{s.b.project_id}/silenced-checks/semester_spike",
+        "staff",
+    ),
+    Operation(
+        "intake",
         "POST",
         "/v1/projects/{project_id}/milestones",
         lambda s: f"/v1/projects/{s.b.project_id}/milestones",
@@ -121,6 +144,9 @@ OPERATIONS = [
         lambda s: "/v1/reviews",
         "staff",
         lambda s: {"params": {"project": s.b.project_id}},
+    ),
+    Operation(
+        "intake",
         "POST",
         "/v1/projects/{project_id}/token",
         lambda s: f"/v1/projects/{s.b.project_id}/token",
@@ -134,6 +160,10 @@ OPERATIONS = [
         lambda s: f"/v1/projects/{s.b.project_id}/reports/2024-S2/revisions/1/review",
         "staff",
         lambda s: {"json": {"decision": "approved"}},
+    ),
+    Operation(
+        "intake",
+        "POST",
         "/v1/staff-tokens",
         lambda s: "/v1/staff-tokens",
         "staff",
@@ -328,8 +358,8 @@ NO_TOKEN: list[dict[str, str]] = [
 @pytest.fixture(scope="module")
 async def prepared(platform: SharedPlatform) -> SharedPlatform:
     """B owns subscriptions: one to read, change and test, one to delete, a webhook to re-key,
-    and a dead delivery; B has a report for 2025-S1 and its milestone m1; C is there to be
-    closed; B reported 2024-S2 (for the review operation)."""
+    and a dead delivery; B has a report for 2025-S1, its milestone m1 and a silenced check to
+    restore; C is there to be closed; B reported 2024-S2 (for the review operation)."""
 
     async def subscribe(body: dict[str, Any]) -> str:
         r = await platform.alerting.post("/v1/subscriptions", json=body, headers=platform.b.headers)
@@ -368,6 +398,12 @@ async def prepared(platform: SharedPlatform) -> SharedPlatform:
     r = await platform.intake.post("/v1/staff-tokens", json=NON_ADMIN, headers=STAFF)
     assert r.status_code == 201, r.text
     platform.staff_token_id = r.json()["token_id"]  # type: ignore[attr-defined]
+    r = await platform.intake.put(  # what the DELETE operation restores
+        f"/v1/projects/{platform.b.project_id}/silenced-checks/semester_spike",
+        json={"reason": "Cohortes annuelles"},
+        headers=STAFF,
+    )
+    assert r.status_code == 200, r.text
     return platform
 
 
@@ -449,10 +485,10 @@ async def test_listings_without_a_project_filter_show_a_project_only_its_own(
     subscriptions = (await platform.alerting.get("/v1/subscriptions", headers=a.headers)).json()
     assert {s["owner_project_id"] for s in subscriptions} == {a.project_id}
     deliveries = (await platform.alerting.get("/v1/deliveries", headers=a.headers)).json()
-    # Other tests may have given A subscriptions of its own, and its reports raise alerts.
-    owned = {s["subscription_id"] for s in subscriptions}
-    assert mine.json()["subscription_id"] in owned
-    assert {d["subscription_id"] for d in deliveries} <= owned
+    # Its own subscriptions' only (other tests of the package may have subscribed A too).
+    own = {s["subscription_id"] for s in subscriptions}
+    assert mine.json()["subscription_id"] in own
+    assert {d["subscription_id"] for d in deliveries} <= own
     milestone = platform.client("milestone")
     for path, key in (("/v1/milestones", "milestones"), ("/v1/overdue-reports", "overdue_reports")):
         seen = (await milestone.get(path, headers=a.headers)).json()[key]
