@@ -18,6 +18,11 @@ FROM ${PYTHON_IMAGE} AS runtime
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     CMA_ENVIRONMENT=production CMA_HTTP_HOST=0.0.0.0
+# Pango and a font: WeasyPrint draws the bilan's PDF (`cma bilan`, the portal's /bilan).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+       fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     pip install --no-index --find-links /wheels cma-monitoring \
     && groupadd --system --gid 10001 cma \

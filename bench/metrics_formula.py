@@ -11,7 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.catalog import load_catalog
 from contracts.indicators import CellKind, Sex
+from services.alerting.domain import AlertKind, DeliveryStatus
 from services.indicator import models as ind
+from services.indicator.forecast import ForecastStatus
+from services.indicator.freshness import STALENESS_BUCKETS
 from services.milestone import models as ms
 
 PER_PROJECT_FAMILIES = {
@@ -59,6 +62,14 @@ def catalog_bounds(semesters: int) -> dict[str, int]:
         }
         | {f"target_{k}": targets for k in ("actual", "value", "progress_ratio")}
         | {f"target_{k}": targets for k in ("expected_ratio", "behind")}
+        | {
+            # Forecasts (docs/insight.md): one status series per status, the pace and the
+            # semesters late of each target once it has them; staleness buckets per sheet.
+            "target_forecast": targets * len(ForecastStatus),
+            "target_pace_per_semester": targets,
+            "target_semesters_late": targets,
+            "projects_by_staleness": sheets * len(STALENESS_BUCKETS),
+        }
     )
     indicator = {k: READINGS * v for k, v in by_reading.items()} | {
         "projects": sheets,
@@ -68,8 +79,8 @@ def catalog_bounds(semesters: int) -> dict[str, int]:
     return {f"cma_indicator_{k}": v for k, v in indicator.items()} | {
         "cma_milestone_milestones": sheets * 5,
         "cma_milestone_overdue_reports": sheets,
-        "cma_alerting_alerts_firing": 3 * sheets,
-        "cma_alerting_deliveries": 3,
+        "cma_alerting_alerts_firing": len(AlertKind) * sheets,
+        "cma_alerting_deliveries": len(DeliveryStatus),
     }
 
 

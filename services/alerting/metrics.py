@@ -1,7 +1,7 @@
 """Alerting's metrics: delivery counters and latency per instance; alerts firing and deliveries
 by status read from the database at scrape time (every replica exports the same truth).
 
-Labels are bounded: channel (2), kind (3), sheet (the catalog's 7), status (4)."""
+Labels are bounded: channel (2), kind (7: AlertKind), sheet (the catalog's 7), status (4)."""
 
 from __future__ import annotations
 

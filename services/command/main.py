@@ -1,5 +1,5 @@
 """The `cma` command: `migrate`, `topics`, `serve <service>`, `replay <service>`,
-`asyncapi [--check]`,
+`asyncapi [--check]`, `bilan --sheet <sheet>`,
 and `run` (the whole platform on one machine, from the local launcher).
 
 Every subcommand reads its configuration from the environment (`CMA_*`) through `Settings`,
@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
+from services.bilan.render import BilanFormat
 from services.command.migrate import WAIT_SECONDS
 from services.runtime.registry import NAMES, SERVICES
 from services.runtime.settings import Settings
@@ -91,6 +93,28 @@ def parser() -> argparse.ArgumentParser:
         help="write contracts/schemas/asyncapi-<service>.json from the services' brokers",
     )
     asyncapi_cmd.add_argument("--check", action="store_true", help="write nothing; exit 1 on drift")
+    bilan_cmd = commands.add_parser(
+        "bilan",
+        help="write a sheet's season review (Markdown, HTML or PDF) from the services' APIs",
+        description="Reads the running services' public APIs (CMA_<SERVICE>_URL, else "
+        "127.0.0.1 on CMA_<SERVICE>_PORT) with a staff token (--token, else the first of "
+        "CMA_STAFF_TOKENS) and writes the bilan of --sheet (docs/insight.md, The bilan).",
+    )
+    bilan_cmd.add_argument("--sheet", required=True, help="a catalog sheet id, e.g. ia")
+    bilan_cmd.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        default=None,
+        metavar="DATE",
+        help="count people of the semesters ended by DATE (default: the indicator's today)",
+    )
+    bilan_cmd.add_argument(
+        "--format", choices=[f.value for f in BilanFormat], default=BilanFormat.MD.value
+    )
+    bilan_cmd.add_argument(
+        "--output", type=Path, default=None, metavar="FILE", help="default: standard output"
+    )
+    bilan_cmd.add_argument("--token", default=None, help="a staff token")
     return root
 
 
@@ -119,6 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from services.command.asyncapi import main as asyncapi
 
         return asyncapi(check=args.check)
+    if args.command == "bilan":
+        from services.command.bilan import main as bilan
+
+        return bilan(args.sheet, BilanFormat(args.format), args.as_of, args.output, args.token)
     from services.launcher.local import run  # the launcher, only for `run`
 
     return run(args.state_dir, demo=args.demo)

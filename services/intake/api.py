@@ -30,6 +30,7 @@ from contracts.projects import (
 )
 from contracts.reports import PERIOD_PATTERN, RegionCode, ReportIn, ReviewIn
 from contracts.text import Text
+from services.intake.anomalies import Rule as ArrivalRule
 from services.intake.domain import CellLoc, ReviewStatus, json_cell_loc, reportable_periods
 from services.intake.metrics import ReportMetrics
 from services.intake.queries import (
@@ -56,6 +57,9 @@ from services.intake.schemas import (
     ReportHistory,
     ReviewOut,
     ReviewQueue,
+    SilencedCheck,
+    SilencedChecks,
+    SilenceIn,
     StaffTokenCreated,
     StaffTokenIn,
     StaffTokenList,
@@ -64,6 +68,7 @@ from services.intake.schemas import (
 from services.intake.spreadsheets import charset_of, read_csv_report, read_xlsx_report
 from services.intake.spreadsheets.template import csv_template, xlsx_template
 from services.intake.usecases.amendments import AmendmentUseCases
+from services.intake.usecases.checks import CheckUseCases
 from services.intake.usecases.projects import ProjectUseCases
 from services.intake.usecases.reports import ReportUseCases
 from services.intake.usecases.reviews import ReviewUseCases
@@ -135,6 +140,7 @@ def intake_router(
     projects: ProjectUseCases,
     reports: ReportUseCases,
     report_queries: ReportQueries,
+    checks: CheckUseCases,
     authenticate: Callable[[Request], Awaitable[Caller]],
     metrics: ReportMetrics,
     reviews: ReviewUseCases,
@@ -297,6 +303,44 @@ def intake_router(
         nothing. Returning needs a `comment` and alerts the project (`report_returned`)."""
         caller.require_staff()
         return await reviews.review(project_id, period, revision, body, caller)
+
+    @router.get(
+        "/projects/{project_id}/silenced-checks",
+        tags=["reports"],
+        responses=FORBIDDEN | NOT_FOUND,
+    )
+    async def silenced_checks(project_id: UUID, caller: CallerDep) -> SilencedChecks:
+        """The checks on arrival this project's reports are not run against, and why."""
+        caller.require_project(project_id)
+        return await report_queries.silenced_checks(project_id)
+
+    @router.put(
+        "/projects/{project_id}/silenced-checks/{rule}",
+        tags=["reports"],
+        responses=FORBIDDEN | NOT_FOUND,
+    )
+    async def silence_check(
+        project_id: UUID, rule: ArrivalRule, body: SilenceIn, caller: CallerDep
+    ) -> SilencedCheck:
+        """Silence a check on arrival for this project (programme staff), a false positive:
+        its next reports are not checked against it, and the `report_anomaly` alerts it
+        raised are resolved now. Again: only the reason changes."""
+        caller.require_staff()
+        return await checks.silence(project_id, rule, body, caller)
+
+    @router.delete(
+        "/projects/{project_id}/silenced-checks/{rule}",
+        tags=["reports"],
+        responses=FORBIDDEN | NOT_FOUND,
+    )
+    async def unsilence_check(
+        project_id: UUID, rule: ArrivalRule, caller: CallerDep
+    ) -> SilencedChecks:
+        """Check this project's next reports against the rule again (programme staff);
+        answers the checks still silenced."""
+        caller.require_staff()
+        await checks.unsilence(project_id, rule)
+        return await report_queries.silenced_checks(project_id)
 
     return router
 

@@ -19,6 +19,7 @@ from services.intake.queries import (
     StaffTokenQueries,
 )
 from services.intake.usecases.amendments import AmendmentUseCases
+from services.intake.usecases.checks import CheckUseCases
 from services.intake.usecases.projects import ProjectUseCases
 from services.intake.usecases.reports import ReportUseCases
 from services.intake.usecases.reviews import ReviewUseCases
@@ -76,6 +77,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
                 ),
             ),
             ReportQueries(engine, runs),
+            CheckUseCases(engine, clock, runs),
             authenticate,
             report_metrics,
             ReviewUseCases(engine, clock, runs),

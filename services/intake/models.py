@@ -106,6 +106,17 @@ reports = Table(
     Index("reports_review_queue", "review_status", "submitted_at"),
 )
 
+# Arrival rules silenced per project (false positives): not checked on its reports any more.
+silenced_checks = Table(
+    "silenced_checks",
+    metadata,
+    Column("project_id", Uuid, ForeignKey("projects.project_id"), primary_key=True),
+    Column("rule", String(40), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("silenced_by", String(100), nullable=False),
+    Column("silenced_at", DateTime(timezone=True), nullable=False),
+)
+
 outbox = outbox_table(metadata)
 leases = leases_table(metadata)  # the outbox relay's, among the replicas
 

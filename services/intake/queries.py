@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from contracts.events import ProjectStatus
 from contracts.reports import Cell
 from services.intake import models as m
+from services.intake.anomalies import ArrivalWarning, Rule
 from services.intake.domain import (
     ProjectRun,
     QueuedRevision,
@@ -38,6 +39,8 @@ from services.intake.schemas import (
     ProjectSummaryOut,
     ReportContent,
     ReportHistory,
+    SilencedCheck,
+    SilencedChecks,
 )
 from services.runtime.errors import FieldError, NotFound, Unprocessable
 
@@ -54,7 +57,7 @@ _REVISION = (
 _PROJECT = select(
     m.projects.c.regions, m.projects.c.start_date, m.projects.c.end_date, m.projects.c.closed_on
 ).where(m.projects.c.project_id == bindparam("project_id"))
-_BY_KEY = select(_r.request_sha256, *_REVISION).where(
+_BY_KEY = select(_r.request_sha256, _r.warnings, *_REVISION).where(
     _r.project_id == bindparam("project_id"), _r.idempotency_key == bindparam("key")
 )
 _MILESTONES = select(m.milestones.c.milestone_id, m.milestones.c.completed_on).where(
@@ -96,6 +99,7 @@ class EarlierReport:
 
     fingerprint: str
     revision: ReportRevision
+    warnings: tuple[ArrivalWarning, ...]
 
 
 class ProjectRuns:
@@ -111,7 +115,10 @@ class ProjectRuns:
 
 async def earlier_report(conn: AsyncConnection, project_id: UUID, key: str) -> EarlierReport | None:
     row = (await conn.execute(_BY_KEY, {"project_id": project_id, "key": key})).one_or_none()
-    return None if row is None else EarlierReport(row.request_sha256, _revision(row))
+    if row is None:
+        return None
+    found = tuple(ArrivalWarning(Rule(w["rule"]), w["message"]) for w in row.warnings)
+    return EarlierReport(row.request_sha256, _revision(row), found)
 
 
 async def declared_milestones(conn: AsyncConnection, project_id: UUID) -> dict[str, date | None]:
@@ -165,6 +172,19 @@ class ReportQueries:
             current.revision if current else None,
             current.cells if current else (),
         )
+
+    async def silenced_checks(self, project_id: UUID) -> SilencedChecks:
+        s = m.silenced_checks.c
+        query = (
+            select(s.rule, s.reason, s.silenced_by, s.silenced_at)
+            .where(s.project_id == project_id)
+            .order_by(s.rule)
+        )
+        async with self.engine.connect() as conn:
+            await self.projects.get(conn, project_id)
+            rows = (await conn.execute(query)).all()
+        checks = [SilencedCheck.model_validate(row, from_attributes=True) for row in rows]
+        return SilencedChecks(project_id=project_id, checks=checks)
 
 
 # Projects: the list (keyset pages in registration order), one project with its history, and

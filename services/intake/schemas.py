@@ -125,7 +125,7 @@ class ReportAccepted(_RevisionFields, _ProjectAnswer):
     """The answer to a report, and to every retry of it with the same Idempotency-Key."""
 
     warnings: list[ReportWarning] = Field(
-        default=[], description="Checks on arrival tripped (a retry answers none)."
+        default=[], description="Checks on arrival tripped (a retry answers the same)."
     )
 
     @classmethod
@@ -473,3 +473,24 @@ class StaffTokenCreated(StaffTokenOut):
 
 class StaffTokenList(_Answer):
     items: list[StaffTokenOut] = Field(description="Oldest first, revoked ones included.")
+
+
+class SilenceIn(BaseModel):
+    """Why the rule flags this project's reports wrongly (kept with the silence)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    reason: Text = Field(min_length=1, max_length=500)
+
+
+class SilencedCheck(_Answer):
+    rule: ArrivalRule
+    reason: str
+    silenced_by: str = Field(description="`staff` (or the staff member's name).")
+    silenced_at: Timestamp
+
+
+class SilencedChecks(_ProjectAnswer):
+    """The arrival rules this project's reports are not checked against."""
+
+    checks: list[SilencedCheck]

@@ -80,3 +80,80 @@ async def test_each_arrival_rule_warns_stores_and_alerts(platform: Platform) -> 
             return statuses(receiver)
 
         await eventually(seen, expected)
+
+
+async def test_a_silenced_rule_resolves_its_alerts_and_stops_warning_until_restored(
+    platform: Platform,
+) -> None:
+    settings = settings_for_tests(
+        platform.database_url,
+        platform.bootstrap,
+        alert_group_wait_seconds=0,
+        webhook_allow_private=True,
+    )
+    alerting = await platform.start("alerting", settings)
+    receiver = Receiver()
+    async with receiving(receiver) as hook:
+        body = {
+            "name": "Anomalies",
+            "channel": {"type": "webhook", "url": hook, "secret": "receiver-secret-0123456789"},
+            "filters": {"kinds": ["report_anomaly"]},
+        }
+        assert (await alerting.post("/v1/subscriptions", headers=STAFF, json=body)).is_success
+        project = await platform.register()
+        await platform.known_everywhere(project)
+        reports = f"/v1/projects/{project.project_id}/reports"
+        silenced = f"/v1/projects/{project.project_id}/silenced-checks"
+        mostly_alternance = (cell(count=100), cell(kind="alternance", count=95))
+
+        async def post(period: str, key: str | None = None) -> list[str]:
+            headers = project.headers | ({"Idempotency-Key": key} if key else {})
+            r = await platform.intake.post(
+                reports, headers=headers, json=report_body(period, *mostly_alternance)
+            )
+            assert r.status_code == 201, r.text
+            return [w["rule"] for w in r.json()["warnings"]]
+
+        assert await post("2024-S2") == ["alternance_share"]
+        assert await post("2025-S1", key="k-2025-S1") == ["alternance_share"]
+        # A retry answers what the first request did, warnings included.
+        assert await post("2025-S1", key="k-2025-S1") == ["alternance_share"]
+
+        reason = {"reason": "Projet d'apprentissage : l'alternance y est la règle."}
+        refused = await platform.intake.put(
+            f"{silenced}/alternance_share", headers=project.headers, json=reason
+        )
+        assert refused.status_code == 403, refused.text
+        r = await platform.intake.put(f"{silenced}/alternance_share", headers=STAFF, json=reason)
+        assert r.status_code == 200, r.text
+        assert r.json()["rule"] == "alternance_share"
+        again = await platform.intake.put(
+            f"{silenced}/alternance_share", headers=STAFF, json={"reason": "Apprentissage."}
+        )
+        assert again.json()["silenced_at"] == r.json()["silenced_at"]
+        listed = (await platform.intake.get(silenced, headers=project.headers)).json()
+        assert [(c["rule"], c["reason"]) for c in listed["checks"]] == [
+            ("alternance_share", "Apprentissage.")
+        ]
+
+        async def seen() -> dict[tuple[str, str], list[str]]:
+            """Each status told, once: two deliveries to one subscriber may arrive in either
+            order (they are sent concurrently)."""
+            return {alert: sorted(told) for alert, told in statuses(receiver).items()}
+
+        resolved = {
+            ("report_anomaly", "2024-S2/alternance_share"): ["firing", "resolved"],
+            ("report_anomaly", "2025-S1/alternance_share"): ["firing", "resolved"],
+        }
+        await eventually(seen, resolved)
+        assert await post("2025-S2") == []
+
+        r = await platform.intake.delete(f"{silenced}/alternance_share", headers=STAFF)
+        assert r.status_code == 200, r.text
+        assert r.json()["checks"] == []
+        gone = await platform.intake.delete(f"{silenced}/alternance_share", headers=STAFF)
+        assert gone.status_code == 404, gone.text
+        assert await post("2025-S2") == ["alternance_share"]
+        await eventually(
+            seen, resolved | {("report_anomaly", "2025-S2/alternance_share"): ["firing"]}
+        )

@@ -20,6 +20,7 @@ WRITTEN_BY_HTTP = (
     "intake.periods",
     "intake.milestones",
     "intake.amendments",
+    "intake.silenced_checks",
     "intake.outbox",
     "alerting.subscriptions",
     "intake.staff_tokens",

@@ -121,6 +121,28 @@ OPERATIONS = [
     ),
     Operation(
         "intake",
+        "GET",
+        B_SILENCED,
+        lambda s: f"/v1/projects/{s.b.project_id}/silenced-checks",
+        "project",
+    ),
+    Operation(
+        "intake",
+        "PUT",
+        f"{B_SILENCED}/{{rule}}",
+        lambda s: f"/v1/projects/{s.b.project_id}/silenced-checks/alternance_share",
+        "staff",
+        lambda s: {"json": {"reason": "Projet d'apprentissage"}},
+    ),
+    Operation(
+        "intake",
+        "DELETE",
+        f"{B_SILENCED}/{{rule}}",
+        lambda s: f"/v1/projects/{s.b.project_id}/silenced-checks/semester_spike",
+        "staff",
+    ),
+    Operation(
+        "intake",
         "POST",
         "/v1/projects/{project_id}/milestones",
         lambda s: f"/v1/projects/{s.b.project_id}/milestones",

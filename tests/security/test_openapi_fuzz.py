@@ -48,6 +48,7 @@ PROJECT_TOML = """
 STAFF_ONLY = (
     "/v1/projects",
     "/v1/projects/{project_id}/milestones",
+    "/v1/projects/{project_id}/silenced-checks/{rule}",
     "/v1/progress",
     "/v1/coverage",
     "/v1/staff-tokens",

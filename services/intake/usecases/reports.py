@@ -191,7 +191,9 @@ def _replay(project_id: UUID, earlier: EarlierReport, fingerprint: str) -> Accep
                 )
             ]
         )
-    return Accepted(ReportAccepted.of(project_id, earlier.revision), replayed=True)
+    return Accepted(
+        ReportAccepted.of(project_id, earlier.revision, earlier.warnings), replayed=True
+    )
 
 
 def _stored(warning: ArrivalWarning) -> dict[str, str]:
