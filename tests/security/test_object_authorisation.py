@@ -55,6 +55,8 @@ B_REPORTS = "/v1/projects/{project_id}/reports"
 B_SILENCED = "/v1/projects/{project_id}/silenced-checks"
 SUBSCRIPTION = "/v1/subscriptions/{subscription_id}"
 OPERATIONS = [
+    Operation("intake", "GET", "/v1/me", lambda s: "/v1/me", "project", names_a_project=False),
+    Operation("milestone", "GET", "/v1/summary", lambda s: "/v1/summary", "staff"),
     Operation(
         "intake",
         "POST",
@@ -96,28 +98,6 @@ OPERATIONS = [
             lambda s: {"params": {"period": "2025-S1"}},
         )
         for suffix in ("xlsx", "csv")
-    ),
-    Operation(
-        "intake",
-        "GET",
-        B_SILENCED,
-        lambda s: f"/v1/projects/{s.b.project_id}/silenced-checks",
-        "project",
-    ),
-    Operation(
-        "intake",
-        "PUT",
-        f"{B_SILENCED}/{{rule}}",
-        lambda s: f"/v1/projects/{s.b.project_id}/silenced-checks/alternance_share",
-        "staff",
-        lambda s: {"json": {"reason": "Projet d'apprentissage"}},
-    ),
-    Operation(
-        "intake",
-        "DELETE",
-        f"{B_SILENCED}/{{rule}}",
-        lambda s: f"/v1/projects/{s.b.project_id}/silenced-checks/semester_spike",
-        "staff",
     ),
     Operation(
         "intake",
@@ -500,6 +480,9 @@ async def test_listings_without_a_project_filter_show_a_project_only_its_own(
 ) -> None:
     platform = prepared
     a = platform.a
+    me = (await platform.intake.get("/v1/me", headers=a.headers)).json()
+    assert me == {"role": "project", "project_id": a.project_id}
+    assert (await platform.intake.get("/v1/me", headers=STAFF)).json()["role"] == "staff"
     mine = await platform.alerting.post(
         "/v1/subscriptions", json=email_subscription([a.project_id]), headers=a.headers
     )
