@@ -13,7 +13,14 @@ $(BIN)/.installed: pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev,local]"
 	touch $@
 
-install: $(BIN)/.installed
+# The portal's design system (@gouvfr/dsfr, pinned in services/portal/package-lock.json),
+# served by the portal itself; its install script only scaffolds new projects: skipped.
+PORTAL_ASSETS := services/portal/node_modules/.package-lock.json
+$(PORTAL_ASSETS): services/portal/package.json services/portal/package-lock.json
+	npm ci --prefix services/portal --ignore-scripts --no-audit --no-fund --silent
+	touch $@
+
+install: $(BIN)/.installed $(PORTAL_ASSETS)
 
 lock: install  ## resolve requirements.lock again from pyproject.toml (dev and local extras included)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --extra local --python-version 3.11 \

@@ -22,16 +22,26 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 
 import asyncpg
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import make_url
 
 from bench.intake_load import report_body
 from bench.support import scratch_database, summary
 from services.intake import models as m
-from services.intake.usecases.reports import NEXT_REVISION
 from services.runtime.db import make_engine
 
 PERIOD = "2025-S1"
+# The revision upsert as intake built it with SQLAlchemy Core before B1's storage step moved
+# to asyncpg (services/intake/usecases/reports.py).
+NEXT_REVISION = (
+    pg_insert(m.periods)
+    .values(project_id=bindparam("project_id"), period=bindparam("period"), revision=1)
+    .on_conflict_do_update(
+        index_elements=["project_id", "period"], set_={"revision": m.periods.c.revision + 1}
+    )
+    .returning(m.periods.c.revision)
+)
 
 
 def report_row(project_id: uuid.UUID, revision: int, cells: object) -> dict[str, object]:

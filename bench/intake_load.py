@@ -121,9 +121,16 @@ async def settle(database_url: str) -> tuple[int, float]:
             await asyncio.sleep(0.1)
             await conn.rollback()
         drained = time.perf_counter() - started
-        stored = await conn.scalar(select(func.count()).select_from(m.reports))
+        # Requests still in flight when wrk stopped commit later (seconds later on a loaded
+        # machine): count once the number has not moved for 2 s.
+        stored, previous = -1, -2
+        while stored != previous:
+            previous = stored
+            stored = int(await conn.scalar(select(func.count()).select_from(m.reports)) or 0)
+            await conn.rollback()
+            await asyncio.sleep(2.0)
     await engine.dispose()
-    return int(stored or 0), drained
+    return stored, drained
 
 
 def loaded(

@@ -7,7 +7,9 @@ or an embedded PostgreSQL. Seeds the milestone schema directly (the benchmark me
 tick, not the intake), then times, on the same data reset between runs:
 - a *busy* tick: a third of the milestones are due within the at-risk window and change;
 - a *quiet* tick right after it, where nothing changes.
-Reports the median of `--runs` runs of each.
+Reports the median of `--runs` runs of each: the wall time, and the CPU the tick cost this
+process and its PostgreSQL backend (one pooled connection, so one backend): on a shared
+machine the wall time is whatever the other programs leave, the CPU is what the tick costs.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from prometheus_client import CollectorRegistry
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.support import scratch_database, summary
+from bench.support import process_cpu_seconds, scratch_database, summary
 from services.milestone import models as m
 from services.milestone.domain import Rules
 from services.milestone.ticker import Ticker
@@ -83,24 +86,47 @@ async def reset(url: str) -> None:
     await engine.dispose()
 
 
+Timed = tuple[float, float, float]  # wall, this process's CPU, the backend's CPU (seconds)
+
+
+async def timed_tick(ticker: Ticker, backend: int) -> tuple[int, Timed]:
+    wall, cpu, db = time.perf_counter(), time.process_time(), process_cpu_seconds(backend)
+    changed = await ticker.tick()
+    return changed, (
+        time.perf_counter() - wall,
+        time.process_time() - cpu,
+        process_cpu_seconds(backend) - db,
+    )
+
+
+async def backend_pid(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(text("select pg_backend_pid()")) or 0)
+
+
 async def main(projects: int, runs: int) -> None:
     async with scratch_database() as url:
         await seed(url, projects)
-        engine = make_engine(url)
+        engine = make_engine(url, pool_size=1)
+        backend = await backend_pid(engine)
         ticker = Ticker(engine, lambda: NOW, RULES, CollectorRegistry())
-        busy, quiet, changed = [], [], 0
+        busy: list[Timed] = []
+        quiet: list[Timed] = []
+        changed = 0
         for _ in range(runs):
             await reset(url)
-            started = time.perf_counter()
-            changed = await ticker.tick()
-            busy.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            assert await ticker.tick() == 0
-            quiet.append(time.perf_counter() - started)
+            changed, figures = await timed_tick(ticker, backend)
+            busy.append(figures)
+            nothing, figures = await timed_tick(ticker, backend)
+            assert nothing == 0
+            quiet.append(figures)
+        assert await backend_pid(engine) == backend, "the tick changed connections"
         await engine.dispose()
         print(f"projects={projects} milestones={projects * 10} changed_per_busy_tick={changed}")
-        print(summary("busy tick ", busy))
-        print(summary("quiet tick", quiet))
+        for name, ticks in (("busy tick ", busy), ("quiet tick", quiet)):
+            print(summary(name, [t[0] for t in ticks]))
+            print(summary(f"{name} CPU: tick", [t[1] for t in ticks]))
+            print(summary(f"{name} CPU: PostgreSQL", [t[2] for t in ticks]))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""B8: a report of the maximum size (5,000 cells) read from an `.xlsx` workbook and from a CSV
+"""B10: a report of the maximum size (5,000 cells) read from an `.xlsx` workbook and from a CSV
 file, against the JSON path on the same cells, in this process (no database, no HTTP).
 
     python -m bench.spreadsheet_reports [--rows 5000] [--runs 7]

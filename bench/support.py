@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from services.launcher.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
 from services.runtime.migrations import upgrade_all_async
-from services.runtime.registry import service as registered
+from services.runtime.registry import process as registered
 
 
 @asynccontextmanager
@@ -133,6 +133,11 @@ def _cpu(pid: str) -> tuple[str, float]:
 def _tree(pid: int) -> set[str]:
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     return {str(pid)}.union(*(_tree(int(child)) for child in children))
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds one process has spent so far."""
+    return _cpu(str(pid))[1]
 
 
 def cpu_snapshot() -> dict[str, tuple[str, float]]:

@@ -63,6 +63,7 @@ DEBIAN_PACKAGES = {
     "prometheus": "prometheus",
     "amtool": "prometheus-alertmanager",
     "wrk": "wrk",
+    "chromium": "chromium",
 }
 
 

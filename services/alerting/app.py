@@ -56,7 +56,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     tokens = TokenDirectory(read_copies(engine, models.projects, models.staff_tokens))
     listen_for_revocations(broker, tokens, settings, SERVICE)
     handlers = AlertingHandlers(clock, settings.alert_group_wait_seconds)
-    subscribe_consumers(
+    lag = subscribe_consumers(
         broker,
         SERVICE,
         SPEC.consumes,
@@ -100,7 +100,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         engine=engine,
         registry=registry,
         lifespan=service_lifespan(
-            broker, engine, KafkaConnection.from_settings(settings), [deliver_forever]
+            broker, engine, KafkaConnection.from_settings(settings), [deliver_forever, lag.run]
         ),
         max_body_bytes=settings.max_body_bytes,
         settings=settings,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from services.bilan.render import BilanFormat
 from services.command.migrate import WAIT_SECONDS
-from services.runtime.registry import NAMES, SERVICES
+from services.runtime.registry import NAMES, PROCESSES, SERVICES
 from services.runtime.settings import Settings
 
 
@@ -50,8 +50,10 @@ def parser() -> argparse.ArgumentParser:
     topics_cmd.add_argument(
         "--min-insync-replicas", type=int, default=None, metavar="N", help="topic setting"
     )
-    serve_cmd = commands.add_parser("serve", help="run one service (HTTP and its consumers)")
-    serve_cmd.add_argument("service", choices=NAMES)
+    serve_cmd = commands.add_parser(
+        "serve", help="run one service (HTTP and its consumers), or the portal"
+    )
+    serve_cmd.add_argument("service", choices=[spec.name for spec in PROCESSES])
     run_cmd = commands.add_parser(
         "run",
         help="run the whole platform on this machine (embedded PostgreSQL and Kafka if needed)",

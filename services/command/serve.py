@@ -1,4 +1,5 @@
-"""`cma serve <service>`: one service (HTTP and its consumers) under uvicorn. Never migrates."""
+"""`cma serve <name>`: one service (HTTP and its consumers), or the portal, under uvicorn.
+Never migrates."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import os
 import uvicorn
 from fastapi import FastAPI
 
-from services.runtime.registry import service
+from services.runtime.registry import process
 from services.runtime.settings import Settings
 
 SERVED = "CMA_SERVED_SERVICE"
@@ -39,4 +40,4 @@ def served_app() -> FastAPI:
     )
     # Group joins and partition assignments are what an operator reads after an incident.
     logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.INFO)
-    return service(os.environ[SERVED]).create_app(Settings())
+    return process(os.environ[SERVED]).create_app(Settings())

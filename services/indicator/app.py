@@ -21,7 +21,7 @@ from services.runtime.consumer import subscribe_consumers
 from services.runtime.db import service_engine
 from services.runtime.http import build_app
 from services.runtime.lifespan import service_lifespan
-from services.runtime.metrics import SnapshotCollector
+from services.runtime.metrics import RenderedFamilies
 from services.runtime.outbox import OutboxRelay
 from services.runtime.settings import Settings
 from services.runtime.token_events import listen_for_revocations, with_token_copies
@@ -36,17 +36,6 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     broker = make_broker(settings, SERVICE, registry)
     tokens = TokenDirectory(read_copies(engine, models.projects, models.staff_tokens))
     listen_for_revocations(broker, tokens, settings, SERVICE)
-    subscribe_consumers(
-        broker,
-        SERVICE,
-        SPEC.consumes,
-        engine,
-        models.processed_events,
-        with_token_copies(models.projects, models.staff_tokens, make_handler(clock)),
-        settings,
-        registry,
-    )
-
     queries = IndicatorQueries(engine)
     figures = Figures(
         queries,
@@ -55,20 +44,25 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         settings.trajectory_tolerance,
         settings.forecast_window_semesters,
     )
-    watch = Watch(figures, settings.stale_semesters)
-    business = SnapshotCollector()
-    registry.register(business)
+    # Served from memory, rebuilt after the batches applied (docs/performance.md, B7').
+    business = RenderedFamilies(lambda: business_families(figures), settings.metrics_pause_seconds)
+    lag = subscribe_consumers(
+        broker,
+        SERVICE,
+        SPEC.consumes,
+        engine,
+        models.processed_events,
+        with_token_copies(models.projects, models.staff_tokens, make_handler(clock)),
+        settings,
+        registry,
+        on_applied=business.touch,
+    )
 
+    watch = Watch(figures, settings.stale_semesters)
     relay = OutboxRelay.from_settings(engine, models.outbox, models.leases, broker, settings)
 
     async def watch_conditions() -> None:
         await watch.run(settings.insight_tick_seconds)
-
-    refresh_backlog = relay.backlog_gauge(registry, SERVICE)
-
-    async def refresh_metrics() -> None:
-        business.families = await business_families(figures)
-        await refresh_backlog()
 
     app = build_app(
         service=SERVICE,
@@ -78,14 +72,16 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
             broker,
             engine,
             KafkaConnection.from_settings(settings),
-            [relay.run, watch_conditions],
+            [relay.run, watch_conditions, lag.run, business.run],
         ),
         max_body_bytes=settings.max_body_bytes,
         settings=settings,
         broker=broker,
-        refresh_metrics=refresh_metrics,
+        refresh_metrics=relay.backlog_gauge(registry, SERVICE),
+        rendered_metrics=business,
         description=SPEC.summary,
     )
     app.include_router(indicator_router(figures, authenticator(settings, tokens.find)))
     app.state.broker, app.state.watch = broker, watch
+    app.state.business_metrics = business
     return app

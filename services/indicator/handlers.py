@@ -16,10 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-import asyncpg
 from sqlalchemy import Table, TextClause, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events import (
@@ -34,6 +32,7 @@ from contracts.reports import Cell, ReviewDecision
 from services.indicator import models as m
 from services.indicator.totals_changed import emit_totals
 from services.runtime.clock import Clock
+from services.runtime.db import copy_rows
 from services.runtime.token_events import ApplyProjectEvents
 
 
@@ -210,9 +209,12 @@ async def _replace_periods(
             "period": [e.period for _, e in applied],
         },
     )
-    await _copy_cells(
+    # COPY, not INSERT … unnest: it halves PostgreSQL's time per cell, the larger part of a
+    # batch's (B3).
+    await copy_rows(
         conn,
         store.cells,
+        _CELL_COLUMNS,
         [
             (
                 e.project_id,
@@ -230,18 +232,3 @@ async def _replace_periods(
     )
     # In batch order, so a project's last entry is its last change.
     return {e.project_id: e.event_id for _, e in applied}
-
-
-async def _copy_cells(conn: AsyncConnection, table: Table, rows: list[tuple[object, ...]]) -> None:
-    """COPY, not INSERT … unnest: it halves PostgreSQL's time per cell, the larger part of a
-    batch's (B3). COPY is asyncpg's own, in the same transaction; its errors are wrapped as
-    SQLAlchemy wraps the others, so the consumer still tells transient faults apart."""
-    raw = await conn.get_raw_connection()
-    try:
-        # The ignore: `driver_connection` is typed Optional; under asyncpg it is always set.
-        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-            table.name, schema_name=table.schema, columns=_CELL_COLUMNS, records=rows
-        )
-    except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        lost = isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.InterfaceError)
-        raise DBAPIError(f"COPY {table.fullname}", None, exc, connection_invalidated=lost) from exc

@@ -45,6 +45,7 @@ from services.intake.schemas import (
     AmendmentOut,
     CatalogOut,
     ClosureOut,
+    Identity,
     MilestoneCompletionOut,
     MilestonesDeclared,
     ProjectOut,
@@ -148,6 +149,11 @@ def intake_router(
 ) -> APIRouter:
     router = APIRouter(prefix="/v1", responses=PROBLEMS)
     CallerDep = Annotated[Caller, Depends(authenticate)]
+
+    @router.get("/me", tags=["projects"])
+    async def who_am_i(caller: CallerDep) -> Identity:
+        """Who this token is: programme staff, or which project (any valid token)."""
+        return Identity.of(caller)
 
     @router.post(
         "/projects",

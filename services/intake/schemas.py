@@ -34,6 +34,7 @@ from services.intake.domain import (
     ReviewStatus,
     StaffToken,
 )
+from services.runtime.auth import Caller
 from services.runtime.errors import UnsupportedMediaType
 
 Timestamp = Annotated[
@@ -494,3 +495,20 @@ class SilencedChecks(_ProjectAnswer):
     """The arrival rules this project's reports are not checked against."""
 
     checks: list[SilencedCheck]
+
+
+class Role(StrEnum):
+    STAFF = "staff"
+    PROJECT = "project"
+
+
+class Identity(_Answer):
+    """Who a token is: what a client (the portal) needs to know after a sign-in."""
+
+    role: Role
+    project_id: UUID | None = Field(description="The project of a project token; null: staff.")
+
+    @classmethod
+    def of(cls, caller: Caller) -> Identity:
+        role = Role.STAFF if caller.staff else Role.PROJECT
+        return cls(role=role, project_id=caller.project_id)

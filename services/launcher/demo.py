@@ -126,10 +126,33 @@ def _already_posted(client: httpx.Client, indicator_url: str, staff: str, marker
     return answer.status_code == 200 and bool(answer.json()["covered"])
 
 
+DEMO_SUBSCRIPTIONS: tuple[Json, ...] = (
+    {
+        "name": "SGPI — jalons et rapports en retard",
+        "channel": {"type": "email", "address": "suivi-cma@example.org"},
+        "filters": {"kinds": ["milestone_overdue", "report_overdue"], "min_severity": "info"},
+    },
+    {
+        "name": "Fiche IA — tout",
+        "channel": {"type": "email", "address": "fiche-ia@example.org"},
+        "filters": {"sheets": ["ia"]},
+    },
+)
+"""Staff subscriptions, so the portal's subscriber pages show something (the e-mails go to
+the SMTP server of the settings; none answers on a bare machine: the log shows the attempts)."""
+
+
 def post_demo(
-    intake_url: str, indicator_url: str, staff: str, state: Path, seed: int = 2030
+    intake_url: str,
+    indicator_url: str,
+    staff: str,
+    state: Path,
+    seed: int = 2030,
+    *,
+    alerting_url: str | None = None,
 ) -> str:
-    """Posts the demo; returns a one-line summary."""
+    """Posts the demo (and, given `alerting_url`, its subscriptions); returns a one-line
+    summary."""
     catalog, marker = load_catalog(), state / MARKER
     laureates = [laureate for laureate in catalog.laureates if laureate.regions]
     with httpx.Client(timeout=30) as client:
@@ -151,6 +174,8 @@ def post_demo(
                 posted += 1
             done = {"completed_on": "2023-09-15"}
             _post(client, f"{project_url}/milestones/ouverture/complete", done, token)
+        for subscription in DEMO_SUBSCRIPTIONS if alerting_url else ():
+            _post(client, f"{alerting_url}/v1/subscriptions", subscription, staff)
     return (
         f"Demo data: {len(laureates)} projects and {posted} reports posted; the indicator "
         "counts them within seconds."

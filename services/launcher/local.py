@@ -2,7 +2,8 @@
 environment does not name, migrations, one child process per service, a table of what listens
 where; Ctrl-C or SIGTERM stops everything in the reverse order of starting.
 
-Services start in the registry's order, each as `python -m services.command serve <name>`
+Services start in the registry's order, then the portal, each as
+`python -m services.command serve <name>`
 (the launcher runs the command, it never imports it)."""
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from services.launcher.embedded import (
     load_local_extra,
     port_is_free,
 )
+from services.runtime import registry
 from services.runtime.migrations import upgrade_all
-from services.runtime.registry import NAMES, service
 from services.runtime.settings import Settings
 
 KAFKA_PORT = 9092
@@ -79,8 +80,12 @@ def _given(variable: str) -> bool:
     return bool(os.environ.get(variable, "").strip())
 
 
+NAMES = tuple(spec.name for spec in registry.PROCESSES)
+"""The services, then the portal."""
+
+
 def _port_in_use(settings: Settings, name: str) -> RunError:
-    port, variable = settings.port(name), service(name).port_variable
+    port, variable = settings.port(name), registry.process(name).port_variable
     return RunError(f"port {port} ({name}) is already in use: set {variable} to a free port")
 
 
@@ -185,7 +190,10 @@ def run(state_dir: Path, *, demo: bool) -> int:
         if demo:
             staff = settings.staff_tokens[0].get_secret_value()
             try:
-                print(post_demo(urls["intake"], urls["indicator"], staff, state), flush=True)
+                summary = post_demo(
+                    urls["intake"], urls["indicator"], staff, state, alerting_url=urls["alerting"]
+                )
+                print(summary, flush=True)
             except (DemoError, httpx.HTTPError) as exc:  # the platform itself is up: keep it
                 print(f"Demo data: failed: {exc}", file=sys.stderr, flush=True)
         print("\nCtrl-C stops everything.", flush=True)

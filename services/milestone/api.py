@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from contracts.events import MilestoneStatus
 from contracts.projects import SheetId
 from services.milestone.queries import MilestoneQueries
-from services.milestone.schemas import MilestoneList, OverdueReports, ProjectTimeline
+from services.milestone.schemas import MilestoneList, OverdueReports, ProjectTimeline, Summary
 from services.runtime.auth import Caller
 from services.runtime.http import FORBIDDEN, PROBLEMS
 
@@ -51,6 +51,12 @@ def milestone_router(
             await queries.milestones(project_id=project_id),
             await queries.timeline(project_id),
         )
+
+    @router.get("/summary")
+    async def summary(caller: CallerDep) -> Summary:
+        """Per sheet: projects, milestones by status, overdue reports (programme staff)."""
+        caller.require_staff()
+        return Summary.of(await queries.counts())
 
     @router.get("/overdue-reports")
     async def overdue_reports(

@@ -41,7 +41,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         settings.milestone_at_risk_days, settings.trajectory_tolerance, settings.report_grace_days
     )
     apply = make_handler(clock, rules)
-    subscribe_consumers(
+    lag = subscribe_consumers(
         broker,
         SERVICE,
         SPEC.consumes,
@@ -76,7 +76,10 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         engine=engine,
         registry=registry,
         lifespan=service_lifespan(
-            broker, engine, KafkaConnection.from_settings(settings), [relay.run, tick_forever]
+            broker,
+            engine,
+            KafkaConnection.from_settings(settings),
+            [relay.run, tick_forever, lag.run],
         ),
         max_body_bytes=settings.max_body_bytes,
         settings=settings,

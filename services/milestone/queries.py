@@ -53,6 +53,7 @@ class OverdueReport:
 class Counts:
     milestones: dict[tuple[str, MilestoneStatus], int]  # by (sheet, status)
     overdue_reports: dict[str, int]  # open ones, by sheet
+    projects: dict[str, int]  # known projects, by sheet
 
 
 class MilestoneQueries:
@@ -153,9 +154,11 @@ class MilestoneQueries:
                 .where(o.cleared_at.is_(None))
                 .group_by(p.sheet)
             )
+            projects = await conn.execute(select(p.sheet, func.count()).group_by(p.sheet))
             return Counts(
                 {(s, MilestoneStatus(st)): n for s, st, n in by_status},
                 {s: n for s, n in overdue},
+                {s: n for s, n in projects},
             )
 
 

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from contracts.events import MilestoneStatus
-from services.milestone.queries import MilestoneState, OverdueReport, Transition
+from services.milestone.queries import Counts, MilestoneState, OverdueReport, Transition
 
 
 class MilestoneOut(BaseModel):
@@ -88,3 +88,31 @@ class OverdueReports(BaseModel):
     @classmethod
     def of(cls, reports: Iterable[OverdueReport]) -> OverdueReports:
         return cls(overdue_reports=[OverdueReportOut.of(r) for r in reports])
+
+
+class SheetSummary(BaseModel):
+    sheet: str
+    projects: int = Field(description="Projects known to the milestone service.")
+    milestones: dict[MilestoneStatus, int] = Field(description="Milestones by status.")
+    overdue_reports: int = Field(description="Semesters overdue and not yet reported.")
+
+
+class Summary(BaseModel):
+    """Counts for a dashboard: one small answer however many projects there are."""
+
+    sheets: list[SheetSummary] = Field(description="Sheets with at least one project, sorted.")
+
+    @classmethod
+    def of(cls, counts: Counts) -> Summary:
+        sheets = sorted(set(counts.projects) | {s for s, _ in counts.milestones})
+        return cls(
+            sheets=[
+                SheetSummary(
+                    sheet=sheet,
+                    projects=counts.projects.get(sheet, 0),
+                    milestones={st: n for (s, st), n in counts.milestones.items() if s == sheet},
+                    overdue_reports=counts.overdue_reports.get(sheet, 0),
+                )
+                for sheet in sheets
+            ]
+        )

@@ -1,6 +1,11 @@
 """Milestone status transitions, inside the caller's transaction: open milestones evaluated,
 each change persisted with its transition row and its event.
 
+Set-wise, whatever the number of changes (docs/performance.md, B6): one read returns only the
+milestones whose status may differ (a deliverable's status depends on the date alone, so the
+read compares it in SQL and skips the unchanged); per 5,000 changes one statement moves the
+statuses and writes their transition rows; their events go to the outbox by COPY.
+
 Safe on several replicas: a status moves by compare-and-set (`UPDATE … WHERE status = old`),
 so when two evaluators race, one changes the row and emits, the other does nothing. Event ids
 derive from the milestone and its transition number (`domain.status_changed`).
@@ -13,8 +18,8 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Row, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts import topics
@@ -29,20 +34,55 @@ from services.milestone.domain import (
     status_at,
     status_changed,
 )
-from services.runtime.outbox import enqueue
+from services.runtime.outbox import enqueue_many
 
 CHUNK = 5_000  # status changes per statement
-# Arrays bound as five parameters: compiling one bind parameter per value costs more than
-# the update itself.
-COMPARE_AND_SET = text("""
-    UPDATE milestone.milestones AS m SET status = w.new, transitions = m.transitions + 1
-    FROM unnest(CAST(:project_ids AS uuid[]), CAST(:milestone_ids AS text[]),
-                CAST(:olds AS text[]), CAST(:seqs AS int[]), CAST(:news AS text[]))
-         AS w(project_id, milestone_id, old, seq, new)
-    WHERE m.project_id = w.project_id AND m.milestone_id = w.milestone_id
-      AND m.status = w.old AND m.transitions = w.seq
-    RETURNING m.project_id, m.milestone_id
-""")
+_M, _P, _T = m.milestones.fullname, m.projects.fullname, m.totals.fullname
+_PENDING, _AT_RISK, _OVERDUE = (
+    MilestoneStatus.PENDING.value,
+    MilestoneStatus.AT_RISK.value,
+    MilestoneStatus.OVERDUE.value,
+)
+_OPEN = ", ".join(f"'{s.value}'" for s in OPEN)
+# A deliverable (no criterion) not completed, of a project not closed, is, by `status_at`,
+# overdue past its due date, at risk within the window, pending before: when that is its
+# status, it cannot change. The test
+# `test_the_read_skips_exactly_the_deliverables_the_date_leaves_unchanged` holds the two to
+# the same rule. A deliverable's criterion is JSON null (as the handlers store it) or NULL.
+_MAY_CHANGE = f"""(jsonb_typeof(ms.criterion) = 'object' OR ms.completed_on IS NOT NULL
+    OR p.closed_on IS NOT NULL
+    OR ms.status <> CASE WHEN ms.due_date < CAST(:today AS date) THEN '{_OVERDUE}'
+                         WHEN ms.due_date - CAST(:today AS date) <= CAST(:at_risk_days AS int)
+                         THEN '{_AT_RISK}'
+                         ELSE '{_PENDING}' END)"""
+_READ = f"""
+    SELECT ms.project_id, ms.milestone_id, ms.title, ms.due_date, ms.criterion, ms.completed_on,
+           ms.status, ms.transitions, p.name, p.sheet, p.regions, p.closed_on, t.totals,
+           t.observed_at
+    FROM {_M} ms JOIN {_P} p USING (project_id) LEFT JOIN {_T} t USING (project_id)
+    WHERE {_MAY_CHANGE} AND """
+# The date alone can move only pending and at-risk milestones (the partial index's statuses).
+DUE_BY = text(
+    _READ + f"ms.status IN ('{_PENDING}', '{_AT_RISK}') AND ms.due_date <= CAST(:due_by AS date)"
+).columns(criterion=JSONB, totals=JSONB)
+OF_PROJECTS = text(
+    _READ + f"ms.status IN ({_OPEN}) AND ms.project_id = ANY(CAST(:projects AS uuid[]))"
+).columns(criterion=JSONB, totals=JSONB)
+# Compare-and-set, then the winners' transition rows, in one statement; arrays bound as single
+# parameters: compiling one bind parameter per value costs more than the update itself.
+MOVE = text(f"""
+    WITH moved AS (
+        UPDATE {_M} AS m SET status = w.new, transitions = m.transitions + 1
+        FROM unnest(CAST(:project_ids AS uuid[]), CAST(:milestone_ids AS text[]),
+                    CAST(:olds AS text[]), CAST(:seqs AS int[]), CAST(:news AS text[]))
+             AS w(project_id, milestone_id, old, seq, new)
+        WHERE m.project_id = w.project_id AND m.milestone_id = w.milestone_id
+          AND m.status = w.old AND m.transitions = w.seq
+        RETURNING m.project_id, m.milestone_id, m.transitions, w.old, w.new)
+    INSERT INTO {m.transitions.fullname}
+        (project_id, milestone_id, seq, previous, status, changed_at)
+    SELECT project_id, milestone_id, transitions, old, new, CAST(:now AS timestamptz) FROM moved
+    RETURNING project_id, milestone_id""")
 
 
 async def evaluate_milestones(
@@ -55,67 +95,57 @@ async def evaluate_milestones(
 ) -> int:
     """Re-evaluates open milestones of known projects (those of `projects`, or those due by
     `due_by`); returns how many changed status."""
-    ms, p, t = m.milestones.c, m.projects.c, m.totals.c
-    query = (
-        select(
-            ms.project_id,
-            ms.milestone_id,
-            ms.title,
-            ms.due_date,
-            ms.criterion,
-            ms.completed_on,
-            ms.status,
-            ms.transitions,
-            p.name,
-            p.sheet,
-            p.regions,
-            p.closed_on,
-            t.totals,
-            t.observed_at,
-        )
-        .join(m.projects, p.project_id == ms.project_id)
-        .outerjoin(m.totals, t.project_id == ms.project_id)
-        .where(ms.status.in_([s.value for s in OPEN]))
-    )
+    window = {"today": now.date(), "at_risk_days": rules.at_risk_days}
     if projects is not None:
-        query = query.where(ms.project_id.in_(projects))
-    if due_by is not None:  # the date alone can move only pending and at-risk milestones
-        query = query.where(ms.due_date <= due_by, ms.status != MilestoneStatus.OVERDUE.value)
+        rows = await conn.execute(OF_PROJECTS, {**window, "projects": list(projects)})
+    elif due_by is not None:
+        rows = await conn.execute(DUE_BY, {**window, "due_by": due_by})
+    else:
+        raise ValueError("evaluate_milestones needs projects or due_by")
+    contexts: dict[uuid.UUID, ProjectContext] = {}
+    progress: dict[uuid.UUID, Progress | None] = {}
     changes = []
-    for row in await conn.execute(query):  # a quiet tick reads many rows and changes few
-        criterion = Target.model_validate(row.criterion) if row.criterion else None
-        progress = (
-            None
-            if row.totals is None
-            else Progress(
-                tuple(TotalsRow.model_validate(r) for r in row.totals), row.observed_at.date()
+    for row in rows:
+        if row.project_id not in contexts:  # once per project, not per milestone
+            contexts[row.project_id] = ProjectContext(
+                name=row.name, sheet=row.sheet, regions=tuple(row.regions)
             )
-        )
+            progress[row.project_id] = (
+                None
+                if row.totals is None
+                else Progress(
+                    tuple(TotalsRow.model_validate(r) for r in row.totals),
+                    row.observed_at.date(),
+                )
+            )
+        criterion = Target.model_validate(row.criterion) if row.criterion else None
         new = status_at(
             now.date(),
             due=row.due_date,
             completed_on=row.completed_on,
             criterion=criterion,
-            progress=progress,
+            progress=progress[row.project_id],
             rules=rules,
             closed_on=row.closed_on,
         )
         if new != row.status:
-            changes.append(_change(row, criterion is not None, new))
+            changes.append(_change(row, contexts[row.project_id], criterion is not None, new))
     moved = 0
     for start in range(0, len(changes), CHUNK):
         moved += await _move(conn, changes[start : start + CHUNK], now)
     return moved
 
 
-def _change(row: Row[*tuple[Any, ...]], quantitative: bool, new: MilestoneStatus) -> StatusChange:
+def _change(
+    row: Row[Any], project: ProjectContext, quantitative: bool, new: MilestoneStatus
+) -> StatusChange:
     return StatusChange(
         project_id=row.project_id,
         milestone_id=row.milestone_id,
         title=row.title,
         due_date=row.due_date,
         quantitative=quantitative,
-        project=ProjectContext(name=row.name, sheet=row.sheet, regions=tuple(row.regions)),
+        project=project,
         previous=MilestoneStatus(row.status),
         status=new,
         transitions=row.transitions,
@@ -123,36 +153,21 @@ def _change(row: Row[*tuple[Any, ...]], quantitative: bool, new: MilestoneStatus
 
 
 async def _move(conn: AsyncConnection, changes: list[StatusChange], now: datetime) -> int:
-    """Moves every milestone whose status is still the one evaluated (compare-and-set, in one
-    statement), then writes the winners' transitions and events; returns how many moved."""
+    """Moves every milestone whose status is still the one evaluated (compare-and-set) with
+    its transition row, then enqueues the winners' events; returns how many moved."""
     won = set(
         await conn.execute(
-            COMPARE_AND_SET,
+            MOVE,
             {
                 "project_ids": [c.project_id for c in changes],
                 "milestone_ids": [c.milestone_id for c in changes],
                 "olds": [c.previous.value for c in changes],
                 "seqs": [c.transitions for c in changes],
                 "news": [c.status.value for c in changes],
+                "now": now,
             },
         )
     )  # a milestone another evaluator moved first is not returned: it emits nothing here
     moved = [c for c in changes if (c.project_id, c.milestone_id) in won]
-    if not moved:
-        return 0
-    await conn.execute(
-        insert(m.transitions),
-        [
-            {
-                "project_id": c.project_id,
-                "milestone_id": c.milestone_id,
-                "seq": c.transitions + 1,
-                "previous": c.previous.value,
-                "status": c.status.value,
-                "changed_at": now,
-            }
-            for c in moved
-        ],
-    )
-    await enqueue(conn, m.outbox, topics.STATUS, [status_changed(c, now) for c in moved])
+    await enqueue_many(conn, m.outbox, topics.STATUS, [status_changed(c, now) for c in moved])
     return len(moved)

@@ -31,6 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.events import Event, parse_event
 from contracts.topics import DEAD_LETTERS, Topic
+from services.runtime.broker import KafkaConnection
+from services.runtime.consumer_lag import ConsumerLag
 from services.runtime.metrics import ConsumerMetrics
 from services.runtime.registry import consumer_group
 from services.runtime.settings import Settings
@@ -77,6 +79,7 @@ class IdempotentConsumer:
     apply: Apply
     settings: Settings
     metrics: ConsumerMetrics
+    on_applied: Callable[[], None] | None = None  # after each commit that applied events
 
     def subscribe(self, broker: KafkaBroker) -> None:
         for outcome in ("applied", "duplicate", "dead_lettered"):  # zeros: increase() sees the 1st
@@ -128,6 +131,8 @@ class IdempotentConsumer:
                     fresh.discard(event.event_id)
                     todo.append(event)
             await self.apply(conn, todo)
+        if todo and self.on_applied is not None:
+            self.on_applied()
         self.metrics.events.labels(self.name, "applied").inc(len(todo))
         self.metrics.events.labels(self.name, "duplicate").inc(len(events) - len(todo))
 
@@ -202,11 +207,22 @@ def subscribe_consumers(
     apply: Apply,
     settings: Settings,
     registry: CollectorRegistry,
-) -> None:
+    on_applied: Callable[[], None] | None = None,
+) -> ConsumerLag:
     """One consumer group per handler, named `<service>.<handler>`, all applying through
-    `apply` with the service's inbox and sharing its processing metrics."""
+    `apply` with the service's inbox and sharing its processing metrics. Returns the groups'
+    lag gauge, whose `run` the service adds to its background loops. `on_applied` runs after
+    each commit that applied events (to refresh what is kept in memory)."""
     metrics = ConsumerMetrics(registry, service)
-    for name, topic in consumed:
+    groups = [(consumer_group(service, name), topic) for name, topic in consumed]
+    for group, topic in groups:
         IdempotentConsumer(
-            consumer_group(service, name), topic, engine, inbox, apply, settings, metrics
+            group, topic, engine, inbox, apply, settings, metrics, on_applied
         ).subscribe(broker)
+    return ConsumerLag(
+        registry,
+        service,
+        groups,
+        KafkaConnection.from_settings(settings),
+        settings.consumer_lag_seconds,
+    )

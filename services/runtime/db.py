@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+
+import asyncpg
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -15,7 +19,8 @@ from sqlalchemy import (
     Uuid,
     func,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from services.runtime.settings import Settings
 
@@ -106,3 +111,33 @@ def outbox_table(metadata: MetaData) -> Table:
     )
     Index("outbox_unsent", table.c.seq, postgresql_where=table.c.sent_at.is_(None))
     return table
+
+
+@contextlib.asynccontextmanager
+async def driver(conn: AsyncConnection, statement: str) -> AsyncIterator[asyncpg.Connection]:
+    """The asyncpg connection under `conn`, in its transaction, for a hot path's statements
+    sent without SQLAlchemy's statement building (docs/performance.md, B1, B3, B6). asyncpg's
+    errors come out wrapped as SQLAlchemy wraps them (`IntegrityError` for a constraint,
+    `DBAPIError` otherwise, invalidated when the connection is lost), so callers and the HTTP
+    shell (`consumer.is_transient`: 503 or retry) tell them apart as before."""
+    raw = (await conn.get_raw_connection()).driver_connection
+    assert isinstance(raw, asyncpg.Connection)  # the only driver the platform uses
+    try:
+        yield raw
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise IntegrityError(statement, None, exc) from exc
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        lost = isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.InterfaceError)
+        raise DBAPIError(statement, None, exc, connection_invalidated=lost) from exc
+
+
+async def copy_rows(
+    conn: AsyncConnection, table: Table, columns: Sequence[str], rows: Sequence[tuple[object, ...]]
+) -> None:
+    """`COPY` of many rows into `table`, in the transaction of `conn`: for thousands of rows it
+    costs PostgreSQL about half an `INSERT`'s time and Python no bind parameters
+    (docs/performance.md, B3 and B6)."""
+    async with driver(conn, f"COPY {table.fullname}") as connection:
+        await connection.copy_records_to_table(
+            table.name, schema_name=table.schema, columns=list(columns), records=rows
+        )

@@ -29,6 +29,7 @@ from services.runtime.errors import (
     problem,
     pydantic_errors,
 )
+from services.runtime.http_metrics import HttpMetrics
 from services.runtime.limits import (
     BodySizeLimit,
     ConcurrencyLimit,
@@ -37,7 +38,7 @@ from services.runtime.limits import (
     TokenBuckets,
     openapi_path_pattern,
 )
-from services.runtime.metrics import metrics_endpoint
+from services.runtime.metrics import RenderedFamilies, metrics_endpoint
 from services.runtime.settings import Settings
 
 
@@ -108,6 +109,7 @@ def build_app(
     settings: Settings | None = None,
     broker: KafkaBroker | None = None,
     refresh_metrics: Callable[[], Awaitable[None]] | None = None,
+    rendered_metrics: RenderedFamilies | None = None,
     description: str = "",
 ) -> FastAPI:
     """`settings` gives the rate and concurrency limits (their defaults when absent); `/readyz`
@@ -128,12 +130,14 @@ def build_app(
         ["limit"],
         registry=registry,
     )
-    # The last added runs first: rate, then concurrency, then content type, then size.
+    # The last added runs first: metrics, then rate, then concurrency, then content type, then size.
     app.add_middleware(BodySizeLimit, limit=max_body_bytes)
     app.add_middleware(DeclaredContentTypes)
     app.add_middleware(ConcurrencyLimit, limit=limits.max_concurrent_requests, refused=throttled)
     buckets = TokenBuckets(limits.rate_limit_per_minute, limits.rate_limit_burst)
     app.add_middleware(RateLimit, buckets=buckets, refused=throttled)
+    # Outermost, so that refusals by the limits are counted and timed too.
+    app.add_middleware(HttpMetrics, service=service, registry=registry)
 
     @app.exception_handler(DomainError)
     async def refused(_: Request, exc: DomainError) -> JSONResponse:
@@ -187,6 +191,8 @@ def build_app(
 
     token = limits.metrics_token.get_secret_value() if limits.metrics_token else None
     app.add_route(
-        "/metrics", metrics_endpoint(registry, refresh_metrics, token), include_in_schema=False
+        "/metrics",
+        metrics_endpoint(registry, refresh_metrics, token, rendered_metrics),
+        include_in_schema=False,
     )
     return app

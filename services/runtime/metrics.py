@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import math
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -11,6 +16,8 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
+
+log = logging.getLogger(__name__)
 
 
 class ConsumerMetrics:
@@ -47,13 +54,61 @@ class SnapshotCollector(Collector):
         return list(self.families)
 
 
+class RenderedFamilies:
+    """Metric families built off the scrape path and kept rendered in memory: rebuilt at start,
+    after each batch this replica applies (`touch`), and at least every `MAX_AGE_SECONDS` (the
+    batches other replicas apply), never sooner than `pause_seconds` after the last rebuild.
+    A scrape then costs the rendering of the rest of the registry only (docs/performance.md,
+    B7'); the families are those `build` computes from the database, rendered as
+    `generate_latest` renders them."""
+
+    MAX_AGE_SECONDS = 15.0  # Prometheus' usual scrape interval
+
+    def __init__(self, build: Callable[[], Awaitable[list[Metric]]], pause_seconds: float) -> None:
+        self.build, self.pause_seconds = build, pause_seconds
+        self.text: bytes | None = None
+        self.built_at = -math.inf  # monotonic time of the last rebuild
+        self._dirty = asyncio.Event()
+
+    def touch(self) -> None:
+        self._dirty.set()
+
+    @property
+    def stale(self) -> bool:
+        """Never built, or not rebuilt for twice the longest interval: the loop is not
+        running (it starts once Kafka answers) or failing."""
+        return time.monotonic() - self.built_at > 2 * self.MAX_AGE_SECONDS
+
+    async def rebuild(self) -> None:
+        snapshot = SnapshotCollector()
+        snapshot.families = await self.build()
+        # Rendering is CPU-bound (proportional to the series): off the event loop.
+        self.text = await asyncio.to_thread(generate_latest, snapshot)
+        self.built_at = time.monotonic()
+
+    async def run(self) -> None:
+        """A background loop of the service (`service_lifespan`)."""
+        while True:
+            self._dirty.clear()
+            try:
+                await self.rebuild()
+            except Exception:  # the database may be away: serve the last rendering meanwhile
+                log.exception("metric families not rebuilt")
+            await asyncio.sleep(self.pause_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._dirty.wait(), self.MAX_AGE_SECONDS)
+
+
 def metrics_endpoint(
     registry: CollectorRegistry,
     refresh: Callable[[], Awaitable[None]] | None = None,
     token: str | None = None,
+    rendered: RenderedFamilies | None = None,
 ) -> Callable[[Request], Awaitable[Response]]:
     """`/metrics`; with `token`, only for a request that sends it as a bearer token (the
-    business families name projects, funding and milestones)."""
+    business families name projects, funding and milestones). `rendered`: families served as
+    kept in memory, after the registry's; built on the spot when stale (the service serves
+    before Kafka answers, and its loops start after)."""
     expected = f"Bearer {token}".encode() if token else None
 
     async def metrics(request: Request) -> Response:
@@ -62,6 +117,11 @@ def metrics_endpoint(
             return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
         if refresh is not None:
             await refresh()
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        body = generate_latest(registry)
+        if rendered is not None:
+            if rendered.stale:
+                await rendered.rebuild()
+            body += rendered.text or b""
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return metrics

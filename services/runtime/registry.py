@@ -36,11 +36,30 @@ def consumer_group(service: str, handler: str) -> str:
 
 
 @dataclass(frozen=True)
-class ServiceSpec:
+class ProcessSpec:
+    """A process `cma serve <name>` runs: its port and app factory."""
+
     name: str
     default_port: int
     summary: str
     """The OpenAPI and AsyncAPI description."""
+
+    @property
+    def port_variable(self) -> str:
+        return f"CMA_{self.name.upper()}_PORT"
+
+    def create_app(self, settings: Settings, clock: Clock | None = None) -> FastAPI:
+        """The process's app, from `services.<name>.app.create_app`."""
+        factory = import_module(f"services.{self.name}.app").create_app
+        app: FastAPI = factory(settings) if clock is None else factory(settings, clock)
+        return app
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceSpec(ProcessSpec):
+    """A back-end service: a public `/v1` API (OpenAPI), a PostgreSQL schema of its own,
+    events consumed and produced (AsyncAPI)."""
+
     delivery: str
     """The delivery promise, as the AsyncAPI document states it."""
     consumes: tuple[Consumption, ...] = ()
@@ -49,19 +68,9 @@ class ServiceSpec:
     """Why `cma replay` may not drop this service's schema (its tables are the record)."""
 
     @property
-    def port_variable(self) -> str:
-        return f"CMA_{self.name.upper()}_PORT"
-
-    @property
     def schema(self) -> str:
         """The PostgreSQL schema the service owns (its migrations live in its package)."""
         return self.name
-
-    def create_app(self, settings: Settings, clock: Clock | None = None) -> FastAPI:
-        """The service's app, from `services.<name>.app.create_app`."""
-        factory = import_module(f"services.{self.name}.app").create_app
-        app: FastAPI = factory(settings) if clock is None else factory(settings, clock)
-        return app
 
 
 _CONSUMES_LIKE_INDICATOR = (
@@ -129,9 +138,29 @@ SERVICES: tuple[ServiceSpec, ...] = (
 
 NAMES: tuple[str, ...] = tuple(s.name for s in SERVICES)
 
+PORTAL = ProcessSpec(
+    name="portal",
+    default_port=8000,
+    summary="The web front for the programme office, funded projects and subscribers.",
+)
+"""Not a service of SERVICES: a client of their public APIs like any other, it owns no
+schema (its sessions live in memory), consumes and produces no event and has no `/v1` API,
+so migrations, replay, AsyncAPI and the API contract tests do not concern it."""
+
+PROCESSES: tuple[ProcessSpec, ...] = (*SERVICES, PORTAL)
+"""What `cma run` starts, in this order (the portal last: it calls the others), and what
+`cma serve` accepts; each has its `CMA_<NAME>_PORT`."""
+
 
 def service(name: str) -> ServiceSpec:
     for spec in SERVICES:
         if spec.name == name:
             return spec
     raise KeyError(f"no service {name!r}; known: {', '.join(NAMES)}")
+
+
+def process(name: str) -> ProcessSpec:
+    for spec in PROCESSES:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"no process {name!r}; known: {', '.join(p.name for p in PROCESSES)}")

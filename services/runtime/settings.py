@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from services.runtime.registry import SERVICES
+from services.runtime.registry import PROCESSES, SERVICES
 
 
 class Settings(BaseSettings):
@@ -57,7 +57,15 @@ class Settings(BaseSettings):
     )
     ports: dict[str, int] = Field(
         default_factory=dict,
-        description="Each registered service's HTTP port, from `CMA_<SERVICE>_PORT`.",
+        description="Each registered process's HTTP port, from `CMA_<NAME>_PORT`.",
+    )
+    service_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="Where the portal reaches each service, from `CMA_<SERVICE>_URL`; "
+        "by default http://127.0.0.1 on the service's port.",
+    )
+    portal_session_minutes: int = Field(
+        default=120, ge=1, description="A portal session unused for this long signs out."
     )
     metrics_token: SecretStr | None = Field(
         default=None,
@@ -81,6 +89,14 @@ class Settings(BaseSettings):
     )
     consumer_session_timeout_ms: int = Field(
         default=10_000, ge=1_000, description="Group session; a new member waits about half of it."
+    )
+    consumer_lag_seconds: float = Field(
+        default=10.0, gt=0, description="How often the consumer lag is asked of the broker."
+    )
+    metrics_pause_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Least pause between two rebuilds of the families served from memory.",
     )
     outbox_poll_seconds: float = 0.05
     outbox_batch_rows: int = 500
@@ -158,14 +174,27 @@ class Settings(BaseSettings):
         registry, else its default port."""
         raw = data.get("ports")
         given: dict[str, object] = dict(raw) if isinstance(raw, dict) else {}
-        for spec in SERVICES:
+        for spec in PROCESSES:
             value = data.pop(f"{spec.name}_port", None) or os.environ.get(spec.port_variable)
             given.setdefault(spec.name, value if value is not None else spec.default_port)
         data["ports"] = given
         return data
 
+    @model_validator(mode="after")
+    def _service_urls(self) -> Settings:
+        """`CMA_<SERVICE>_URL` for each service, else 127.0.0.1 on its port."""
+        for spec in SERVICES:
+            url = os.environ.get(f"CMA_{spec.name.upper()}_URL") or (
+                f"http://127.0.0.1:{self.port(spec.name)}"
+            )
+            self.service_urls.setdefault(spec.name, url.rstrip("/"))
+        return self
+
     def port(self, service: str) -> int:
         return self.ports[service]
+
+    def service_url(self, service: str) -> str:
+        return self.service_urls[service]
 
     @model_validator(mode="after")
     def _a_lease_outlasts_an_attempt(self) -> Settings:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bench.metrics_formula import PER_PROJECT_FAMILIES, catalog_bounds, per_project
+from bench.metrics_scrape import main as scrape_main
 from bench.metrics_series import main, report
 from services.runtime.registry import NAMES
 
@@ -32,3 +33,12 @@ async def test_the_metrics_series_benchmark_measures_what_the_documented_formula
     assert sum(small.series["intake"].values()) == sum(large.series["intake"].values()) == 9
     assert sum(small.series["alerting"].values()) == sum(large.series["alerting"].values())
     assert report(measured) == []
+
+
+async def test_the_metrics_scrape_benchmark_serves_from_memory_what_a_scrape_computed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await scrape_main(projects=6, scrapes=5, rebuilds=1)
+    out = capsys.readouterr().out
+    assert "projects=6 business series=" in out and "identical=yes" in out
+    assert "scrape served from memory: p50" in out

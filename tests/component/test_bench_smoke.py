@@ -8,6 +8,7 @@ import re
 import pytest
 
 from bench.intake_db_layer import main as intake_db_layer
+from bench.intake_inprocess import main as intake_inprocess
 from bench.milestone_tick import main as milestone_tick
 
 
@@ -28,3 +29,12 @@ async def test_the_database_layer_benchmark_times_both_paths(
     assert re.search(r"sqlalchemy CPU per report median [0-9.]+ ms", out), out
     assert re.search(r"asyncpg    CPU per report median [0-9.]+ ms", out), out
     assert re.search(r"CPU ratio sqlalchemy/asyncpg median [0-9.]+", out), out
+
+
+async def test_the_in_process_intake_benchmark_times_both_apps_and_the_middleware(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await intake_inprocess(reports=5, runs=1)
+    out = capsys.readouterr().out
+    assert re.search(r"CPU per report without HTTP metrics median [0-9.]+ ms", out), out
+    assert re.search(r"HttpMetrics alone, CPU per request median [0-9.-]+ µs", out), out

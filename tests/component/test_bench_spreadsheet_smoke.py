@@ -1,4 +1,4 @@
-"""The spreadsheet benchmark (B8) runs in CI on a tiny scale, so it cannot rot; the figures
+"""The spreadsheet benchmark (B10) runs in CI on a tiny scale, so it cannot rot; the figures
 come from full runs (docs/performance.md)."""
 
 from __future__ import annotations

@@ -556,8 +556,9 @@ def test_the_settings_table_lists_every_setting_with_its_default() -> None:
     defaults = {
         f"CMA_{name.upper()}": field.default
         for name, field in Settings.model_fields.items()
-        if name != "ports"  # one variable per service, below
-    } | {spec.port_variable: spec.default_port for spec in registry.SERVICES}
+        if name not in ("ports", "service_urls")  # one variable per process or service, below
+    } | {spec.port_variable: spec.default_port for spec in registry.PROCESSES}
+    defaults |= {f"CMA_{spec.name.upper()}_URL": None for spec in registry.SERVICES}
     assert set(table) == set(defaults), (
         f"missing from docs/operations.md: {sorted(set(defaults) - set(table))}; "
         f"not settings: {sorted(set(table) - set(defaults))}"

@@ -97,10 +97,10 @@ def cma_run() -> Iterator[CmaRun]:
     # Not pytest's tmp_path (0700): the embedded PostgreSQL runs as an unprivileged user.
     state_dir = Path(tempfile.mkdtemp(prefix="cma-e2e-run-")).resolve()
     ports: dict[str, int] = {}
-    for spec in registry.SERVICES:
+    for spec in registry.PROCESSES:
         ports[spec.name] = next(p for p in iter(free_port, None) if p not in ports.values())
     env = process_environment(staff_tokens=(STAFF_TOKEN,)) | {
-        spec.port_variable: str(ports[spec.name]) for spec in registry.SERVICES
+        spec.port_variable: str(ports[spec.name]) for spec in registry.PROCESSES
     }
     output = state_dir.parent / f"{state_dir.name}.out"
     with output.open("wb") as out:
@@ -155,6 +155,10 @@ async def test_cma_run_demo_shows_the_documents_ai_coverage_and_stops_cleanly(
     )
     children = cma_run.descendants()
     assert any("tansu" in child.name() for child in children), cma_run.report()
+    # The portal's address is what `cma run` prints first.
+    printed = cma_run.output.read_text().split("CMA platform running:\n", 1)[1]
+    first = printed.splitlines()[0].split()
+    assert first[:2] == ["portal", cma_run.urls[registry.PORTAL.name]], cma_run.report()
 
     cma_run.process.send_signal(signal.SIGINT)
     try:

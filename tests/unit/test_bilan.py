@@ -236,3 +236,43 @@ def test_attention_points_are_ordered_and_alerts_counted_by_kind() -> None:
         "2025-S1/zero_after_nonzero",
         "2025-S1/semester_spike",
     ]
+
+
+def test_a_semester_counts_from_its_last_day_and_a_kind_not_reported_counts_zero() -> None:
+    a, b = project("vague-1", "A", ["11"]), project("vague-1", "B", ["93"])
+    closed = a.model_copy(update={"closed_on": date(2025, 3, 31), "status": "abandoned"})
+    given = answers(
+        [(closed, [], {"2025-S1": 4}), (b, [], {"2025-S1": 6})],
+        [target("ia-formes", "trained", 100)],
+    )
+    # Only sensitised people in one semester of B: its other kinds were never reported.
+    given.project_progress[1].by_period["2024-S2"] = {"sensitised": 5}
+    bilan = compose(given, load_catalog(), as_of=date(2025, 6, 30))  # 2025-S1's last day
+    assert dict(bilan.to_date) == {"trained": 10, "sensitised": 25}
+    [line] = [lo for lo in bilan.waves[0].laureates if lo.name == "A"]
+    assert line.closed_on == date(2025, 3, 31)
+    assert bilan.trajectory is not None  # both projects' 2025-S1 add up
+    assert bilan.trajectory.points == ((date(2024, 12, 31), 0), (date(2025, 6, 30), 10))
+    sensitised = compose(
+        answers(
+            [(closed, [], {"2025-S1": 4}), (b, [], {"2025-S1": 6})],
+            [target("ia-sensibilises", "sensitised", 100)],
+        ),
+        load_catalog(),
+        as_of=date(2025, 6, 29),  # the day before: 2025-S1 has not ended
+    )
+    assert dict(sensitised.to_date) == {"trained": 0, "sensitised": 0}
+
+
+def test_a_forecast_date_is_told_only_when_the_target_will_be_reached() -> None:
+    targets = [
+        target("ia-formes", "trained", 10, f=forecast("late", date(2031, 12, 31), None, 2)),
+        target("ia-formes", "trained", 10, f=forecast("unreachable", date(2040, 1, 1), 0.0)),
+        target("ia-formes", "trained", 10, f=forecast("on_track", None, 5.0, 0)),
+    ]
+    lines = compose(answers([], targets), load_catalog(), None).targets
+    assert [t.forecast for t in lines] == [
+        "en retard : atteint 2 semestres après l'horizon (atteinte prévue le 31 décembre 2031)",
+        "inatteignable au rythme actuel",
+        "dans les temps",
+    ]

@@ -162,7 +162,9 @@ def test_a_closure_is_dated_within_the_run_that_has_come() -> None:
     late = closure_problems(closure(today + timedelta(days=1)), start=START, today=today)
     assert [(p.loc, p.msg) for p in late] == [(("body", "on"), "on 2025-09-02 is in the future")]
     early = closure_problems(closure(START - timedelta(days=1)), start=START, today=today)
-    assert [p.msg for p in early] == ["on 2023-12-31 is before the project's start 2024-01-01"]
+    assert [(p.loc, p.msg) for p in early] == [
+        (("body", "on"), "on 2023-12-31 is before the project's start 2024-01-01")
+    ]
 
 
 def test_a_closure_cuts_the_run_short_but_never_lengthens_it() -> None:

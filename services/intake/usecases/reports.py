@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import bindparam
-from sqlalchemy.dialects.postgresql import insert
+from pydantic import TypeAdapter
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts import topics
 from contracts.events import IndicatorReportSubmitted, IndicatorReportSubmittedPayload
-from contracts.reports import ReportIn
+from contracts.reports import Cell, ReportIn
+from contracts.topics import event_key
 from services.intake import models as m
 from services.intake.anomalies import ArrivalWarning, Thresholds
 from services.intake.arrival import anomaly_events, check_arrival, project_context
@@ -33,18 +35,25 @@ from services.intake.usecases.base import UseCases
 from services.intake.usecases.reviews import resolve_returned
 from services.runtime.auth import Caller
 from services.runtime.clock import Clock
+from services.runtime.db import driver
 from services.runtime.errors import FieldError, Unprocessable
 from services.runtime.outbox import enqueue
 
-NEXT_REVISION = (
-    insert(m.periods)
-    .values(project_id=bindparam("project_id"), period=bindparam("period"), revision=1)
-    .on_conflict_do_update(
-        index_elements=["project_id", "period"], set_={"revision": m.periods.c.revision + 1}
-    )
-    .returning(m.periods.c.revision)
-)
-"""The period's next revision number; built once, as every report runs it."""
+# The storage step: two statements sent on the transaction's asyncpg connection, prepared
+# once per connection (asyncpg's statement cache), without SQLAlchemy's statement building,
+# which cost a report three times asyncpg's CPU (docs/performance.md, B1). The period's next
+# revision number, then the report row and its event in the outbox, in one round trip.
+NEXT_REVISION = f"""
+    INSERT INTO {m.periods.fullname} (project_id, period, revision) VALUES ($1, $2, 1)
+    ON CONFLICT (project_id, period) DO UPDATE SET revision = {m.periods.fullname}.revision + 1
+    RETURNING revision"""
+STORE = f"""
+    WITH report AS (
+        INSERT INTO {m.reports.fullname} (report_id, project_id, period, revision,
+            idempotency_key, request_sha256, submitted_by, submitted_at, reason, cells, warnings)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11))
+    INSERT INTO {m.outbox.fullname} (event_id, topic, key, value) VALUES ($12, $13, $14, $15)"""
+CELLS = TypeAdapter(list[Cell])
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,56 +124,10 @@ class ReportUseCases(UseCases):
                 if problems:
                     raise Unprocessable(problems)
                 found, tripped = await check_arrival(conn, project_id, report, self.thresholds)
-                revision = (
-                    await conn.execute(
-                        NEXT_REVISION, {"project_id": project_id, "period": report.period}
-                    )
-                ).scalar_one()
-                sent = ReportRevision(
-                    uuid.uuid4(),
-                    report.period,
-                    revision,
-                    caller.label,
-                    now,
-                    report.reason,
-                    len(report.cells),
+                sent = await _store(
+                    conn, project_id, report, caller, now, idempotency_key, fingerprint, found
                 )
-                await conn.execute(
-                    m.reports.insert(),
-                    {
-                        "report_id": sent.report_id,
-                        "project_id": project_id,
-                        "period": report.period,
-                        "revision": revision,
-                        "idempotency_key": idempotency_key,
-                        "request_sha256": fingerprint,
-                        "submitted_by": caller.label,
-                        "submitted_at": now,
-                        "reason": report.reason,
-                        "cells": [c.model_dump(mode="json") for c in report.cells],
-                        "warnings": [_stored(w) for w in found],
-                    },
-                )
-                await enqueue(
-                    conn,
-                    m.outbox,
-                    topics.REPORTS,
-                    [
-                        IndicatorReportSubmitted(
-                            **envelope(project_id, now),
-                            payload=IndicatorReportSubmittedPayload(
-                                report_id=sent.report_id,
-                                period=report.period,
-                                revision=revision,
-                                submitted_by=caller.label,
-                                submitted_at=now,
-                                reason=report.reason,
-                                cells=tuple(report.cells),
-                            ),
-                        )
-                    ],
-                )
-                await resolve_returned(conn, project_id, report.period, revision, now)
+                await resolve_returned(conn, project_id, report.period, sent.revision, now)
                 if found or tripped:
                     context = await project_context(conn, project_id)
                     events = anomaly_events(project_id, context, report.period, found, tripped, now)
@@ -177,6 +140,61 @@ class ReportUseCases(UseCases):
             if earlier is None:
                 raise
             return _replay(project_id, earlier, fingerprint)
+
+
+async def _store(
+    conn: AsyncConnection,
+    project_id: UUID,
+    report: ReportIn,
+    caller: Caller,
+    now: datetime,
+    idempotency_key: str | None,
+    fingerprint: str,
+    found: list[ArrivalWarning],
+) -> ReportRevision:
+    """The report's revision, its row and its event, in the caller's transaction."""
+    async with driver(conn, "store report") as db:
+        revision = await db.fetchval(NEXT_REVISION, project_id, report.period)
+        sent = ReportRevision(
+            uuid.uuid4(),
+            report.period,
+            revision,
+            caller.label,
+            now,
+            report.reason,
+            len(report.cells),
+        )
+        event = IndicatorReportSubmitted(
+            **envelope(project_id, now),
+            payload=IndicatorReportSubmittedPayload(
+                report_id=sent.report_id,
+                period=report.period,
+                revision=revision,
+                submitted_by=caller.label,
+                submitted_at=now,
+                reason=report.reason,
+                cells=tuple(report.cells),
+            ),
+        )
+        await db.execute(
+            STORE,
+            sent.report_id,
+            project_id,
+            report.period,
+            revision,
+            idempotency_key,
+            fingerprint,
+            caller.label,
+            now,
+            report.reason,
+            CELLS.dump_json(report.cells).decode(),  # jsonb takes JSON text on these connections
+            json.dumps([_stored(w) for w in found]),
+            event.event_id,
+            topics.REPORTS.name,
+            event_key(event.partition_key),
+            event.model_dump_json().encode(),
+        )
+    return sent
 
 
 def _replay(project_id: UUID, earlier: EarlierReport, fingerprint: str) -> Accepted:

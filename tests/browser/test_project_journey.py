@@ -1,0 +1,90 @@
+"""A funded project: uploads a report with an error, sees the row named, fixes it, sends it
+again and sees its progress move; marks a milestone as met."""
+
+from __future__ import annotations
+
+from playwright.async_api import Page
+
+from tests.browser.conftest import Portal, shot
+from tests.support.waiting import eventually
+
+WRONG = b"kind,level,region,sex,audience,count\ntrained,bac+5,84,F,,40\ntrained,bac+5,11,M,,25\n"
+FIXED = b"kind,level,region,sex,audience,count\ntrained,bac+5,84,F,,40\ntrained,bac+5,84,M,,25\n"
+REVISED = b"kind,level,region,sex,audience,count\ntrained,bac+5,84,F,,40\ntrained,bac+5,84,M,,30\n"
+
+
+async def upload(page: Page, url: str, content: bytes) -> None:
+    await page.goto(f"{url}/mon-projet/rapports/nouveau")
+    await page.select_option("#f-period", "2025-S1")
+    file = {"name": "rapport.csv", "mimeType": "text/csv", "buffer": content}
+    await page.set_input_files("#file", files=[file])
+    await page.click("main button[type=submit]")
+
+
+async def test_a_project_fixes_the_row_named_and_sees_its_progress_move(
+    portal: Portal, page: Page
+) -> None:
+    project = await portal.platform.register()
+    await portal.platform.known_everywhere(project)
+    await portal.sign_in(page, project.token)
+    assert await page.title() == "La Tête Dans Le Nuage — Suivi AMI CMA"
+    assert await page.text_content("#total-trained") == "0"
+
+    await upload(page, portal.url, WRONG)
+    errors = await page.text_content("#row-errors") or ""
+    assert "Ligne 3 : La région 11 n'est pas une région déclarée du projet." in errors
+    await shot(page, "upload-errors")
+
+    await upload(page, portal.url, FIXED)
+    assert await page.title() == "Rapports — Suivi AMI CMA"
+    assert "révision 1, 2 cellules" in (await page.text_content("main") or "")
+    await shot(page, "report-revisions")
+
+    async def trained() -> str | None:
+        await page.goto(f"{portal.url}/mon-projet")
+        return await page.text_content("#total-trained")
+
+    await eventually(trained, "65", what="the project's page counts the report")
+    await shot(page, "project")
+
+    # A second revision of the semester: the history says what changed.
+    await upload(page, portal.url, REVISED)
+    await page.click("#revisions a:has-text('révision 2')")
+    changes = await page.text_content("#changes tbody") or ""
+    assert "Île-de-France" not in changes and "25" in changes and "30" in changes
+    await shot(page, "revision")
+    await eventually(trained, "70", what="the new revision replaces the first")
+
+    # The programme office reviews it: the queue shows the difference; returning needs a why.
+    await page.click("form[action='/logout'] button")
+    await portal.sign_in(page)
+    await page.goto(f"{portal.url}/revues")
+    row = await page.text_content("#reviews tbody") or ""
+    assert "La Tête Dans Le Nuage" in row and "+5 formés" in row
+    await shot(page, "reviews")
+    await page.fill("#c-1", "Précisez le public des formés.")
+    await page.click("#reviews button:has-text('Renvoyer')")
+    assert "Rapport renvoyé au projet." in (await page.text_content("main") or "")
+
+
+async def test_a_project_marks_a_milestone_as_met(portal: Portal, page: Page) -> None:
+    project = await portal.platform.register()
+    await portal.platform.known_everywhere(project)
+    await portal.sign_in(page, project.token)
+
+    async def form_shown() -> int:  # the milestone service applies the declaration in time
+        await page.goto(f"{portal.url}/mon-projet/jalons")
+        return await page.locator("#d-m1").count()
+
+    await eventually(form_shown, 1, what="milestone m1 is listed with its form")
+    await page.fill("#d-m1", "2024-08-20")
+    await page.fill("#e-m1", "https://example.org/ouverture")
+    await page.click("form.portal-complete button[type=submit]")
+    assert "Jalon marqué comme atteint." in (await page.text_content("main") or "")
+
+    async def milestones() -> str:
+        await page.goto(f"{portal.url}/mon-projet/jalons")
+        return await page.text_content("#milestones tbody") or ""
+
+    await eventually(milestones, lambda text: "Atteint le 20 août 2024" in text)
+    await shot(page, "milestones")

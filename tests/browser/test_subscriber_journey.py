@@ -1,0 +1,76 @@
+"""A subscriber (here a project) creates a webhook subscription, after a refused address,
+sends a test that a local receiver gets, sees the alert of its overdue milestone delivered
+in the log, and deletes the subscription."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from playwright.async_api import Page
+
+from tests.browser.conftest import Portal, shot
+from tests.support.platform import serve
+from tests.support.waiting import eventually
+
+
+def receiver(received: list[dict[str, str]]) -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/hook")
+    async def hook(request: Request) -> dict[str, str]:
+        received.append(dict(request.headers) | {"body": (await request.body()).decode()})
+        return {}
+
+    return app
+
+
+async def test_a_subscriber_creates_a_webhook_subscription_and_its_receiver_gets_the_alert(
+    portal: Portal, page: Page
+) -> None:
+    received: list[dict[str, str]] = []
+    async with serve(receiver(received)) as hooks:
+        await subscribe_and_watch(portal, page, f"{hooks}/hook", received)
+
+
+async def subscribe_and_watch(
+    portal: Portal, page: Page, hook: str, received: list[dict[str, str]]
+) -> None:
+    # Its milestone m1 was due on 1 September 2024: at the clock's 1 September 2025 it is
+    # overdue, an alert the subscription gets.
+    project = await portal.platform.register()
+    await portal.platform.known_everywhere(project)
+    await portal.sign_in(page, project.token)
+    await page.goto(f"{portal.url}/abonnements")
+    assert "Aucun abonnement." in (await page.text_content("#subscriptions") or "")
+
+    await page.fill("#f-name", "Alertes du projet")
+    await page.select_option("#f-channel", "webhook")
+    await page.fill("#f-target", "ftp://example.org/hook")
+    await page.click("form[action='/abonnements'] button[type=submit]")
+    assert await page.text_content("#e-target") == "Ce format n'est pas reconnu."
+    assert await page.input_value("#f-name") == "Alertes du projet"
+
+    await page.fill("#f-target", hook)
+    await page.click("form[action='/abonnements'] button[type=submit]")
+    main = await page.text_content("main") or ""
+    assert "Abonnement « Alertes du projet » créé." in main
+    assert hook in (await page.text_content("#subscriptions") or "")
+    await shot(page, "subscriptions")
+
+    await page.click("#subscriptions button:has-text('Tester')")
+    assert await page.title() == "Livraisons — Alertes du projet — Suivi AMI CMA"
+    assert "Test livré." in (await page.text_content("main") or "")
+    assert any('"status":"test"' in r["body"].replace(" ", "") for r in received), received
+    log = page.url
+
+    async def statuses() -> str:
+        await page.goto(log)
+        return await page.text_content("#deliveries tbody") or ""
+
+    await eventually(statuses, lambda text: "Milestone" in text, what="the alert is logged")
+    assert all("x-cma-signature" in r for r in received)
+    await shot(page, "deliveries")
+
+    await page.goto(f"{portal.url}/abonnements")
+    await page.click("#subscriptions button:has-text('Supprimer')")
+    assert "Abonnement supprimé" in (await page.text_content("main") or "")
+    assert "Aucun abonnement." in (await page.text_content("#subscriptions") or "")
