@@ -71,7 +71,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
 
     for probe in ("/livez", "/readyz", "/healthz"):
         app.add_api_route(probe, alive, methods=["GET"], include_in_schema=False)
-    app.add_route("/metrics", metrics_endpoint(registry, None), include_in_schema=False)
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    app.add_route("/metrics", metrics_endpoint(registry, None, token), include_in_schema=False)
     app.include_router(portal_router(api, queries, pages, clock))
     app.include_router(
         bilan_router(api, pages, queries.catalog, settings.service_urls, bilan_client)

@@ -13,7 +13,7 @@ import subprocess
 import tomllib
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import kubernetes_validate
@@ -25,9 +25,11 @@ from contracts.topics import ALL, DEAD_LETTERS
 from services.command.main import parser
 from services.runtime import registry
 from services.runtime.registry import NAMES as SERVICES
+from services.runtime.registry import PORTAL
 from services.runtime.settings import Settings
 from tests.conftest import require_tool
 
+PROCESSES = tuple(p.name for p in registry.PROCESSES)  # the services and the portal
 ROOT = Path(__file__).parents[2]
 K8S = ROOT / "deploy" / "k8s"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -166,7 +168,7 @@ def topic_lines(script: str) -> dict[str, tuple[int, str]]:
 
 
 def test_the_compose_file_runs_the_whole_platform() -> None:
-    expected = {"postgres", "kafka", "prometheus", "grafana", *ONE_SHOT, *SERVICES}
+    expected = {"postgres", "kafka", "prometheus", "grafana", *ONE_SHOT, *PROCESSES}
     assert expected <= set(compose_services())
     assert compose_services()["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert compose_services()["kafka"]["image"].startswith("apache/kafka:")
@@ -193,6 +195,10 @@ def test_services_wait_for_healthy_dependencies_and_successful_one_shots() -> No
     for name in SERVICES:
         assert set(services[name]["depends_on"]) == {"postgres", "kafka", *ONE_SHOT}, name
     assert set(services["migrate"]["depends_on"]) == {"postgres"}
+    # The portal needs no database nor broker: the services it calls, once they answer.
+    assert services[PORTAL.name]["depends_on"] == {
+        name: {"condition": "service_healthy"} for name in SERVICES
+    }
 
 
 def test_postgres_is_healthy_only_once_it_answers_over_tcp_and_migrate_waits_for_it() -> None:
@@ -242,8 +248,8 @@ def test_published_ports_do_not_collide_and_match_the_settings() -> None:
             host = str(mapping).rsplit(":", 1)[0]
             assert host not in published, f"{name} and {published[host]} both publish {host}"
             published[host] = name
-    for name in SERVICES:
-        port = registry.service(name).default_port
+    for name in PROCESSES:
+        port = registry.process(name).default_port
         assert compose_services()[name]["ports"] == [f"127.0.0.1:{port}:{port}"]
         assert f"{port}/readyz" in " ".join(compose_services()[name]["healthcheck"]["test"])
 
@@ -264,6 +270,19 @@ def cma_variables() -> Iterator[tuple[str, str, str]]:
         for name, doc in k8s_kind(kind).items():
             for variable, value in (doc.get("data") or doc.get("stringData") or {}).items():
                 yield f"{kind} {name}", variable, str(value)
+    for pod, spec in pod_specs():
+        for container in spec["containers"]:
+            for entry in container.get("env", []):
+                if entry["name"].startswith("CMA_"):
+                    yield f"pod {pod}", entry["name"], str(entry["value"])
+
+
+def is_setting(variable: str) -> bool:
+    """A field of `Settings`, or one of its per-process variables (ports, service URLs)."""
+    per_process = {p.port_variable for p in registry.PROCESSES} | {
+        f"CMA_{name.upper()}_URL" for name in SERVICES
+    }
+    return field(variable) in Settings.model_fields or variable in per_process
 
 
 def test_every_cma_variable_set_is_a_setting() -> None:
@@ -271,7 +290,7 @@ def test_every_cma_variable_set_is_a_setting() -> None:
     assert variables
     for where, variable, _ in variables:
         assert variable.startswith("CMA_"), f"{where}: {variable}"
-        assert field(variable) in Settings.model_fields, f"{where}: {variable} is no setting"
+        assert is_setting(variable), f"{where}: {variable} is no setting"
 
 
 def test_every_production_setting_is_set_by_compose_and_kubernetes() -> None:
@@ -279,7 +298,7 @@ def test_every_production_setting_is_set_by_compose_and_kubernetes() -> None:
     assert ALWAYS_REQUIRED <= required
     k8s_set = {v: value for where, v, value in cma_variables() if where.split()[0] in KINDS}
     assert required <= set(k8s_set), required - set(k8s_set)
-    for name in [*SERVICES, "migrate"]:
+    for name in [*PROCESSES, "migrate"]:
         environment = compose_services()[name]["environment"]
         assert required <= set(environment), f"{name}: {required - set(environment)}"
         assert environment["CMA_ENVIRONMENT"] == "production"
@@ -443,12 +462,12 @@ def test_every_container_command_is_a_valid_cma_command() -> None:
         for c in spec["containers"]
         if "cma-monitoring" in c["image"]
     ]
-    # CMD; compose's migrate and one per service; Kubernetes' three Jobs and one per service
-    assert len(commands) == 1 + (1 + len(SERVICES)) + (3 + len(SERVICES))
+    # CMD; compose's migrate and one per process; Kubernetes' three Jobs and one per process
+    assert len(commands) == 1 + (1 + len(PROCESSES)) + (3 + len(PROCESSES))
     for where, command in commands:
         parser().parse_args(command)  # exits (fails the test) on anything `cma` refuses
         assert command[0] in ("serve", "migrate", "replay", "topics"), where
-    for name in SERVICES:
+    for name in PROCESSES:
         assert compose_services()[name]["command"] == ["serve", name]
         [container] = k8s_kind("Deployment")[name]["spec"]["template"]["spec"]["containers"]
         assert container["args"] == ["serve", name]
@@ -466,8 +485,30 @@ def test_the_build_context_holds_what_the_dockerfile_copies() -> None:
         for word, rest in dockerfile()
         if word == "COPY" and "--from" not in rest
     }
-    assert copied and copied <= kept
+    assert copied and all(any(p == k or p.startswith(f"{k}/") for k in kept) for p in copied)
     assert all((ROOT / path).exists() for path in copied)
+
+
+def test_the_image_serves_the_portals_dsfr_assets_installed_from_the_lock() -> None:
+    """npm installs them in a stage of its own; the final stage copies them where the portal
+    looks (services/portal/app.py `DSFR`) and the build fails if the portal does not see them.
+    The local node_modules stay out of the build context."""
+    from services.portal.app import DSFR
+
+    instructions = list(dockerfile())
+    stages = [i for i, (word, _) in enumerate(instructions) if word == "FROM"]
+    [assets] = [i for i in stages if instructions[i][1].endswith(" AS assets")]
+    stage = instructions[assets : min(i for i in stages if i > assets)]
+    copies = [shlex.split(rest) for word, rest in stage if word == "COPY"]
+    assert ["services/portal/package.json", "services/portal/package-lock.json", "./"] in copies
+    assert any(word == "RUN" and "npm ci --ignore-scripts" in rest for word, rest in stage)
+    [copy] = [rest for word, rest in final_stage() if word == "COPY" and "--from=assets" in rest]
+    target = PurePosixPath(shlex.split(copy)[-1])
+    relative = DSFR.relative_to(ROOT / "services" / "portal")
+    assert str(target).endswith(f"services/portal/{relative}"), target
+    after = final_stage()[final_stage().index(("COPY", copy)) :]
+    assert any(word == "RUN" and "portal.DSFR.is_dir()" in rest for word, rest in after)
+    assert "services/portal/node_modules" in (ROOT / ".dockerignore").read_text().splitlines()
 
 
 # --- deploy/k8s -----------------------------------------------------------------------------
@@ -492,11 +533,11 @@ def test_kustomize_lists_every_manifest_but_those_run_by_hand() -> None:
 def test_every_deployment_probes_livez_and_readyz_on_its_port() -> None:
     """Liveness must not touch the database: `/livez`, never `/healthz` or `/readyz`."""
     deployments = k8s_kind("Deployment")
-    assert set(deployments) == set(SERVICES)
+    assert set(deployments) == set(PROCESSES)
     for name, deployment in deployments.items():
         [container] = deployment["spec"]["template"]["spec"]["containers"]
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-        assert ports == {"http": registry.service(name).default_port}
+        assert ports == {"http": registry.process(name).default_port}
         probes = {"readinessProbe": "/readyz", "livenessProbe": "/livez"}
         for probe, path in probes.items():
             assert container[probe]["httpGet"] == {"path": path, "port": "http"}, name
@@ -599,8 +640,47 @@ def test_the_schema_check_refuses_a_misspelt_field() -> None:
         kubernetes_validate.validate(deployment, KUBERNETES, strict=True)
 
 
+def test_the_portal_reaches_each_service_at_its_name_and_port() -> None:
+    """Compose and Kubernetes both name a service's host after it (its compose service, its
+    Kubernetes Service), on the registry's port."""
+    expected = {
+        f"CMA_{name.upper()}_URL": f"http://{name}:{registry.service(name).default_port}"
+        for name in SERVICES
+    }
+    environment = compose_services()[PORTAL.name]["environment"]
+    assert {k: v for k, v in environment.items() if k.endswith("_URL") and k in expected} == (
+        expected
+    )
+    [container] = k8s_kind("Deployment")[PORTAL.name]["spec"]["template"]["spec"]["containers"]
+    assert {e["name"]: e["value"] for e in container["env"] if e["name"] in expected} == expected
+    for name in SERVICES:
+        assert k8s_kind("Service")[name]["spec"]["ports"][0]["port"] == (
+            registry.service(name).default_port
+        )
+
+
+def test_the_portal_is_published_over_tls_on_its_own_host_with_sticky_sessions() -> None:
+    ingress = k8s_kind("Ingress")[PORTAL.name]
+    [tls] = ingress["spec"]["tls"]
+    [rule] = ingress["spec"]["rules"]
+    assert rule["host"] in tls["hosts"] and tls["secretName"]
+    assert rule["host"] != k8s_kind("Ingress")["intake"]["spec"]["rules"][0]["host"]
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/ssl-redirect"] == "true"
+    assert annotations["nginx.ingress.kubernetes.io/affinity"] == "cookie"
+    [path] = rule["http"]["paths"]
+    assert path["path"] == "/" and path["pathType"] == "Prefix"
+    assert path["backend"]["service"] == {"name": PORTAL.name, "port": {"name": "http"}}
+    # Sessions live in one process's memory: no autoscaler may add a replica behind it.
+    assert k8s_kind("Deployment")[PORTAL.name]["spec"]["replicas"] == 1
+    assert PORTAL.name not in {
+        doc["spec"]["scaleTargetRef"]["name"]
+        for doc in k8s_kind("HorizontalPodAutoscaler").values()
+    }
+
+
 def test_intake_is_published_over_tls_and_only_its_api() -> None:
-    [ingress] = k8s_kind("Ingress").values()
+    ingress = k8s_kind("Ingress")["intake"]
     [tls] = ingress["spec"]["tls"]
     [rule] = ingress["spec"]["rules"]
     assert rule["host"] in tls["hosts"] and tls["secretName"]
@@ -623,12 +703,17 @@ def test_no_pod_takes_connections_but_from_the_ingress_controller_and_prometheus
         }
         for rule in spec.get("ingress", []):
             [source] = rule["from"]
-            namespace = source["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+            if "namespaceSelector" in source:
+                labels = source["namespaceSelector"]["matchLabels"]
+                peer = labels["kubernetes.io/metadata.name"]
+            else:  # a pod of this namespace
+                peer = "pod " + source["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
             for pod in pods:
-                allowed.setdefault(pod, set()).add(namespace)
+                allowed.setdefault(pod, set()).add(peer)
     assert allowed == {
-        "intake": {"ingress-nginx", "monitoring"},
-        **{name: {"monitoring"} for name in SERVICES if name != "intake"},
+        "intake": {"ingress-nginx", "monitoring", "pod portal"},
+        **{name: {"monitoring", "pod portal"} for name in SERVICES if name != "intake"},
+        "portal": {"ingress-nginx", "monitoring"},
     }
 
 
@@ -648,7 +733,9 @@ def test_services_join_a_secured_kafka_and_need_no_right_to_create_topics() -> N
     ca = str(Path(data["CMA_KAFKA_SSL_CAFILE"]).parent)
     for pod, spec in pod_specs():
         for container in spec["containers"]:
-            if "cma-monitoring" in container["image"] and not pod.startswith("cma-migrate"):
+            # Neither the migration Job nor the portal (an HTTP client) speaks to Kafka.
+            kafka_free = pod.startswith("cma-migrate") or pod == PORTAL.name
+            if "cma-monitoring" in container["image"] and not kafka_free:
                 mounts = {m["mountPath"] for m in container.get("volumeMounts", [])}
                 assert ca in mounts, f"{pod}: the Kafka CA is not mounted at {ca}"
 
