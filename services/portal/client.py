@@ -22,6 +22,8 @@ class Endpoint:
     service: str
     method: str
     path: str
+    variant: str = ""
+    """Tells apart two uses of one operation answering different models (a dry run)."""
 
     def url(self, **params: object) -> str:
         return self.path.format(**params)
@@ -39,6 +41,9 @@ REVIEW = Endpoint(
 REGISTER = Endpoint("intake", "POST", "/v1/projects")
 REPORTS = Endpoint("intake", "GET", "/v1/projects/{project_id}/reports")
 SUBMIT = Endpoint("intake", "POST", "/v1/projects/{project_id}/reports")
+DRY_RUN = Endpoint("intake", "POST", "/v1/projects/{project_id}/reports", "dry_run=true")
+TEMPLATE_XLSX = Endpoint("intake", "GET", "/v1/projects/{project_id}/template.xlsx")
+TEMPLATE_CSV = Endpoint("intake", "GET", "/v1/projects/{project_id}/template.csv")
 REVISION = Endpoint(
     "intake", "GET", "/v1/projects/{project_id}/reports/{period}/revisions/{revision}"
 )
@@ -70,6 +75,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     REGISTER,
     REPORTS,
     SUBMIT,
+    DRY_RUN,
+    TEMPLATE_XLSX,
+    TEMPLATE_CSV,
     REVISION,
     COMPLETE,
     PROGRESS,
@@ -101,6 +109,9 @@ ANSWERS: Mapping[Endpoint, type[BaseModel] | None] = {
     REGISTER: s.ProjectCreated,
     REPORTS: s.ReportHistory,
     SUBMIT: s.ReportAccepted,
+    DRY_RUN: s.ReportDryRun,
+    TEMPLATE_XLSX: None,
+    TEMPLATE_CSV: None,
     REVISION: s.ReportContent,
     COMPLETE: s.MilestoneCompleted,
     PROGRESS: s.AllSheetsProgress,
@@ -251,18 +262,37 @@ class Api:
     async def register(self, token: str, body: Mapping[str, object]) -> s.ProjectCreated:
         return await self.call(REGISTER, token, s.ProjectCreated, json=body)
 
-    async def submit_csv(
-        self, token: str, project_id: UUID, csv: bytes, *, period: str, reason: str | None
+    async def check_report(self, token: str, project_id: UUID, upload: s.Upload) -> s.ReportDryRun:
+        """`?dry_run=true`: every rule checked, nothing stored."""
+        return await self.call(
+            DRY_RUN,
+            token,
+            s.ReportDryRun,
+            path={"project_id": project_id},
+            params={"period": upload.period, "reason": upload.reason, "dry_run": "true"},
+            content=upload.content,
+            headers={"Content-Type": upload.media_type},
+        )
+
+    async def submit_report(
+        self, token: str, project_id: UUID, upload: s.Upload
     ) -> s.ReportAccepted:
         return await self.call(
             SUBMIT,
             token,
             s.ReportAccepted,
             path={"project_id": project_id},
-            params={"period": period, "reason": reason},
-            content=csv,
-            headers={"Content-Type": "text/csv"},
+            params={"period": upload.period, "reason": upload.reason},
+            content=upload.content,
+            headers={"Content-Type": upload.media_type},
         )
+
+    async def template(self, token: str, project_id: UUID, fmt: str, period: str) -> bytes:
+        """The project's report template (`xlsx` or `csv`) for `period`, as intake makes it."""
+        endpoint = TEMPLATE_XLSX if fmt == "xlsx" else TEMPLATE_CSV
+        path, params = {"project_id": project_id}, {"period": period}
+        response = await self._request(endpoint, token, path, params, None, None, None)
+        return response.content
 
     async def complete(
         self, token: str, project_id: UUID, milestone_id: str, body: Mapping[str, object]

@@ -122,6 +122,20 @@ def subscription_values(sub: Subscription) -> dict[str, object]:
     }
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def report_media_type(filename: str | None) -> str | None:
+    """What intake is told a report file is, from its name: a workbook or a CSV (whose
+    encoding intake finds itself); None for anything else."""
+    name = (filename or "").lower()
+    if name.endswith(".xlsx"):
+        return XLSX
+    if name.endswith(".csv"):
+        return "text/csv"
+    return None
+
+
 PROJECT_FIELDS = {
     ("commitments",): "trained",
     ("milestones", "title"): "milestone_title",

@@ -4,6 +4,7 @@ each model's fields against the answer schema in the service's OpenAPI."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
@@ -180,6 +181,48 @@ class ReportAccepted(_Answer):
     period: str
     revision: int
     cells: int
+
+
+class ReportWarning(_Answer):
+    rule: str
+    message: str
+
+
+class CountChange(_Answer):
+    kind: str
+    current: int
+    proposed: int
+    change: int
+
+
+class PlaceChange(CountChange):
+    level: str
+    region: str
+
+
+class ReportDifference(_Answer):
+    by_kind: list[CountChange]
+    by_level_and_region: list[PlaceChange]
+
+
+class ReportDryRun(_Answer):
+    period: str
+    current_revision: int | None
+    cells: list[dict[str, object]]
+    difference: ReportDifference
+    warnings: list[ReportWarning]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A report file as the project chose it, kept in its session between the dry run and
+    the confirmation (never on disk)."""
+
+    content: bytes = field(repr=False)
+    media_type: str
+    filename: str
+    period: str
+    reason: str | None
 
 
 class ProjectCreated(_Answer):

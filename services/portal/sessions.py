@@ -14,6 +14,8 @@ from uuid import UUID
 
 from cachetools import TTLCache
 
+from services.portal.schemas import Upload
+
 COOKIE = "cma_portal"
 
 
@@ -31,6 +33,8 @@ class Session:
     project_name: str | None = None
     flash: list[tuple[str, str]] = field(default_factory=list)
     """(DSFR alert type, text) shown once on the next page."""
+    pending: Upload | None = field(default=None, repr=False)
+    """A report file that passed its dry run, awaiting the project's confirmation."""
 
     @property
     def signed_in(self) -> bool:

@@ -1,22 +1,25 @@
-"""A funded project: uploads a report with an error, sees the row named, fixes it, sends it
-again and sees its progress move; marks a milestone as met."""
+"""A funded project: downloads its template, uploads a workbook with an error, sees the row
+named, fills the template, reads the dry run, confirms and sees its progress move; revises
+it with a CSV; marks a milestone as met."""
 
 from __future__ import annotations
 
 from playwright.async_api import Page
 
 from tests.browser.conftest import Portal, shot
+from tests.support.spreadsheets import WIDE, XLSX, fill, workbook
 from tests.support.waiting import eventually
 
-WRONG = b"kind,level,region,sex,audience,count\ntrained,bac+5,84,F,,40\ntrained,bac+5,11,M,,25\n"
-FIXED = b"kind,level,region,sex,audience,count\ntrained,bac+5,84,F,,40\ntrained,bac+5,84,M,,25\n"
+# Row 3 names Île-de-France, a region the project did not declare.
+WRONG = workbook([WIDE, ["84", "", "bac+5", 40, None, None], ["11", "", "bac+5", 25, None, None]])
 REVISED = b"kind,level,region,sex,audience,count\ntrained,bac+5,84,F,,40\ntrained,bac+5,84,M,,30\n"
 
 
-async def upload(page: Page, url: str, content: bytes) -> None:
+async def upload(page: Page, url: str, content: bytes, name: str, mime: str) -> None:
+    """Step 1: the semester and the file; the portal answers the dry run (or the errors)."""
     await page.goto(f"{url}/mon-projet/rapports/nouveau")
     await page.select_option("#f-period", "2025-S1")
-    file = {"name": "rapport.csv", "mimeType": "text/csv", "buffer": content}
+    file = {"name": name, "mimeType": mime, "buffer": content}
     await page.set_input_files("#file", files=[file])
     await page.click("main button[type=submit]")
 
@@ -30,14 +33,26 @@ async def test_a_project_fixes_the_row_named_and_sees_its_progress_move(
     assert await page.title() == "La Tête Dans Le Nuage — Suivi AMI CMA"
     assert await page.text_content("#total-trained") == "0"
 
-    await upload(page, portal.url, WRONG)
+    await upload(page, portal.url, WRONG, "rapport.xlsx", XLSX)
     errors = await page.text_content("#row-errors") or ""
     assert "Ligne 3 : La région 11 n'est pas une région déclarée du projet." in errors
     await shot(page, "upload-errors")
 
-    await upload(page, portal.url, FIXED)
+    # The template of the semester, filled in as a spreadsheet would.
+    template = await page.request.get(f"{portal.url}/mon-projet/modele?format=xlsx&periode=2025-S1")
+    assert template.ok and template.headers["content-type"] == XLSX
+    filled = fill(await template.body(), {("84", "bac+5"): (65, None, None)})
+    await upload(page, portal.url, filled, "rapport-2025-S1.xlsx", XLSX)
+    assert await page.title() == "Vérifier le rapport — Suivi AMI CMA"
+    totals = await page.text_content("#dry-run-totals tbody") or ""
+    assert "formés" in totals and "+65" in totals, totals
+    await shot(page, "upload-dry-run")
+    history = await page.request.get(f"{portal.url}/mon-projet/rapports")
+    assert "révision 1" not in await history.text()  # the dry run stored nothing
+
+    await page.click("#confirm-report")
     assert await page.title() == "Rapports — Suivi AMI CMA"
-    assert "révision 1, 2 cellules" in (await page.text_content("main") or "")
+    assert "révision 1, 1 cellules" in (await page.text_content("main") or "")
     await shot(page, "report-revisions")
 
     async def trained() -> str | None:
@@ -48,10 +63,11 @@ async def test_a_project_fixes_the_row_named_and_sees_its_progress_move(
     await shot(page, "project")
 
     # A second revision of the semester: the history says what changed.
-    await upload(page, portal.url, REVISED)
+    await upload(page, portal.url, REVISED, "rapport.csv", "text/csv")
+    await page.click("#confirm-report")
     await page.click("#revisions a:has-text('révision 2')")
     changes = await page.text_content("#changes tbody") or ""
-    assert "Île-de-France" not in changes and "25" in changes and "30" in changes
+    assert "Île-de-France" not in changes and "65" in changes and "30" in changes
     await shot(page, "revision")
     await eventually(trained, "70", what="the new revision replaces the first")
 

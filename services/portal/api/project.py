@@ -4,16 +4,17 @@ milestones ("marquer comme atteint")."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from services.portal import domain
 from services.portal.client import Api, ApiError
-from services.portal.forms import FormState, field_errors
+from services.portal.forms import XLSX, FormState, field_errors, report_media_type
 from services.portal.queries import PortalQueries
+from services.portal.schemas import Upload
 from services.portal.web import Period, Revision, check_csrf, project_of, session_of
 from services.runtime.clock import Clock
 
@@ -50,57 +51,98 @@ def project_router(
         view = await queries.revision(token, project_id, period, revision)
         return render(request, "revision.html", view=view, base="/mon-projet/rapports")
 
+    def upload_page(
+        request: Request, status: int = 200, form: FormState | None = None, **context: object
+    ) -> HTMLResponse:
+        periods = _periods(clock().date())
+        form = form or FormState(values={"period": periods[0]})
+        return render(request, "upload.html", status, form=form, periods=periods, **context)
+
+    def refused_file(request: Request, refused: ApiError, upload: Upload) -> HTMLResponse:
+        """The file's errors by row; those naming a form field beside it; nothing stored."""
+        form = field_errors([e for e in refused.field_errors if "row" not in e.loc])
+        form.values = {"period": upload.period, "reason": upload.reason or ""}
+        return upload_page(request, 422, form, rows=_row_errors(refused))
+
     @router.get("/rapports/nouveau", response_class=HTMLResponse)
     async def new_report(request: Request) -> HTMLResponse:
         project_of(request)
-        return render(request, "upload.html", form=FormState(), periods=_periods(clock().date()))
+        return upload_page(request)
 
     @router.post("/rapports/nouveau", response_class=HTMLResponse)
-    async def upload(
+    async def check(
         request: Request,
         csrf: Annotated[str | None, Form()] = None,
         period: Text = "",
         reason: Text = "",
         file: Annotated[UploadFile | None, File()] = None,
     ) -> Response:
+        """Step 2: the file goes to intake as a dry run; refused, its errors by row; passed,
+        what it would change, kept in the session until the project confirms it."""
         token, project_id = project_of(request)
         check_csrf(request, csrf)
         form = FormState(values={"period": period, "reason": reason})
         content = await file.read(MAX_UPLOAD + 1) if file is not None else b""
+        media_type = report_media_type(file.filename if file is not None else None)
         if not content:
-            form.errors["file"] = "Choisissez un fichier CSV."
+            form.errors["file"] = "Choisissez un fichier XLSX ou CSV."
+        elif media_type is None:
+            form.errors["file"] = "Le fichier doit être un classeur .xlsx ou un fichier .csv."
         elif len(content) > MAX_UPLOAD:
             form.errors["file"] = "Le fichier dépasse 2 Mo."
-        if form.errors:
-            return render(request, "upload.html", 422, form=form, periods=_periods(clock().date()))
+        if form.errors or media_type is None or file is None:
+            return upload_page(request, 422, form)
+        upload = Upload(content, media_type, file.filename or "", period, reason or None)
         try:
-            accepted = await api.submit_csv(
-                token, project_id, content, period=period, reason=reason or None
-            )
+            dry = await api.check_report(token, project_id, upload)
         except ApiError as refused:
             if refused.status != 422:
                 raise
-            rows = _row_errors(refused)
-            form = field_errors([e for e in refused.field_errors if "row" not in e.loc])
-            form.values = {"period": period, "reason": reason}
-            context = {"form": form, "periods": _periods(clock().date()), "rows": rows}
-            return render(request, "upload.html", 422, **context)
-        session_of(request).say(
+            return refused_file(request, refused, upload)
+        session_of(request).pending = upload
+        return render(request, "upload_check.html", dry=dry, upload=upload)
+
+    @router.post("/rapports/confirmation", response_class=HTMLResponse)
+    async def confirm(request: Request, csrf: Annotated[str | None, Form()] = None) -> Response:
+        """Step 3: the file checked at step 2, sent for real."""
+        token, project_id = project_of(request)
+        check_csrf(request, csrf)
+        session = session_of(request)
+        upload = session.pending
+        if upload is None:
+            session.say("error", "Aucun rapport en attente de confirmation : déposez le fichier.")
+            return RedirectResponse("/mon-projet/rapports/nouveau", 303)
+        try:
+            accepted = await api.submit_report(token, project_id, upload)
+        except ApiError as refused:  # the project changed between the check and now
+            if refused.status != 422:
+                raise
+            session.pending = None
+            return refused_file(request, refused, upload)
+        session.pending = None
+        session.say(
             "success",
             f"Rapport du {domain.semester(accepted.period)} enregistré "
             f"(révision {accepted.revision}, {accepted.cells} cellules).",
         )
         return RedirectResponse("/mon-projet/rapports", 303)
 
-    @router.get("/modele.csv")
-    async def template(request: Request) -> PlainTextResponse:
+    @router.get("/modele")
+    async def template(
+        request: Request,
+        periode: Annotated[str | None, Query(pattern=r"^\d{4}-S[12]$")] = None,
+        fmt: Annotated[Literal["xlsx", "csv"], Query(alias="format")] = "xlsx",
+    ) -> Response:
+        """Intake's template of the period (the current semester by default), pre-filled with
+        its current revision."""
         token, project_id = project_of(request)
-        progress = await api.project_progress(token, project_id)
-        regions = sorted(progress.by_region) or ["11"]
-        rows = ["kind,level,region,sex,audience,count"]
-        rows += [f"trained,bac+5,{code},F,,0" for code in regions]
-        headers = {"Content-Disposition": 'attachment; filename="modele-rapport.csv"'}
-        return PlainTextResponse("\n".join(rows) + "\n", headers=headers, media_type="text/csv")
+        period = periode or _periods(clock().date())[0]
+        content = await api.template(token, project_id, fmt, period)
+        media_type = XLSX if fmt == "xlsx" else "text/csv; charset=utf-8"
+        disposition = f'attachment; filename="rapport-{period}.{fmt}"'
+        return Response(
+            content, media_type=media_type, headers={"Content-Disposition": disposition}
+        )
 
     @router.get("/jalons", response_class=HTMLResponse)
     async def milestones(request: Request) -> HTMLResponse:
@@ -144,9 +186,11 @@ def _periods(today: date) -> list[str]:
 
 
 def _row_errors(refused: ApiError) -> list[tuple[int, str]]:
-    """The errors that name a CSV row (`["body", "row", 7]`), by row."""
+    """The errors that name a row of the file, by row: `["body", "row", 7]` (CSV) or
+    `["body", "sheet", "Rapport", "row", 7, "trained"]` (XLSX)."""
     rows = []
     for e in refused.field_errors:
-        if len(e.loc) >= 3 and e.loc[1] == "row" and isinstance(e.loc[2], int):
-            rows.append((e.loc[2], e.french))
+        at = e.loc.index("row") if "row" in e.loc else -1
+        if 0 <= at < len(e.loc) - 1 and isinstance(e.loc[at + 1], int):
+            rows.append((int(e.loc[at + 1]), e.french))
     return sorted(rows)
