@@ -97,7 +97,8 @@ def coverage() -> Json:
             "qu'aucun projet ne couvre, toutes fiches confondues.",
             [
                 query(
-                    f'cma:uncovered_population_share:ratio{{sheet="all", coverage="{c}"}}',
+                    "cma:uncovered_population_share:ratio"
+                    f'{{sheet="all", coverage="{c}", reading="$reading"}}',
                     instant=True,
                 )
             ],
