@@ -1,0 +1,110 @@
+"""One database role per service (services/runtime/roles.py), on a real PostgreSQL: after
+`cma migrate`'s confinement a service's role reads and writes its own schema's rows, and is
+refused another service's tables, DDL, and a schema of its own."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from services.runtime.registry import SERVICES
+from services.runtime.roles import confine_service_roles
+from tests.support.database import database_for_tests, fetch, plain_url
+
+pytestmark = pytest.mark.asyncio
+
+
+def as_role(url: str, role: str) -> str:
+    return make_url(url).set(username=role, password="role-password").render_as_string(False)
+
+
+@pytest.fixture
+async def confined() -> AsyncIterator[tuple[str, dict[str, str]]]:
+    """A migrated database and, for every service, its own role confined to its schema."""
+    suffix = uuid.uuid4().hex[:6]
+    async with database_for_tests() as owner_url:
+        urls = {spec.name: as_role(owner_url, f"cma_t{suffix}_{spec.name}") for spec in SERVICES}
+        await confine_service_roles(owner_url, urls)
+        try:
+            yield owner_url, urls
+        finally:
+            for url in urls.values():  # roles are the cluster's: remove them and their grants
+                role = make_url(url).username
+                await fetch(owner_url, f'DROP OWNED BY "{role}"')
+                await fetch(owner_url, f'DROP ROLE "{role}"')
+
+
+async def run_as(url: str, sql: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(plain_url(url))
+    try:
+        return list(await conn.fetch(sql))
+    finally:
+        await conn.close()
+
+
+async def test_a_service_role_cannot_read_another_services_table(
+    confined: tuple[str, dict[str, str]],
+) -> None:
+    _, urls = confined
+    mine, other = SERVICES[0], SERVICES[1]
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await run_as(urls[mine.name], f'SELECT * FROM "{other.schema}".alembic_version')
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await run_as(urls[other.name], f'SELECT * FROM "{mine.schema}".outbox')
+
+
+async def test_a_service_role_reads_and_writes_its_own_rows(
+    confined: tuple[str, dict[str, str]],
+) -> None:
+    _, urls = confined
+    for spec in SERVICES:
+        [version] = await run_as(urls[spec.name], f'SELECT * FROM "{spec.schema}".alembic_version')
+        assert version["version_num"]
+    spec = SERVICES[0]  # its outbox relay holds a lease
+    await run_as(
+        urls[spec.name],
+        f"INSERT INTO \"{spec.schema}\".leases (name, holder, until) VALUES ('t', 'h', now())",
+    )
+    rows = await run_as(urls[spec.name], f'DELETE FROM "{spec.schema}".leases RETURNING name')
+    assert [r["name"] for r in rows] == ["t"]
+
+
+async def test_a_service_role_cannot_change_the_schema_or_make_one(
+    confined: tuple[str, dict[str, str]],
+) -> None:
+    _, urls = confined
+    spec = SERVICES[0]
+    for ddl in (
+        f'CREATE TABLE "{spec.schema}".intruder (x int)',
+        f'DROP TABLE "{spec.schema}".leases',
+        "CREATE SCHEMA intruder",
+        "CREATE TABLE public.intruder (x int)",
+    ):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await run_as(urls[spec.name], ddl)
+
+
+async def test_a_table_a_later_migration_adds_is_granted_to_its_service_only(
+    confined: tuple[str, dict[str, str]],
+) -> None:
+    owner_url, urls = confined
+    mine, other = SERVICES[0], SERVICES[1]
+    await fetch(owner_url, f'CREATE TABLE "{mine.schema}".added_later (x int)')
+    await run_as(urls[mine.name], f'INSERT INTO "{mine.schema}".added_later VALUES (1)')
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await run_as(urls[other.name], f'SELECT * FROM "{mine.schema}".added_later')
+
+
+async def test_confining_again_changes_nothing_and_the_owner_is_refused_as_a_service_role(
+    confined: tuple[str, dict[str, str]],
+) -> None:
+    owner_url, urls = confined
+    assert await confine_service_roles(owner_url, urls) == [
+        make_url(u).username for u in urls.values()
+    ]
+    with pytest.raises(ValueError, match="role of its own"):
+        await confine_service_roles(owner_url, {SERVICES[0].name: owner_url})
