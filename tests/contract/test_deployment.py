@@ -541,7 +541,11 @@ def test_pods_read_settings_from_the_configmap_and_the_secret() -> None:
             names = {s["configMapRef"]["name"] for s in sources if "configMapRef" in s}
             assert names and names <= configmaps, pod
             if "cma-monitoring" in container["image"]:
-                secret = {s["secretRef"]["name"] for s in sources if "secretRef" in s}
+                secret = {
+                    s["secretRef"]["name"]
+                    for s in sources
+                    if "secretRef" in s and not s["secretRef"].get("optional")
+                }
                 assert secret and secret <= secrets, pod
 
 
