@@ -3,7 +3,7 @@ trend, and each project's commitments and progress."""
 
 from __future__ import annotations
 
-from dashboards.generator.catalog import KINDS, READINGS, SHEETS
+from dashboards.generator.catalog import KINDS, READINGS, SHEETS, STALENESS
 from dashboards.generator.grafana import (
     Json,
     custom_variable,
@@ -13,7 +13,9 @@ from dashboards.generator.grafana import (
     query,
     row,
     table_of,
+    thresholds,
 )
+from dashboards.generator.milestones import deadlines
 from dashboards.generator.programme import (
     TABLE,
     figures,
@@ -34,6 +36,83 @@ def bars(title: str, description: str, expr: str, legend: str, **kw: object) -> 
         decimals=0,
         **kw,  # type: ignore[arg-type]
     )
+
+
+FRESH = thresholds(("red", None), ("orange", 0.5), ("green", 0.8))
+"""Share of projects with no closed semester unreported: below half, the figures are old."""
+
+
+def trajectory(sheet: str) -> Json:
+    """Each target's people against the people expected on its linear trajectory, over the
+    dashboard's period (6 months: a semester; Prometheus keeps 90 days by default)."""
+    sel = f'{{sheet="{sheet}"}}'
+    return panel(
+        "timeseries",
+        "Trajectoire : réalisé et attendu par cible",
+        "Pour chaque cible chiffrée, personnes déclarées (trait plein) et personnes attendues "
+        "à chaque date sur la trajectoire linéaire (pointillés). Les repères verticaux sont "
+        "les échéances des jalons à risque ou en retard et des rapports semestriels en retard.",
+        [
+            query(f"max by (target) (cma:target_actual:people{sel})", "{{target}} : réalisé"),
+            query(f"max by (target) (cma:target_expected:people{sel})", "{{target}} : attendu"),
+        ],
+        w=24,
+        h=9,
+        decimals=0,
+        overrides=[
+            override(
+                ".* : attendu",
+                ("custom.lineStyle", {"fill": "dash", "dash": [10, 10]}),
+                ("custom.fillOpacity", 0),
+                regex=True,
+            )
+        ],
+    )
+
+
+def freshness(sheet: str) -> list[Json]:
+    """How recent the sheet's figures are: projects by closed semesters left unreported."""
+    sel = f'sheet="{sheet}"'
+    share = (
+        f'max(cma_indicator_projects_by_staleness{{{sel}, semesters_behind="0"}})\n'
+        f"  / sum(max by (semesters_behind) (cma_indicator_projects_by_staleness{{{sel}}}))"
+    )
+    return [
+        panel(
+            "stat",
+            "Projets à jour",
+            "Part des projets actifs de la fiche dont aucun semestre clos n'attend de rapport : "
+            "les chiffres de la fiche sont à jour pour eux.",
+            [query(share, instant=True)],
+            w=6,
+            h=7,
+            unit="percentunit",
+            decimals=0,
+            steps=FRESH,
+        ),
+        panel(
+            "bargauge",
+            "Fraîcheur des données : projets par semestres sans rapport",
+            "Projets actifs selon le nombre de semestres clos non déclarés depuis leur dernier "
+            "rapport (données telles que déclarées).",
+            [
+                query(
+                    f"max by (semesters_behind) (cma_indicator_projects_by_staleness{{{sel}}})",
+                    "{{semesters_behind}}",
+                    instant=True,
+                )
+            ],
+            w=18,
+            h=7,
+            decimals=0,
+            overrides=[
+                override(k, ("displayName", v), ("color", {"mode": "fixed", "fixedColor": c}))
+                for (k, v), c in zip(
+                    STALENESS.items(), ("green", "yellow", "orange", "red"), strict=True
+                )
+            ],
+        ),
+    ]
 
 
 def drill_down() -> Json:
@@ -59,6 +138,9 @@ def drill_down() -> Json:
         row("Synthèse"),
         *figures(one),
         targets_table("$sheet"),
+        trajectory("$sheet"),
+        row("Fraîcheur des données"),
+        *freshness("$sheet"),
         row("Répartition des personnes ($kind)"),
         bars(
             "Par niveau",
@@ -164,4 +246,5 @@ def drill_down() -> Json:
             custom_variable("kind", "Personnes", KINDS),
             custom_variable("reading", "Lecture", READINGS),
         ],
+        annotations=deadlines('sheet="$sheet"'),
     )
