@@ -13,9 +13,13 @@ from sqlalchemy.engine import make_url
 
 from services.runtime.registry import SERVICES
 from services.runtime.roles import confine_service_roles
+from tests.support.clock import FakeClock
+from tests.support.data import cell, report_body
 from tests.support.database import database_for_tests, fetch, plain_url
+from tests.support.platform import EmbeddedKafka, running_platform, settings_for_tests
+from tests.support.waiting import eventually
 
-pytestmark = pytest.mark.asyncio
+pytestmark = pytest.mark.integration
 
 
 def as_role(url: str, role: str) -> str:
@@ -108,3 +112,30 @@ async def test_confining_again_changes_nothing_and_the_owner_is_refused_as_a_ser
     ]
     with pytest.raises(ValueError, match="role of its own"):
         await confine_service_roles(owner_url, {SERVICES[0].name: owner_url})
+
+
+async def test_every_service_runs_on_its_own_role_alone(
+    confined: tuple[str, dict[str, str]], kafka: EmbeddedKafka, clock: FakeClock
+) -> None:
+    """The owner's URL points nowhere: registration, a report, its totals in indicator and
+    milestone's tick all go through the services' own roles."""
+    _, urls = confined
+    nowhere = "postgresql+asyncpg://nobody@127.0.0.1:1/nothing"
+    settings = settings_for_tests(nowhere, kafka.bootstrap, database_urls=urls)
+    async with running_platform(settings, clock) as platform:
+        project = await platform.register()
+        answer = await platform.intake.post(
+            f"/v1/projects/{project.project_id}/reports",
+            headers=project.headers,
+            json=report_body("2025-S1", cell(count=40)),
+        )
+        assert answer.status_code == 201, answer.text
+
+        async def trained() -> int | None:
+            r = await platform.indicator.get(
+                f"/v1/projects/{project.project_id}/progress", headers=platform.staff
+            )
+            return r.json()["totals"]["trained"] if r.status_code == 200 else None
+
+        assert await eventually(trained, lambda n: n == 40) == 40
+        await platform.ticker.tick()
