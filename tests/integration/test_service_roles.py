@@ -4,6 +4,9 @@ refused another service's tables, DDL, and a schema of its own."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
 import uuid
 from collections.abc import AsyncIterator
 
@@ -16,7 +19,12 @@ from services.runtime.roles import confine_service_roles
 from tests.support.clock import FakeClock
 from tests.support.data import cell, report_body
 from tests.support.database import database_for_tests, fetch, plain_url
-from tests.support.platform import EmbeddedKafka, running_platform, settings_for_tests
+from tests.support.platform import (
+    EmbeddedKafka,
+    cma_command,
+    running_platform,
+    settings_for_tests,
+)
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -139,3 +147,33 @@ async def test_every_service_runs_on_its_own_role_alone(
 
         assert await eventually(trained, lambda n: n == 40) == 40
         await platform.ticker.tick()
+
+
+async def test_cma_migrate_confines_the_roles_its_environment_names() -> None:
+    """`cma migrate` as compose and the Kubernetes Job run it: the owner's URL and one URL per
+    service; the roles it creates then reach their own schema and no other."""
+    suffix = uuid.uuid4().hex[:6]
+    async with database_for_tests() as owner_url:
+        urls = {spec.name: as_role(owner_url, f"cma_m{suffix}_{spec.name}") for spec in SERVICES}
+        environment = os.environ | {"CMA_DATABASE_URL": owner_url}
+        environment |= {f"CMA_{name.upper()}_DATABASE_URL": url for name, url in urls.items()}
+        try:
+            done = await asyncio.to_thread(
+                subprocess.run,
+                [*cma_command(), "migrate", "--wait", "5"],
+                env=environment,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert done.returncode == 0, done.stdout + done.stderr
+            assert "roles confined to their service's schema" in done.stdout
+            mine, other = SERVICES[0], SERVICES[1]
+            await run_as(urls[mine.name], f'SELECT * FROM "{mine.schema}".alembic_version')
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await run_as(urls[mine.name], f'SELECT * FROM "{other.schema}".alembic_version')
+        finally:
+            for url in urls.values():
+                role = make_url(url).username
+                await fetch(owner_url, f'DROP OWNED BY "{role}"')
+                await fetch(owner_url, f'DROP ROLE IF EXISTS "{role}"')
