@@ -18,6 +18,8 @@ from dashboards.generator.grafana import (
 from dashboards.generator.milestones import deadlines
 from dashboards.generator.programme import (
     TABLE,
+    against_expected,
+    against_expected_cell,
     figures,
     percent_cell,
     progress_cell,
@@ -126,6 +128,7 @@ def drill_down() -> Json:
         "Value #B": "Engagé",
         "Value #C": "Avancement",
         "Value #D": "Attendu à date",
+        "Value #E": "Avancement / attendu",
     }
     people = {
         "project": "Projet",
@@ -197,14 +200,26 @@ def drill_down() -> Json:
             "table",
             "Engagements des projets et avancement",
             "Chaque engagement "
-            "quantifié d'un projet actif : réalisé, valeur engagée, avancement et part "
-            "attendue à date sur sa trajectoire.",
+            "quantifié d'un projet actif : réalisé, valeur engagée, avancement, part "
+            "attendue à date sur sa trajectoire, et avancement rapporté à cette part (rouge "
+            "sous 90 %, vert à partir de 100 %).",
             [
                 query(
                     f"max by (project_id, project, commitment) (cma_indicator_commitment_{m}{sel})",
                     table=True,
                 )
                 for m in ("actual", "value", "progress_ratio", "expected_ratio")
+            ]
+            + [
+                query(
+                    against_expected(
+                        f"max by (project_id, project, commitment) "
+                        f"(cma_indicator_commitment_progress_ratio{sel})",
+                        f"max by (project_id, project, commitment) "
+                        f"(cma_indicator_commitment_expected_ratio{sel})",
+                    ),
+                    table=True,
+                )
             ],
             w=24,
             h=9,
@@ -214,7 +229,11 @@ def drill_down() -> Json:
                 *table_of(projects, hide=("Time", "project_id")),
                 {"id": "sortBy", "options": {"sort": [{"field": "Avancement", "desc": False}]}},
             ],
-            overrides=[progress_cell("Avancement"), percent_cell("Attendu à date")],
+            overrides=[
+                progress_cell("Avancement"),
+                percent_cell("Attendu à date"),
+                against_expected_cell("Avancement / attendu"),
+            ],
         ),
         panel(
             "table",
