@@ -14,6 +14,7 @@ from fastapi import (
     Response,
     status,
 )
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from contracts.catalog import Catalog
@@ -30,8 +31,7 @@ from contracts.projects import (
 from contracts.reports import PERIOD_PATTERN, RegionCode, ReportIn, ReviewIn
 from contracts.text import Text
 from services.intake.anomalies import Rule as ArrivalRule
-from services.intake.csv_reports import csv_row_loc, parse_csv_report
-from services.intake.domain import ReviewStatus, json_cell_loc, reportable_periods
+from services.intake.domain import CellLoc, ReviewStatus, json_cell_loc, reportable_periods
 from services.intake.metrics import ReportMetrics
 from services.intake.queries import (
     ProjectFilter,
@@ -41,6 +41,7 @@ from services.intake.queries import (
     StaffTokenQueries,
 )
 from services.intake.schemas import (
+    XLSX_MEDIA_TYPE,
     AmendmentOut,
     CatalogOut,
     ClosureOut,
@@ -52,6 +53,7 @@ from services.intake.schemas import (
     ProjectTokenOut,
     ReportAccepted,
     ReportContent,
+    ReportDryRun,
     ReportFormat,
     ReportHistory,
     ReviewOut,
@@ -64,6 +66,8 @@ from services.intake.schemas import (
     StaffTokenList,
     StaffTokenOut,
 )
+from services.intake.spreadsheets import charset_of, read_csv_report, read_xlsx_report
+from services.intake.spreadsheets.template import csv_template, xlsx_template
 from services.intake.usecases.amendments import AmendmentUseCases
 from services.intake.usecases.checks import CheckUseCases
 from services.intake.usecases.projects import ProjectUseCases
@@ -75,9 +79,26 @@ from services.runtime.clock import Clock
 from services.runtime.errors import Unprocessable, pydantic_errors
 from services.runtime.http import CONFLICT, FORBIDDEN, NOT_FOUND, PROBLEMS, inline_schema
 
-REPORT_DOC = """Post one period's report for this project, as JSON (`ReportIn`) or as `text/csv`
-(header `kind,level,region,sex,audience,count`, one cell per row; `period` and `reason` as query
-parameters). A report replaces the period's previous revision as a whole.
+REPORT_DOC = """Post one period's report for this project, as JSON (`ReportIn`), as `text/csv`
+or as an `.xlsx` workbook (sheet `Rapport`); a report replaces the period's previous revision
+as a whole. For CSV and XLSX, `period` and `reason` are query parameters (a workbook made from
+the template states its period, so `period` may be left out).
+
+Spreadsheet layouts (columns matched regardless of case and accents, in French or English):
+the template's wide one, `région, niveau, [public], [sexe], formés, dont en alternance,
+sensibilisés` (a blank count is no cell, 0 is a cell), or one cell per row,
+`kind, level, region, [sex], [audience], count`. CSV: `;` or `,` (told by the header),
+UTF-8 with or without BOM, else Windows-1252 (or the Content-Type's `charset`), CRLF, blank
+trailing lines and columns ignored, `1 200` (space, non-breaking or thin space) read as 1200.
+Errors name the sheet, row and column (`feuille Rapport, ligne 7, colonne D : nombre entier
+attendu`), all at once. Refused workbooks: macros (`.xlsm`), formulas without a cached value,
+merged cells, parts over their size bound (zip bombs), more than 5,100 rows, no `Rapport`
+sheet.
+
+`dry_run=true`: every rule is checked and, when the report passes, the answer is 200
+`ReportDryRun` (the cells as they would be stored and the difference from the current
+revision); nothing is stored, no event sent, no revision number used, the Idempotency-Key
+ignored. A French guide with an example file: docs/reports.md.
 
 Rules: counts are integers ≥ 0; `alternance` counts people "of which in alternance" among
 `trained` and may not exceed `trained` in the same cell (same level, region, sex, audience);
@@ -95,9 +116,25 @@ _report_body: dict[str, Any] = {
         "content": {
             "application/json": {"schema": inline_schema(ReportIn)},
             "text/csv": {"schema": {"type": "string"}},
+            XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
         },
     }
 }
+DRY_RUN: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "`dry_run=true`: the report would be accepted; nothing was stored.",
+        "content": {"application/json": {"schema": inline_schema(ReportDryRun)}},
+    }
+}
+TEMPLATE_DOC = """The project's report template for `period`, in French: one row per declared
+region and catalog level (and audience where the project's sheet counts audiences), one column
+per kind, whole-number validation, an `Instructions` sheet stating the project and the period,
+pre-filled with the period's current revision. Uploaded unchanged it is accepted."""
+
+
+def _file(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
+    schema = {"type": "string", "format": "binary"}
+    return {200: {"description": description, "content": {media_type: {"schema": schema}}}}
 
 
 def intake_router(
@@ -133,10 +170,11 @@ def intake_router(
     @router.post(
         "/projects/{project_id}/reports",
         status_code=201,
+        response_model=ReportAccepted,
         tags=["reports"],
         description=REPORT_DOC,
         openapi_extra=_report_body,
-        responses=FORBIDDEN | NOT_FOUND,
+        responses=DRY_RUN | FORBIDDEN | NOT_FOUND,
     )
     async def submit_report(
         project_id: UUID,
@@ -146,14 +184,27 @@ def intake_router(
         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
         period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
         reason: Annotated[Text | None, Query(max_length=500)] = None,
-    ) -> ReportAccepted:
+        dry_run: Annotated[bool, Query(description="Check only: store nothing.")] = False,
+    ) -> Any:
         caller.require_project(project_id)
         body = await request.body()
-        report_format = ReportFormat.of(request.headers.get("content-type", ""))
+        content_type = request.headers.get("content-type", "")
+        report_format = ReportFormat.of(content_type)
+        loc: CellLoc = json_cell_loc
         if report_format is ReportFormat.CSV:
-            report, loc = parse_csv_report(body, period, reason), csv_row_loc
+            read = read_csv_report(
+                body, charset=charset_of(content_type), period=period, reason=reason
+            )
+            report, loc = read.report, read.cell_loc
+        elif report_format is ReportFormat.XLSX:
+            read = read_xlsx_report(body, project_id=project_id, period=period, reason=reason)
+            report, loc = read.report, read.cell_loc
         else:
-            report, loc = _json_report(body), json_cell_loc
+            report = _json_report(body)
+        if dry_run:
+            check, warnings = await reports.check_report(project_id, report, loc)
+            answer = ReportDryRun.of(project_id, check, warnings)
+            return JSONResponse(answer.model_dump(mode="json"), status_code=200)
         accepted = await reports.submit_report(project_id, report, caller, idempotency_key, loc)
         if accepted.replayed:
             response.headers["Idempotent-Replayed"] = "true"
@@ -165,6 +216,35 @@ def intake_router(
         """Each period with its revisions (sender, time, reason, cell count), oldest first."""
         caller.require_project(project_id)
         return await report_queries.history(project_id)
+
+    @router.get(
+        "/projects/{project_id}/template.xlsx",
+        tags=["reports"],
+        description=TEMPLATE_DOC,
+        response_class=Response,
+        responses=_file(XLSX_MEDIA_TYPE, "The workbook.") | FORBIDDEN | NOT_FOUND,
+    )
+    async def report_template_xlsx(
+        project_id: UUID, caller: CallerDep, period: Annotated[str, Query(pattern=PERIOD_PATTERN)]
+    ) -> Response:
+        caller.require_project(project_id)
+        template = await report_queries.template(project_id, period)
+        return _download(xlsx_template(template), XLSX_MEDIA_TYPE, f"rapport-{period}.xlsx")
+
+    @router.get(
+        "/projects/{project_id}/template.csv",
+        tags=["reports"],
+        description=f"{TEMPLATE_DOC}\n\nCSV: `;`, UTF-8 with BOM, CRLF; no instructions sheet, "
+        "so `period` must be given when it is uploaded.",
+        response_class=Response,
+        responses=_file(CSV_MEDIA_TYPE, "The CSV file.") | FORBIDDEN | NOT_FOUND,
+    )
+    async def report_template_csv(
+        project_id: UUID, caller: CallerDep, period: Annotated[str, Query(pattern=PERIOD_PATTERN)]
+    ) -> Response:
+        caller.require_project(project_id)
+        template = await report_queries.template(project_id, period)
+        return _download(csv_template(template), CSV_MEDIA_TYPE, f"rapport-{period}.csv")
 
     @router.post(
         "/projects/{project_id}/milestones",
@@ -269,6 +349,14 @@ def intake_router(
         return await report_queries.silenced_checks(project_id)
 
     return router
+
+
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+
+
+def _download(content: bytes, media_type: str, filename: str) -> Response:
+    disposition = f'attachment; filename="{filename}"'
+    return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
 def _json_report(body: bytes) -> ReportIn:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -55,6 +56,20 @@ class ReportRevision:
     cells: int
 
 
+@dataclass(frozen=True, slots=True)
+class ReportTemplate:
+    """What a project's report template for a period holds: the project as it is stated, its
+    declared regions, and the period's current revision (None and no cells: none yet)."""
+
+    project_id: uuid.UUID
+    name: str
+    sheet: str
+    regions: tuple[str, ...]
+    period: str
+    revision: int | None
+    cells: tuple[Cell, ...]
+
+
 def json_cell_loc(index: int) -> tuple[str | int, ...]:
     return ("body", "cells", index)
 
@@ -91,6 +106,46 @@ def report_problems(
                 )
             )
     return problems
+
+
+@dataclass(frozen=True, slots=True)
+class CountChange:
+    """A total before and after a report: of a kind (`level` and `region` None), or of a kind
+    at one level and region (sex and audience summed)."""
+
+    kind: CellKind
+    level: str | None
+    region: str | None
+    current: int
+    proposed: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReportCheck:
+    """A dry run's outcome: the report as it would be stored, the revision it would replace
+    (None: the period's first), and what it would change."""
+
+    report: ReportIn
+    current_revision: int | None
+    by_kind: tuple[CountChange, ...]
+    by_level_and_region: tuple[CountChange, ...]
+
+
+def report_check(
+    report: ReportIn, current_revision: int | None, current: list[Cell]
+) -> ReportCheck:
+    """Every kind's total before and after, and each (kind, level, region) whose count moves,
+    in that order; cells the new revision drops count as moving to 0."""
+    before: Counter[tuple[CellKind, str, str]] = Counter()
+    after: Counter[tuple[CellKind, str, str]] = Counter()
+    for cells, totals in ((current, before), (report.cells, after)):
+        for cell in cells:
+            totals[(cell.kind, cell.level, cell.region)] += cell.count
+    was, now = kind_totals(current), kind_totals(report.cells)
+    by_kind = tuple(CountChange(kind, None, None, was[kind], now[kind]) for kind in CellKind)
+    moved = sorted(key for key in before.keys() | after.keys() if before[key] != after[key])
+    by_place = tuple(CountChange(*key, before[key], after[key]) for key in moved)
+    return ReportCheck(report, current_revision, by_kind, by_place)
 
 
 def request_fingerprint(report: ReportIn) -> str:

@@ -23,6 +23,7 @@ from services.intake.domain import (
     ProjectRun,
     QueuedRevision,
     ReportRevision,
+    ReportTemplate,
     Review,
     ReviewStatus,
     StaffToken,
@@ -66,6 +67,17 @@ _HISTORY = (
     select(*_REVISION, _r.review_status, _r.reviewed_by, _r.reviewed_at, _r.review_comment)
     .where(_r.project_id == bindparam("project_id"))
     .order_by(_r.period, _r.revision)
+)
+
+
+_CURRENT = (
+    select(_r.revision, _r.cells)
+    .where(_r.project_id == bindparam("project_id"), _r.period == bindparam("period"))
+    .order_by(_r.revision.desc())
+    .limit(1)
+)
+_STATED = select(m.projects.c.name, m.projects.c.sheet, m.projects.c.regions).where(
+    m.projects.c.project_id == bindparam("project_id")
 )
 
 
@@ -115,6 +127,24 @@ async def declared_milestones(conn: AsyncConnection, project_id: UUID) -> dict[s
     return {row.milestone_id: row.completed_on for row in rows}
 
 
+@dataclass(frozen=True, slots=True)
+class CurrentReport:
+    """A period's latest revision and its cells: what a dry run compares with, what a
+    template is pre-filled with."""
+
+    revision: int
+    cells: tuple[Cell, ...]
+
+
+async def current_report(
+    conn: AsyncConnection, project_id: UUID, period: str
+) -> CurrentReport | None:
+    row = (await conn.execute(_CURRENT, {"project_id": project_id, "period": period})).first()
+    if row is None:
+        return None
+    return CurrentReport(row.revision, tuple(Cell.model_validate(c) for c in row.cells))
+
+
 class ReportQueries:
     def __init__(self, engine: AsyncEngine, projects: ProjectRuns) -> None:
         self.engine, self.projects = engine, projects
@@ -125,6 +155,23 @@ class ReportQueries:
             await self.projects.get(conn, project_id)
             rows = (await conn.execute(_HISTORY, {"project_id": project_id})).all()
         return ReportHistory.of(project_id, [(_revision(row), review_of(row)) for row in rows])
+
+    async def template(self, project_id: UUID, period: str) -> ReportTemplate:
+        """What the project's template for `period` holds, with its current revision."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(_STATED, {"project_id": project_id})).one_or_none()
+            if row is None:
+                raise NotFound(f"project {project_id} not found")
+            current = await current_report(conn, project_id, period)
+        return ReportTemplate(
+            project_id,
+            row.name,
+            row.sheet,
+            tuple(row.regions),
+            period,
+            current.revision if current else None,
+            current.cells if current else (),
+        )
 
     async def silenced_checks(self, project_id: UUID) -> SilencedChecks:
         s = m.silenced_checks.c

@@ -25,7 +25,15 @@ from contracts.reports import Cell, Period
 from contracts.text import Text
 from services.intake.anomalies import ArrivalWarning
 from services.intake.anomalies import Rule as ArrivalRule
-from services.intake.domain import QueuedRevision, ReportRevision, Review, ReviewStatus, StaffToken
+from services.intake.domain import (
+    CountChange,
+    QueuedRevision,
+    ReportCheck,
+    ReportRevision,
+    Review,
+    ReviewStatus,
+    StaffToken,
+)
 from services.runtime.auth import Caller
 from services.runtime.errors import UnsupportedMediaType
 
@@ -39,11 +47,15 @@ always has: clients get the same bytes."""
 MilestoneId = Annotated[str, Field(pattern=MILESTONE_ID_PATTERN)]
 
 
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 class ReportFormat(StrEnum):
     """The media types a report may come in; the value names it in metrics."""
 
     JSON = "json"
     CSV = "csv"
+    XLSX = "xlsx"
 
     @classmethod
     def of(cls, content_type: str) -> ReportFormat:
@@ -53,7 +65,9 @@ class ReportFormat(StrEnum):
             return cls.JSON
         if media_type == "text/csv":
             return cls.CSV
-        raise UnsupportedMediaType("send application/json or text/csv")
+        if media_type == XLSX_MEDIA_TYPE:
+            return cls.XLSX
+        raise UnsupportedMediaType(f"send application/json, text/csv or {XLSX_MEDIA_TYPE}")
 
 
 class _Answer(BaseModel):
@@ -76,7 +90,7 @@ class _RevisionFields(_Answer):
     cells: int = Field(ge=1, description="How many cells the report holds.")
 
 
-def _fields(r: ReportRevision) -> dict[str, object]:
+def _fields(r: ReportRevision | CountChange) -> dict[str, object]:
     return {f.name: getattr(r, f.name) for f in dataclasses.fields(r)}
 
 
@@ -146,6 +160,66 @@ class ReportHistory(_ProjectAnswer):
                 PeriodHistory(period=p, revisions=rs, current_revision=rs[-1].revision)
                 for p, rs in periods.items()
             ],
+        )
+
+
+class CountChangeOut(_Answer):
+    kind: CellKind
+    current: int = Field(ge=0, description="In the period's current revision (0 if none).")
+    proposed: int = Field(ge=0, description="In the report checked.")
+    change: int = Field(description="`proposed - current`.")
+
+
+class PlaceChangeOut(CountChangeOut):
+    level: str
+    region: str
+
+
+class ReportDifference(_Answer):
+    by_kind: list[CountChangeOut] = Field(description="Every kind, changed or not.")
+    by_level_and_region: list[PlaceChangeOut] = Field(
+        description="Each kind at a level and region whose count changes (sex and audience "
+        "summed); a cell the report drops changes to 0."
+    )
+
+
+class ReportDryRun(_ProjectAnswer):
+    """What `?dry_run=true` answers: the report passed every rule a submission meets, nothing
+    was stored, no event sent, no revision number taken, no Idempotency-Key recorded."""
+
+    dry_run: bool = Field(description="Always true: nothing was stored.")
+    period: Period
+    reason: str | None
+    current_revision: int | None = Field(
+        description="The revision this report would replace; null if it would be the first."
+    )
+    cells: list[Cell] = Field(description="The cells as they would be stored, in file order.")
+    difference: ReportDifference
+    warnings: list[ReportWarning] = Field(
+        description="The checks on arrival the report would trip (it would be taken all the same)."
+    )
+
+    @classmethod
+    def of(
+        cls, project_id: UUID, check: ReportCheck, warnings: Sequence[ArrivalWarning]
+    ) -> ReportDryRun:
+        def change(c: CountChange) -> dict[str, object]:
+            return {**_fields(c), "change": c.proposed - c.current}
+
+        return cls.model_validate(
+            {
+                "project_id": project_id,
+                "dry_run": True,
+                "period": check.report.period,
+                "reason": check.report.reason,
+                "current_revision": check.current_revision,
+                "cells": check.report.cells,
+                "difference": {
+                    "by_kind": [change(c) for c in check.by_kind],
+                    "by_level_and_region": [change(c) for c in check.by_level_and_region],
+                },
+                "warnings": [{"rule": w.rule, "message": w.message} for w in warnings],
+            }
         )
 
 

@@ -22,8 +22,10 @@ def resolve(schema: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
 def answer_schema(endpoint: client.Endpoint) -> tuple[dict[str, Any], dict[str, Any]]:
     spec = openapi(endpoint.service)
     operation = spec["paths"][endpoint.path][endpoint.method.lower()]
-    (ok,) = [r for status, r in operation["responses"].items() if status.startswith("2")]
-    schema = resolve(ok["content"]["application/json"]["schema"], spec)
+    oks = [r for status, r in operation["responses"].items() if status.startswith("2")]
+    schemas = [resolve(ok["content"]["application/json"]["schema"], spec) for ok in oks]
+    # Several 2xx (a report's 201, its dry run's 200): the portal's model must fit one of them.
+    schema = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
     if schema.get("type") == "array":
         schema = resolve(schema["items"], spec)
     return schema, spec

@@ -142,7 +142,7 @@ async def test_a_bad_csv_report_is_refused_naming_the_row(
     assert await stored_reports(platform) == (0, 0)
 
 
-async def test_csv_that_is_not_utf8_or_has_no_period_is_refused(
+async def test_csv_that_is_neither_utf8_nor_windows_1252_or_has_no_period_is_refused(
     platform: Platform,
     project: tuple[str, dict[str, str]],
 ) -> None:
@@ -152,13 +152,20 @@ async def test_csv_that_is_not_utf8_or_has_no_period_is_refused(
         url,
         params={"period": "2025-S1"},
         headers=headers,
-        content=b"kind,level,region,count\n\xff\xfe,,,\n",
+        content=b"kind,level,region,count\n\x81\x8d,,,\n",  # bytes Windows-1252 lacks
+    )
+    not_as_told = await platform.intake.post(
+        url,
+        params={"period": "2025-S1"},
+        headers={**headers, "Content-Type": "text/csv; charset=utf-8"},
+        content="kind;level;region;count\ntrained;bac+5;84;1\nformés;bac+5;84;1\n".encode("cp1252"),
     )
     no_period = await platform.intake.post(
         url, headers=headers, content="kind,level,region,count\ntrained,bac+5,84,1\n"
     )
-    assert (bad_bytes.status_code, no_period.status_code) == (422, 422)
-    assert "not UTF-8" in bad_bytes.json()["errors"][0]["msg"]
+    assert (bad_bytes.status_code, no_period.status_code, not_as_told.status_code) == (422,) * 3
+    assert "ni en UTF-8 ni en Windows-1252" in bad_bytes.json()["errors"][0]["msg"]
+    assert "ne se lit pas en utf-8" in not_as_told.json()["errors"][0]["msg"]
     assert no_period.json()["errors"][0]["loc"][:2] == ["query", "period"]
 
 

@@ -1,7 +1,8 @@
-"""CSV reports fuzzed with Hypothesis: random headers, rows, quoting, line ends, BOMs, bytes
-that are not UTF-8, NUL, huge fields and numbers. Never a 5xx; a refused body writes nothing
-(intake.reports and intake.outbox unchanged); an accepted one is stored with exactly its rows,
-and the indicator's totals end up equal to the sum of the last accepted report of each period.
+"""CSV reports fuzzed with Hypothesis: random headers, rows, quoting, separators (`,` `;`),
+line ends, BOMs, Windows-1252, bytes that are neither, NUL, huge fields and numbers. Never a
+5xx; a refused body writes nothing (intake.reports and intake.outbox unchanged); an accepted
+one is stored with exactly its rows, and the indicator's totals end up equal to the sum of the
+last accepted report of each period.
 
 Hypothesis runs in a worker thread with a blocking client, while the platform keeps serving
 on the test's event loop."""
@@ -83,14 +84,17 @@ def csv_bodies(draw: st.DrawFn) -> bytes:
         )
     quote = draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL, csv.QUOTE_NONNUMERIC]))
     ending = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    delimiter = draw(st.sampled_from([",", ";"]))
     out = io.StringIO()
-    writer = csv.writer(out, quoting=quote, lineterminator=ending)
+    writer = csv.writer(out, quoting=quote, lineterminator=ending, delimiter=delimiter)
     writer.writerow(header)
     writer.writerows(rows)
     text = out.getvalue()
     if draw(st.integers(0, 9)) == 0:  # a row with too many or too few fields, or a stray quote
         text += draw(st.sampled_from(["trained,bac+5,84,,,1,extra\n", "trained\n", '"open\n']))
-    body = draw(st.sampled_from(["", "\ufeff", "\ufeff\ufeff"])).encode() + text.encode()
+    encoding = draw(st.sampled_from(["utf-8", "cp1252"]))
+    bom = draw(st.sampled_from(["", "\ufeff", "\ufeff\ufeff"])) if encoding == "utf-8" else ""
+    body = (bom + text).encode(encoding, errors="replace")
     mutation = draw(st.integers(0, 19))
     if mutation == 0:  # bytes at a random place: often not UTF-8
         at = draw(st.integers(0, len(body)))
@@ -105,9 +109,18 @@ def csv_bodies(draw: st.DrawFn) -> bytes:
 
 
 def oracle(body: bytes) -> tuple[int, dict[str, int]]:
-    """What an accepted body holds, read independently: its rows and `count` by kind."""
+    """What an accepted body holds, read independently: its rows and `count` by kind (column
+    names in any case; rows with nothing in them are no rows)."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = body.decode("cp1252")
+    header = text.splitlines()[0] if text else ""
+    delimiter = ";" if header.count(";") > header.count(",") else ","
     totals: dict[str, int] = defaultdict(int)
-    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    names = [name.strip().lower() for name in next(reader)]
+    rows = [dict(zip(names, row, strict=False)) for row in reader if any(f.strip() for f in row)]
     for row in rows:
         totals[row["kind"].strip()] += int(row["count"].strip())
     return len(rows), dict(totals)

@@ -18,6 +18,7 @@ from tests.security.conftest import SharedPlatform
 from tests.support.data import project_body, report_body
 from tests.support.database import fetch
 from tests.support.platform import STAFF, Project
+from tests.support.spreadsheets import WIDE, XLSX, workbook
 
 pytestmark = pytest.mark.integration
 
@@ -76,11 +77,27 @@ OPERATIONS = [
                 "content": "kind,level,region,count\ntrained,bac+5,84,7\n",
                 "params": {"period": "2025-S1"},
                 "headers": {"Content-Type": "text/csv"},
-            }
+            },
+            lambda s: {
+                "content": workbook([WIDE, ["84", "", "bac+5", 7, None, None]]),
+                "params": {"period": "2025-S1", "dry_run": "true"},
+                "headers": {"Content-Type": XLSX},
+            },
         ],
     ),
     Operation(
         "intake", "GET", B_REPORTS, lambda s: f"/v1/projects/{s.b.project_id}/reports", "project"
+    ),
+    *(
+        Operation(
+            "intake",
+            "GET",
+            f"/v1/projects/{{project_id}}/template.{suffix}",
+            lambda s, suffix=suffix: f"/v1/projects/{s.b.project_id}/template.{suffix}",
+            "project",
+            lambda s: {"params": {"period": "2025-S1"}},
+        )
+        for suffix in ("xlsx", "csv")
     ),
     Operation(
         "intake",

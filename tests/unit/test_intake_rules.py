@@ -9,10 +9,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from contracts.reports import ReportIn
+from contracts.indicators import CellKind
+from contracts.reports import Cell, ReportIn
 from services.intake.domain import (
+    CountChange,
     envelope,
     json_cell_loc,
+    report_check,
     report_problems,
     request_fingerprint,
     staff_envelope,
@@ -125,6 +128,56 @@ def test_an_intake_event_names_its_producer_project_and_time_with_a_fresh_id() -
         "producer": "intake",
         "project_id": project_id,
     }
+
+
+def cells(*specs: tuple[str, str, str, str | None, int]) -> list[Cell]:
+    return [
+        Cell.model_validate({"kind": k, "level": lv, "region": rg, "sex": sx, "count": n})
+        for k, lv, rg, sx, n in specs
+    ]
+
+
+def test_a_dry_run_sums_sexes_and_lists_every_kind_and_only_the_places_that_move() -> None:
+    current = cells(
+        ("trained", "bac+5", "84", "F", 10),
+        ("trained", "bac+5", "84", "M", 5),
+        ("trained", "bac", "84", None, 3),
+        ("sensitised", "bac", "93", None, 7),
+    )
+    proposed = ReportIn(
+        period="2025-S1",
+        cells=cells(
+            ("trained", "bac+5", "84", "F", 12),
+            ("trained", "bac+5", "84", "M", 5),
+            ("sensitised", "bac", "93", None, 7),
+            ("alternance", "bac+5", "84", "F", 2),
+        ),
+    )
+    check = report_check(proposed, 4, current)
+    assert (check.report, check.current_revision) == (proposed, 4)
+    T, S, A = CellKind.TRAINED, CellKind.SENSITISED, CellKind.ALTERNANCE
+    assert check.by_kind == (
+        CountChange(T, None, None, 18, 17),
+        CountChange(S, None, None, 7, 7),
+        CountChange(A, None, None, 0, 2),
+    )
+    assert check.by_level_and_region == (  # sorted by kind, level, region
+        CountChange(A, "bac+5", "84", 0, 2),
+        CountChange(T, "bac", "84", 3, 0),  # dropped by the new revision
+        CountChange(T, "bac+5", "84", 15, 17),
+    )
+
+
+def test_a_dry_run_of_a_period_s_first_report_compares_with_nothing() -> None:
+    proposed = ReportIn(period="2025-S1", cells=cells(("sensitised", "bac", "93", None, 0)))
+    check = report_check(proposed, None, [])
+    assert check.current_revision is None
+    assert [(c.kind, c.current, c.proposed) for c in check.by_kind] == [
+        (CellKind.TRAINED, 0, 0),
+        (CellKind.SENSITISED, 0, 0),
+        (CellKind.ALTERNANCE, 0, 0),
+    ]
+    assert check.by_level_and_region == ()  # a 0 where there was nothing does not move
 
 
 def test_a_staff_token_event_is_keyed_by_the_token_with_a_fresh_id() -> None:

@@ -21,13 +21,15 @@ from services.intake.anomalies import ArrivalWarning, Thresholds
 from services.intake.arrival import anomaly_events, check_arrival, project_context
 from services.intake.domain import (
     CellLoc,
+    ReportCheck,
     ReportRevision,
     envelope,
     json_cell_loc,
+    report_check,
     report_problems,
     request_fingerprint,
 )
-from services.intake.queries import EarlierReport, ProjectRuns, earlier_report
+from services.intake.queries import EarlierReport, ProjectRuns, current_report, earlier_report
 from services.intake.schemas import ReportAccepted
 from services.intake.usecases.base import UseCases
 from services.intake.usecases.reviews import resolve_returned
@@ -70,6 +72,30 @@ class ReportUseCases(UseCases):
     ) -> None:
         super().__init__(engine, clock, projects)
         self.thresholds = thresholds or Thresholds()
+
+    async def check_report(
+        self, project_id: UUID, report: ReportIn, cell_loc: CellLoc = json_cell_loc
+    ) -> tuple[ReportCheck, list[ArrivalWarning]]:
+        """A dry run: the rules `submit_report` applies, what the report would change and the
+        warnings it would get. It only reads: no revision number taken, no Idempotency-Key
+        looked up or kept, no event."""
+        async with self.engine.connect() as conn:
+            project = await self.projects.get(conn, project_id)
+            problems = report_problems(
+                report,
+                regions=project.regions,
+                start=project.start,
+                end=project.last_day,  # as `submit_report` checks it
+                today=self.clock().date(),
+                cell_loc=cell_loc,
+            )
+            if problems:
+                raise Unprocessable(problems)
+            current = await current_report(conn, project_id, report.period)
+            found, _ = await check_arrival(conn, project_id, report, self.thresholds)
+        if current is None:
+            return report_check(report, None, []), found
+        return report_check(report, current.revision, list(current.cells)), found
 
     async def submit_report(
         self,
