@@ -133,7 +133,13 @@ def coverage() -> Json:
             "bargauge",
             "Population non couverte par fiche ($coverage)",
             "Part de la population dans les régions non couvertes, fiche par fiche.",
-            [query("cma:uncovered_population_share:ratio{" + SEL + "}", "{{sheet}}", instant=True)],
+            [  # the family itself: the recorded rule keeps no `reading` for the selector
+                query(
+                    "max by (sheet) (cma_indicator_uncovered_population_share{" + SEL + "})",
+                    "{{sheet}}",
+                    instant=True,
+                )
+            ],
             w=24,
             h=7,
             unit="percentunit",
