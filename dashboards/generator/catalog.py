@@ -65,3 +65,24 @@ def region_rules() -> dict[str, Any]:
         for code, region in CATALOG.regions.items()
     ]
     return {"groups": [{"name": "cma-regions", "rules": rules}]}
+
+
+FORECASTS = {
+    "on_track": "Atteinte à l'horizon",
+    "late": "Atteinte après l'horizon",
+    "unreachable": "Hors d'atteinte au rythme actuel",
+    "insufficient_data": "Données insuffisantes",
+}
+"""The indicator's forecast statuses (docs/insight.md), as the dashboards name them."""
+FORECAST_NAMES = value_map(
+    FORECASTS,
+    {"on_track": "green", "late": "orange", "unreachable": "red", "insufficient_data": "text"},
+)
+STALENESS = {
+    "0": "À jour",
+    "1": "1 semestre sans rapport",
+    "2": "2 semestres sans rapport",
+    "3+": "3 semestres ou plus",
+}
+"""`cma_indicator_projects_by_staleness`'s buckets: closed semesters unreported since the
+project's latest report."""

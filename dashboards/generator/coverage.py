@@ -97,7 +97,8 @@ def coverage() -> Json:
             "qu'aucun projet ne couvre, toutes fiches confondues.",
             [
                 query(
-                    f'cma:uncovered_population_share:ratio{{sheet="all", coverage="{c}"}}',
+                    "cma:uncovered_population_share:ratio"
+                    f'{{sheet="all", coverage="{c}", reading="$reading"}}',
                     instant=True,
                 )
             ],
@@ -132,7 +133,13 @@ def coverage() -> Json:
             "bargauge",
             "Population non couverte par fiche ($coverage)",
             "Part de la population dans les régions non couvertes, fiche par fiche.",
-            [query("cma:uncovered_population_share:ratio{" + SEL + "}", "{{sheet}}", instant=True)],
+            [  # the family itself: the recorded rule keeps no `reading` for the selector
+                query(
+                    "max by (sheet) (cma_indicator_uncovered_population_share{" + SEL + "})",
+                    "{{sheet}}",
+                    instant=True,
+                )
+            ],
             w=24,
             h=7,
             unit="percentunit",

@@ -36,7 +36,10 @@ def thresholds(*steps: tuple[str, float | None]) -> Json:
 
 
 GREEN = thresholds(("green", None))
-PROGRESS = thresholds(("red", None), ("orange", 0.25), ("green", 0.75))
+NEUTRAL = thresholds(("blue", None))
+"""A share shown without a verdict: whether 40 % is good depends on the share expected today."""
+AGAINST_EXPECTED = thresholds(("red", None), ("orange", 0.9), ("green", 1))
+"""Progress divided by the share expected today: red below 90 % of it, green from 100 %."""
 NONZERO_BAD = thresholds(("green", None), ("red", 1))
 NONZERO_WARN = thresholds(("green", None), ("orange", 1))
 
@@ -74,6 +77,7 @@ def panel(
     transformations: list[Json] | None = None,
     custom: Json | None = None,
     min_max: tuple[float, float] | None = None,
+    links: list[Json] | None = None,
 ) -> Json:
     defaults: Json = {
         "unit": unit,
@@ -90,7 +94,7 @@ def panel(
     elif kind == "timeseries":
         defaults["color"] = {"mode": "palette-classic"}
         defaults["custom"] = {"drawStyle": "line", "lineWidth": 2, "fillOpacity": 10}
-    return {
+    built: Json = {
         "type": kind,
         "title": title,
         "description": description,
@@ -101,6 +105,9 @@ def panel(
         "options": options if options is not None else _default_options(kind),
         "transformations": transformations or [],
     }
+    if links:
+        built["links"] = links
+    return built
 
 
 def _default_options(kind: str) -> Json:
@@ -196,6 +203,30 @@ def custom_variable(
     }
 
 
+def link(title: str, url: str) -> Json:
+    """A data link (a table cell, a panel's corner): `url` may use `${__value.raw}` and keeps
+    the dashboard's time range."""
+    joiner = "&" if "?" in url else "?"
+    return {"title": title, "url": f"{url}{joiner}${{__url_time_range}}", "targetBlank": False}
+
+
+def date_annotation(name: str, expr: str, title: str, text: str, color: str) -> Json:
+    """Marks on every time series of a dashboard, placed at the date `expr`'s value holds
+    (milliseconds since the epoch, floored to the day so that each date is one mark)."""
+    return {
+        "name": name,
+        "datasource": DATASOURCE,
+        "enable": True,
+        "iconColor": color,
+        "expr": expr,
+        "step": "1h",
+        "useValueForTime": True,
+        "titleFormat": title,
+        "textFormat": text,
+        "tagKeys": "sheet",
+    }
+
+
 def dashboard(
     uid: str,
     title: str,
@@ -203,6 +234,7 @@ def dashboard(
     panels: list[Json],
     *,
     variables: list[Json] | None = None,
+    annotations: list[Json] | None = None,
     time_from: str = "now-30d",
     refresh: str = "1m",
 ) -> Json:
@@ -219,7 +251,7 @@ def dashboard(
         "refresh": refresh,
         "time": {"from": time_from, "to": "now"},
         "templating": {"list": variables or []},
-        "annotations": {"list": []},
+        "annotations": {"list": annotations or []},
         "links": [
             {
                 "type": "dashboards",
@@ -235,10 +267,12 @@ def dashboard(
 
 
 def expressions(board: Json) -> Iterator[tuple[str, str]]:
-    """(where, PromQL) for every panel query of a dashboard."""
+    """(where, PromQL) for every panel query and annotation query of a dashboard."""
     for p in board["panels"]:
         for t in p.get("targets", []):
             yield f"{board['uid']} / #{p['id']} {p['title']} / {t['refId']}", t["expr"]
+    for a in board["annotations"]["list"]:
+        yield f"{board['uid']} / annotation {a['name']}", a["expr"]
 
 
 VARIABLE = re.compile(r"\$\{?(\w+)\}?")

@@ -16,6 +16,7 @@ from dashboards.generator.grafana import (
     Json,
     custom_variable,
     dashboard,
+    date_annotation,
     override,
     panel,
     query,
@@ -54,6 +55,39 @@ def _in_days(value: str, info: str, by: str, key: str, names: str) -> str:
         f"max by ({by}) ({value}{{{SEL}}}) / 86400\n"
         f"  * on ({key}) group_left ({names}) max by ({key}, {names}) ({info}{{{SEL}}})"
     )
+
+
+def _due_date_ms(seconds_past: str) -> str:
+    """The date a `…_seconds` family (time past a date, in whole days) counts from, in
+    milliseconds, floored to the day: one annotation per date."""
+    return f"floor((time() - {seconds_past}) / 86400) * 86400 * 1000"
+
+
+def deadlines(sel: str) -> list[Json]:
+    """Annotations at the due dates of the milestones at risk or overdue and the deadlines of
+    the semester reports overdue, named from their `_info` twins (`sel`: the sheet(s))."""
+    key = "sheet, project_id, milestone"
+    report = "sheet, project_id, period"
+    return [
+        date_annotation(
+            "Échéances des jalons",
+            _due_date_ms(f"max by ({key}, status) (cma_milestone_lagging_seconds{{{sel}}})")
+            + f"\n  * on ({key}) group_left (project, title) "
+            f"max by ({key}, project, title) (cma_milestone_lagging_info{{{sel}}})",
+            "Jalon : {{title}}",
+            "{{project}} ({{status}})",
+            "orange",
+        ),
+        date_annotation(
+            "Échéances des rapports en retard",
+            _due_date_ms(f"max by ({report}) (cma_milestone_overdue_report_seconds{{{sel}}})")
+            + f"\n  * on ({report}) group_left (project) "
+            f"max by ({report}, project) (cma_milestone_overdue_report_info{{{sel}}})",
+            "Rapport {{period}} attendu",
+            "{{project}}",
+            "red",
+        ),
+    ]
 
 
 def milestones() -> Json:
@@ -251,4 +285,5 @@ def milestones() -> Json:
         "Jalons en retard ou à risque et rapports semestriels en retard, projet par projet.",
         panels,
         variables=[custom_variable("sheet", "Fiche", SHEETS, multi=True)],
+        annotations=deadlines(SEL),
     )

@@ -102,10 +102,18 @@ def platform() -> Json:
             "s",
         ),
         _series(
+            "Retard des consommateurs (messages)",
+            "Messages que chaque groupe n'a pas encore commités, par sujet : offset de fin de "
+            "chaque partition − offset commité, demandé au broker par le service. Voir le "
+            "runbook CmaConsumerLagGrowing.",
+            [query("cma:consumer_lag:messages", "{{consumer}} ← {{topic}}")],
+            "short",
+        ),
+        _series(
             "Retard des consommateurs : croissance sur 5 min (estimation)",
-            "Aucun service n'exporte le retard Kafka (offset de fin − offset commité). "
-            "Estimation : messages publiés sur le sujet − messages reçus par le service, sur "
-            "5 minutes (compteurs FastStream). > 0 durablement : le service prend du retard.",
+            "Messages publiés sur le sujet − messages reçus par le service, sur 5 minutes "
+            "(compteurs FastStream), l'entrée de l'alerte CmaConsumerLagGrowing. > 0 "
+            "durablement : le service prend du retard.",
             [query("cma:consumer_lag_growth:increase5m", "{{app_name}} ← {{topic}}")],
             "short",
         ),
@@ -136,6 +144,25 @@ def platform() -> Json:
                     regex=True,
                 )
             ],
+        ),
+        row("API HTTP, par route"),
+        _series(
+            "Requêtes par route et code",
+            "Requêtes servies par seconde, par service, modèle de route et code de réponse "
+            "(5xx : erreurs ; 413, 415, 429, 503 : refus des limites).",
+            [
+                query(
+                    "sum by (job, route, code) (cma:http_requests:rate5m)",
+                    "{{job}} {{route}} : {{code}}",
+                )
+            ],
+            "reqps",
+        ),
+        _series(
+            "Temps de réponse par route (p95)",
+            "95e centile du temps entre l'arrivée d'une requête et la fin de sa réponse.",
+            [query("max by (job, route) (cma:http_seconds:p95_5m)", "{{job}} {{route}}")],
+            "s",
         ),
         row("Publication"),
         _series(

@@ -4,13 +4,15 @@ sheet drill-down."""
 
 from __future__ import annotations
 
-from dashboards.generator.catalog import SHEET_NAMES, SHEETS, TARGET_NAMES
+from dashboards.generator.catalog import FORECAST_NAMES, SHEET_NAMES, SHEETS, TARGET_NAMES
 from dashboards.generator.grafana import (
+    AGAINST_EXPECTED,
+    NEUTRAL,
     NONZERO_WARN,
-    PROGRESS,
     Json,
     custom_variable,
     dashboard,
+    link,
     override,
     panel,
     query,
@@ -30,15 +32,35 @@ def percent_cell(column: str) -> Json:
 
 
 def progress_cell(column: str) -> Json:
-    """A 0-100 % gauge inside a table cell, red below 25 %, green from 75 %."""
+    """A 0-100 % gauge inside a table cell, in one colour: the verdict is the next column's,
+    against the share expected today (a fixed 25 %/75 % would call a target red in its first
+    semester and green when it is behind near its horizon)."""
     percent = percent_cell(column)
     percent["properties"] += [
         {"id": "min", "value": 0},
         {"id": "max", "value": 1},
-        {"id": "thresholds", "value": PROGRESS},
+        {"id": "thresholds", "value": NEUTRAL},
         {"id": "custom.cellOptions", "value": GAUGE_CELL},
     ]
     return percent
+
+
+def against_expected_cell(column: str) -> Json:
+    """Progress over the share expected today: red below 90 % of it, green from 100 %."""
+    percent = percent_cell(column)
+    percent["properties"] += [
+        {"id": "thresholds", "value": AGAINST_EXPECTED},
+        {"id": "custom.cellOptions", "value": {"type": "color-background", "mode": "basic"}},
+    ]
+    return percent
+
+
+def against_expected(progress: str, expected: str) -> str:
+    """`progress / expected` where something is expected yet (no division by a zero share)."""
+    return f"{progress} / ({expected} > 0)"
+
+
+SHEET_LINK = "/d/cma-sheet?var-sheet="
 
 
 def _stat(title: str, description: str, expr: str, unit: str = "short", **kw: object) -> Json:
@@ -109,9 +131,12 @@ def figures(sel: str) -> list[Json]:
     ]
 
 
-def targets_table(sheet: str) -> Json:
-    """Each quantified target: a progress gauge beside the value expected at today's date."""
+def targets_table(sheet: str, *, linked: bool = False) -> Json:
+    """Each quantified target: progress beside the value expected at today's date, coloured
+    against it, and the forecast at the current pace (docs/insight.md). `linked`: the panel
+    opens the sheet's drill-down."""
     sel = f'{{sheet="{sheet}"}}'
+    forecast = f'{{sheet="{sheet}", reading!="approved"}}'
     names = {
         "target": "Cible",
         "Value #A": "Réalisé",
@@ -119,14 +144,20 @@ def targets_table(sheet: str) -> Json:
         "Value #C": "Attendu à date",
         "Value #D": "Avancement",
         "Value #E": "Attendu (part)",
+        "Value #G": "Avancement / attendu",
         "Value #F": "Écart à la trajectoire",
+        "status": "Prévision",
+        "Value #I": "Rythme par semestre",
+        "Value #J": "Semestres de retard prévus",
     }
     return panel(
         "table",
-        "Cibles chiffrées : avancement et trajectoire attendue à date",
+        "Cibles chiffrées : avancement, trajectoire attendue à date et prévision",
         "Pour chaque cible de la fiche : personnes correspondant au sélecteur de la cible, "
         "objectif, valeur attendue aujourd'hui sur la trajectoire linéaire (du début de la "
-        "cible à son horizon) et écart en points (négatif = en retard).",
+        "cible à son horizon), avancement rapporté à la part attendue (rouge sous 90 %, vert "
+        "à partir de 100 %), écart en points (négatif = en retard), et prévision au rythme "
+        "des derniers semestres déclarés.",
         [
             query(f"max by (target) (cma:target_actual:people{sel})", table=True),
             query(f"max by (target) (cma:target_value:people{sel})", table=True),
@@ -134,16 +165,32 @@ def targets_table(sheet: str) -> Json:
             query(f"max by (target) (cma:target_progress:ratio{sel})", table=True),
             query(f"max by (target) (cma:target_expected:ratio{sel})", table=True),
             query(f"max by (target) (cma:target_trajectory_gap:ratio{sel})", table=True),
+            query(
+                against_expected(
+                    f"max by (target) (cma:target_progress:ratio{sel})",
+                    f"max by (target) (cma:target_expected:ratio{sel})",
+                ),
+                table=True,
+            ),
+            query(
+                f"max by (target, status) (cma_indicator_target_forecast{forecast}) == 1",
+                table=True,
+            ),
+            query(
+                f"max by (target) (cma_indicator_target_pace_per_semester{forecast})", table=True
+            ),
+            query(f"max by (target) (cma_indicator_target_semesters_late{forecast})", table=True),
         ],
         w=24,
-        h=7,
+        h=8,
         decimals=0,
         custom=TABLE,
-        transformations=table_of(names),
+        transformations=table_of(names, hide=("Time", "Value #H")),
         overrides=[
-            override("Cible", ("mappings", [TARGET_NAMES]), ("custom.width", 420)),
+            override("Cible", ("mappings", [TARGET_NAMES]), ("custom.width", 360)),
             progress_cell("Avancement"),
             percent_cell("Attendu (part)"),
+            against_expected_cell("Avancement / attendu"),
             override(
                 "Écart à la trajectoire",
                 ("unit", "percentunit"),
@@ -151,7 +198,13 @@ def targets_table(sheet: str) -> Json:
                 ("thresholds", GAP),
                 ("custom.cellOptions", {"type": "color-text"}),
             ),
+            override(
+                "Prévision",
+                ("mappings", [FORECAST_NAMES]),
+                ("custom.cellOptions", {"type": "color-text"}),
+            ),
         ],
+        links=[link("Détail de la fiche", f"{SHEET_LINK}{sheet}")] if linked else None,
     )
 
 
@@ -166,11 +219,15 @@ def sheets_table() -> Json:
         "Value #F": "Projets",
         "Value #G": "Financement",
         "Value #H": "Cibles en retard",
+        "Value #I": "Prévues hors délai",
+        "Value #J": "Projets à jour",
     }
     return panel(
         "table",
         "Synthèse par fiche",
-        "Une ligne par fiche thématique.",
+        "Une ligne par fiche thématique ; cliquer sur une fiche ouvre son détail. Prévues "
+        "hors délai : cibles qu'au rythme actuel la fiche n'atteindra pas à l'horizon. "
+        "Projets à jour : part des projets actifs sans semestre clos non déclaré.",
         [
             query('sum by (sheet) (cma:sheet_people:sum{kind="trained"})', table=True),
             query('sum by (sheet) (cma:sheet_people:sum{kind="sensitised"})', table=True),
@@ -180,6 +237,17 @@ def sheets_table() -> Json:
             query("max by (sheet) (cma:sheet_projects:count)", table=True),
             query("max by (sheet) (cma:sheet_funding:euros)", table=True),
             query("max by (sheet) (cma:sheet_targets_behind:count)", table=True),
+            query(
+                "sum by (sheet) (max by (sheet, target, status) (cma_indicator_target_forecast"
+                '{status=~"late|unreachable", reading!="approved"}))',
+                table=True,
+            ),
+            query(
+                'max by (sheet) (cma_indicator_projects_by_staleness{semesters_behind="0"})\n'
+                "  / sum by (sheet) (max by (sheet, semesters_behind) "
+                "(cma_indicator_projects_by_staleness))",
+                table=True,
+            ),
         ],
         w=24,
         h=8,
@@ -187,8 +255,22 @@ def sheets_table() -> Json:
         custom=TABLE,
         transformations=table_of(names),
         overrides=[
-            override("Fiche", ("mappings", [SHEET_NAMES])),
-            override("Part.*", ("unit", "percentunit"), ("decimals", 1), regex=True),
+            override(
+                "Fiche",
+                ("mappings", [SHEET_NAMES]),
+                (
+                    "links",
+                    [link("Détail de la fiche ${__value.text}", SHEET_LINK + "${__value.raw}")],
+                ),
+            ),
+            override(
+                "(Part.*|Projets à jour)", ("unit", "percentunit"), ("decimals", 1), regex=True
+            ),
+            override(
+                "Prévues hors délai",
+                ("thresholds", NONZERO_WARN),
+                ("custom.cellOptions", {"type": "color-text"}),
+            ),
             override("Financement", ("unit", "currencyEUR")),
             override(
                 "Cibles en retard",
@@ -207,7 +289,7 @@ def overview() -> Json:
         sheets_table(),
         row("Fiche : $sheet", repeat="sheet"),
         *figures('sheet="$sheet"'),
-        targets_table("$sheet"),
+        targets_table("$sheet", linked=True),
     ]
     return dashboard(
         "cma-overview",

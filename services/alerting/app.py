@@ -51,7 +51,7 @@ def unsubscribe_links(settings: Settings) -> UnsubscribeLinks:
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
-    engine = service_engine(settings)
+    engine = service_engine(settings, "alerting")
     broker = make_broker(settings, SERVICE, registry)
     tokens = TokenDirectory(read_copies(engine, models.projects, models.staff_tokens))
     listen_for_revocations(broker, tokens, settings, SERVICE)

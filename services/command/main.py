@@ -125,7 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "migrate":
         from services.command.migrate import migrate
 
-        return migrate(Settings().database_url, args.wait)
+        settings = Settings()
+        return migrate(settings.database_url, args.wait, settings.database_urls)
     if args.command == "topics":
         from services.command.topics import main as topics
 

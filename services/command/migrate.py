@@ -4,13 +4,16 @@ service's migrations.
 On a fresh volume PostgreSQL's image first runs a server without TCP, then restarts it: a
 one-shot migration started by a healthcheck can find nothing listening. It retries while the
 failure is transient (refused, still starting, too many connections) and gives up after
-`--wait` seconds; a wrong password or database name fails at once."""
+`--wait` seconds; a wrong password or database name fails at once.
+
+Then, as the owner, it confines each service that has its own role (`CMA_<SERVICE>_DATABASE_URL`)
+to that service's schema (`services/runtime/roles.py`)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -62,8 +65,11 @@ async def wait_for_database(
         await asyncio.sleep(every)
 
 
-def migrate(database_url: str, wait: float = WAIT_SECONDS) -> int:
+def migrate(
+    database_url: str, wait: float = WAIT_SECONDS, service_urls: Mapping[str, str] | None = None
+) -> int:
     from services.runtime.migrations import upgrade_all
+    from services.runtime.roles import confine_service_roles
 
     try:
         asyncio.run(wait_for_database(lambda: answers(database_url), wait))
@@ -72,4 +78,7 @@ def migrate(database_url: str, wait: float = WAIT_SECONDS) -> int:
         return 1
     upgrade_all(database_url)
     print(f"migrations applied: {', '.join(NAMES)}")
+    if service_urls:
+        roles = asyncio.run(confine_service_roles(database_url, service_urls))
+        print(f"roles confined to their service's schema: {', '.join(roles)}")
     return 0

@@ -20,6 +20,7 @@ from services.runtime.broker import KafkaConnection
 from services.runtime.db import make_engine
 from services.runtime.migrations import upgrade_async
 from services.runtime.registry import consumer_group, service
+from services.runtime.roles import confine_service_roles
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,8 @@ async def rebuild(
     if not rewind_only:
         await drop_schema(settings.database_url, spec.schema)
         await upgrade_async(settings.database_url, name)
+        if name in settings.database_urls:  # the new schema's grants, to the service's role
+            await confine_service_roles(settings.database_url, {name: settings.database_urls[name]})
     return groups
 
 

@@ -41,7 +41,7 @@ SERVICE = SPEC.name
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     registry = CollectorRegistry()
-    engine = service_engine(settings)
+    engine = service_engine(settings, "intake")
     broker = make_broker(settings, SERVICE, registry)
     tokens = TokenDirectory(read_copies(engine, models.projects, models.staff_tokens))
     listen_for_revocations(broker, tokens, settings, SERVICE)

@@ -58,10 +58,11 @@ def make_engine(
     )
 
 
-def service_engine(settings: Settings) -> AsyncEngine:
-    """A service's engine: its pool size and session timeouts from the settings."""
+def service_engine(settings: Settings, service: str) -> AsyncEngine:
+    """A service's engine, as its own role where it has one (`CMA_<SERVICE>_DATABASE_URL`):
+    its pool size and session timeouts from the settings."""
     return make_engine(
-        settings.database_url,
+        settings.service_database_url(service),
         pool_size=settings.database_pool_size,
         statement_timeout_ms=settings.database_statement_timeout_ms,
         idle_in_transaction_timeout_ms=settings.database_idle_in_transaction_timeout_ms,

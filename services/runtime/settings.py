@@ -15,7 +15,16 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CMA_", extra="ignore")
 
     environment: Literal["development", "test", "production"] = "development"
-    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/cma"
+    database_url: str = Field(
+        default="postgresql+asyncpg://postgres@127.0.0.1:5432/cma",
+        description="The owner role's URL: `cma migrate` and `cma replay` create the schemas "
+        "with it; a service uses it unless its own `CMA_<SERVICE>_DATABASE_URL` is set.",
+    )
+    database_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="A service's own role, confined to its schema, from "
+        '`CMA_<SERVICE>_DATABASE_URL` (docs/operations.md, "One database role per service").',
+    )
     database_pool_size: int = Field(
         default=20, ge=1, description="Database connections per process, opened as needed."
     )
@@ -189,6 +198,19 @@ class Settings(BaseSettings):
             )
             self.service_urls.setdefault(spec.name, url.rstrip("/"))
         return self
+
+    @model_validator(mode="after")
+    def _service_database_urls(self) -> Settings:
+        """`CMA_<SERVICE>_DATABASE_URL` for each service that has its own role."""
+        for spec in SERVICES:
+            url = os.environ.get(f"CMA_{spec.name.upper()}_DATABASE_URL")
+            if url:
+                self.database_urls.setdefault(spec.name, url)
+        return self
+
+    def service_database_url(self, service: str) -> str:
+        """The URL `service` connects with: its own role's, else the owner's."""
+        return self.database_urls.get(service, self.database_url)
 
     def port(self, service: str) -> int:
         return self.ports[service]

@@ -34,7 +34,7 @@ async def test_requests_are_counted_and_timed_per_route_template_not_per_path(
     clean_database: str,
 ) -> None:
     registry = CollectorRegistry()
-    engine = service_engine(settings_for_tests(clean_database, "unused:9092"))
+    engine = service_engine(settings_for_tests(clean_database, "unused:9092"), "intake")
     app = build_app(
         service="test",
         engine=engine,

@@ -22,7 +22,7 @@ async def test_the_settings_timeouts_are_on_every_session(clean_database: str) -
         database_statement_timeout_ms=1234,
         database_idle_in_transaction_timeout_ms=5678,
     )
-    engine = service_engine(settings)
+    engine = service_engine(settings, "intake")
     try:
         async with engine.connect() as conn:
             shown = [
@@ -38,7 +38,7 @@ async def test_a_session_stalled_in_a_transaction_loses_its_locks(clean_database
     settings = settings_for_tests(
         clean_database, "unused:9092", database_idle_in_transaction_timeout_ms=300
     )
-    engine = service_engine(settings)
+    engine = service_engine(settings, "intake")
     other = await asyncpg.connect(plain_url(clean_database))
     try:
         async with engine.connect() as stalled:

@@ -227,3 +227,45 @@ async def test_dashboards_and_rules_name_only_metrics_the_services_export(
     # A family may appear only once its service has reached the broker: wait for them all,
     # and fail naming those that never came.
     await eventually(unknown, [], within=15, what="named but not exported nor recorded")
+
+
+def panels_titled(board: str, start: str) -> list[dict[str, Any]]:
+    return [p for p in BOARDS[board]["panels"] if p["title"].startswith(start)]
+
+
+def test_the_overview_opens_a_sheet_s_drill_down_from_its_row_and_its_targets() -> None:
+    [summary] = panels_titled("overview", "Synthèse par fiche")
+    [sheet_column] = [
+        o for o in summary["fieldConfig"]["overrides"] if o["matcher"]["options"] == "Fiche"
+    ]
+    [links] = [p["value"] for p in sheet_column["properties"] if p["id"] == "links"]
+    assert links[0]["url"].startswith("/d/cma-sheet?var-sheet=${__value.raw}&")
+    [targets] = panels_titled("overview", "Cibles chiffrées")
+    assert targets["links"][0]["url"].startswith("/d/cma-sheet?var-sheet=$sheet&")
+
+
+def test_progress_is_judged_against_the_share_expected_today_not_fixed_steps() -> None:
+    """A gauge red below 25 % would call every target red in its first semester: the gauges
+    carry no verdict, a column of progress over the expected share does."""
+    for board in ("overview", "sheet"):
+        for p in panels_titled(board, "Cibles chiffrées"):
+            by_column = {
+                o["matcher"]["options"]: {x["id"]: x["value"] for x in o["properties"]}
+                for o in p["fieldConfig"]["overrides"]
+            }
+            assert len(by_column["Avancement"]["thresholds"]["steps"]) == 1
+            steps = by_column["Avancement / attendu"]["thresholds"]["steps"]
+            assert [s["value"] for s in steps] == [None, 0.9, 1]
+            exprs = [t["expr"] for t in p["targets"]]
+            assert any("cma_indicator_target_forecast" in e for e in exprs)
+
+
+def test_the_sheet_shows_its_trajectory_freshness_and_deadlines() -> None:
+    sheet = BOARDS["sheet"]
+    exprs = [e for _, e in expressions(sheet)]
+    assert any("cma:target_expected:people" in e for e in exprs)
+    assert any("cma_indicator_projects_by_staleness" in e for e in exprs)
+    annotations = {a["name"]: a for a in sheet["annotations"]["list"]}
+    assert set(annotations) == {"Échéances des jalons", "Échéances des rapports en retard"}
+    assert all(a["useValueForTime"] for a in annotations.values())
+    assert BOARDS["milestones"]["annotations"]["list"]

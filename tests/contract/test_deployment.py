@@ -38,6 +38,9 @@ ONE_SHOT = {"kafka-topics", "migrate"}
 KINDS = ("ConfigMap", "Secret")  # where Kubernetes pods take their settings from
 # Production needs these whatever the table says (a floor under the "production" column).
 ALWAYS_REQUIRED = {"CMA_STAFF_TOKENS", "CMA_DATABASE_URL", "CMA_KAFKA_BOOTSTRAP"}
+SERVICE_DATABASE_URLS = {f"CMA_{name.upper()}_DATABASE_URL" for name in SERVICES}
+"""Each service's own role (`Settings.database_urls`); a service gets its own instead of the
+owner's `CMA_DATABASE_URL`."""
 
 
 @cache
@@ -273,15 +276,16 @@ def cma_variables() -> Iterator[tuple[str, str, str]]:
     for pod, spec in pod_specs():
         for container in spec["containers"]:
             for entry in container.get("env", []):
-                if entry["name"].startswith("CMA_"):
-                    yield f"pod {pod}", entry["name"], str(entry["value"])
+                if entry["name"].startswith("CMA_"):  # a value, or one taken from a Secret
+                    value = entry.get("value", entry.get("valueFrom"))
+                    yield f"pod {pod}", entry["name"], str(value)
 
 
 def is_setting(variable: str) -> bool:
-    """A field of `Settings`, or one of its per-process variables (ports, service URLs)."""
-    per_process = {p.port_variable for p in registry.PROCESSES} | {
-        f"CMA_{name.upper()}_URL" for name in SERVICES
-    }
+    """A field of `Settings`, or one of its per-process variables (ports, service URLs,
+    each service's database URL)."""
+    per_process = {p.port_variable for p in registry.PROCESSES} | SERVICE_DATABASE_URLS
+    per_process |= {f"CMA_{name.upper()}_URL" for name in SERVICES}
     return field(variable) in Settings.model_fields or variable in per_process
 
 
@@ -300,7 +304,8 @@ def test_every_production_setting_is_set_by_compose_and_kubernetes() -> None:
     assert required <= set(k8s_set), required - set(k8s_set)
     for name in [*PROCESSES, "migrate"]:
         environment = compose_services()[name]["environment"]
-        assert required <= set(environment), f"{name}: {required - set(environment)}"
+        needed = required if name == "migrate" else required - {"CMA_DATABASE_URL"}
+        assert needed <= set(environment), f"{name}: {needed - set(environment)}"
         assert environment["CMA_ENVIRONMENT"] == "production"
         assert environment["CMA_KAFKA_IDEMPOTENCE"] == "true"
     assert k8s_set["CMA_ENVIRONMENT"] == "production"
@@ -326,7 +331,10 @@ def test_the_compose_environment_makes_valid_production_settings(
     assert settings.environment == "production"
     assert settings.kafka_idempotence is True
     assert settings.kafka_bootstrap == "kafka:9092"
-    assert settings.database_url.endswith("@postgres:5432/cma")
+    own = settings.service_database_url("indicator")
+    assert own.startswith("postgresql+asyncpg://cma_indicator:") and own.endswith(
+        "@postgres:5432/cma"
+    )
     assert settings.http_host == "0.0.0.0"
     assert all(isinstance(t, SecretStr) for t in settings.staff_tokens)
 
@@ -574,8 +582,36 @@ def test_pods_read_settings_from_the_configmap_and_the_secret() -> None:
             names = {s["configMapRef"]["name"] for s in sources if "configMapRef" in s}
             assert names and names <= configmaps, pod
             if "cma-monitoring" in container["image"]:
-                secret = {s["secretRef"]["name"] for s in sources if "secretRef" in s}
+                secret = {
+                    s["secretRef"]["name"]
+                    for s in sources
+                    if "secretRef" in s and not s["secretRef"].get("optional")
+                }
                 assert secret and secret <= secrets, pod
+
+
+def test_each_service_connects_as_its_own_role_and_only_migrations_as_the_owner() -> None:
+    """The owner's URL (CREATE on the database) reaches the migrate step alone; each service
+    container gets its own role's URL and no other service's."""
+    migrate = compose_services()["migrate"]["environment"]
+    assert {"CMA_DATABASE_URL", *SERVICE_DATABASE_URLS} <= set(migrate)
+    for name in SERVICES:
+        own = f"CMA_{name.upper()}_DATABASE_URL"
+        given = set(compose_services()[name]["environment"])
+        assert given & ({"CMA_DATABASE_URL"} | SERVICE_DATABASE_URLS) == {own}, name
+        assert f"cma_{name}:" in compose_services()[name]["environment"][own], name
+        [container] = k8s_kind("Deployment")[name]["spec"]["template"]["spec"]["containers"]
+        [env] = container["env"]
+        assert env["name"] == own and env["valueFrom"]["secretKeyRef"]["key"] == own, name
+    database = k8s_kind("Secret")["cma-database"]["stringData"]
+    assert set(database) == {"CMA_DATABASE_URL", *SERVICE_DATABASE_URLS}
+    for name, doc in k8s_kind("Secret").items():
+        if name != "cma-database":
+            assert not set(doc["stringData"]) & set(database), name
+    for name, doc in k8s_kind("Job").items():
+        [container] = doc["spec"]["template"]["spec"]["containers"]
+        reads = {s["secretRef"]["name"] for s in container["envFrom"] if "secretRef" in s}
+        assert ("cma-database" in reads) == (name.startswith(("cma-migrate", "cma-replay"))), name
 
 
 def test_pods_wait_for_the_topic_and_migration_jobs_of_their_release() -> None:
@@ -597,9 +633,10 @@ def test_the_settings_table_lists_every_setting_with_its_default() -> None:
     defaults = {
         f"CMA_{name.upper()}": field.default
         for name, field in Settings.model_fields.items()
-        if name not in ("ports", "service_urls")  # one variable per process or service, below
+        if name not in ("ports", "service_urls", "database_urls")  # one per process, below
     } | {spec.port_variable: spec.default_port for spec in registry.PROCESSES}
     defaults |= {f"CMA_{spec.name.upper()}_URL": None for spec in registry.SERVICES}
+    defaults |= dict.fromkeys(SERVICE_DATABASE_URLS)
     assert set(table) == set(defaults), (
         f"missing from docs/operations.md: {sorted(set(defaults) - set(table))}; "
         f"not settings: {sorted(set(table) - set(defaults))}"

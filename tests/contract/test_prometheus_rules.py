@@ -80,6 +80,21 @@ def test_every_alert_has_a_severity_a_summary_and_a_runbook_section_that_exists(
         assert str(name).lower() in anchors, f"docs/metrics.md has no section {name}"
 
 
+def test_the_on_call_table_of_operations_md_says_what_to_do_for_every_alert() -> None:
+    """docs/operations.md, "On call": one row per alert, its team, and its runbook link."""
+    doc = (ROOT / "docs" / "operations.md").read_text()
+    rows = {
+        name: (link, team)
+        for name, link, team in re.findall(
+            r"^\| \[(\w+)\]\(metrics\.md#(\w+)\) \| (\w+)", doc, re.M
+        )
+    }
+    assert set(rows) == {rule["alert"] for rule in alerts()}
+    for rule in alerts():
+        name = str(rule["alert"])
+        assert rows[name] == (name.lower(), rule["labels"]["team"]), name  # type: ignore[index]
+
+
 def test_every_alert_is_proved_to_fire_by_a_rule_unit_test() -> None:
     tested = {
         case["alertname"]

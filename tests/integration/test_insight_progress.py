@@ -61,9 +61,14 @@ async def test_progress_carries_forecasts_freshness_and_the_shortfalls_origin(
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["loc"] == ["query", "explain"]
 
-    metrics = (await platform.indicator.get("/metrics")).text
-    assert (
+    # /metrics is rebuilt in the background after the batches applied: polled until fresh.
+    forecast = (
         'cma_indicator_target_forecast{reading="as_reported",sheet="cloud",status="late",'
-        'target="cloud-bac5"} 1.0' in (metrics)
+        'target="cloud-bac5"} 1.0'
     )
-    assert 'cma_indicator_projects_by_staleness{semesters_behind="0",sheet="cloud"} 1.0' in metrics
+    stale = 'cma_indicator_projects_by_staleness{semesters_behind="0",sheet="cloud"} 1.0'
+
+    async def scraped() -> str:
+        return (await platform.indicator.get("/metrics")).text
+
+    await eventually(scraped, lambda text: forecast in text and stale in text)

@@ -71,7 +71,9 @@ async def intake(platform: SharedPlatform, **limits: int) -> AsyncIterator[httpx
 async def test_a_token_over_its_rate_gets_429_with_retry_after_and_others_are_unaffected(
     platform: SharedPlatform,
 ) -> None:
-    a, b = platform.a, platform.b
+    # Projects of this test's own: other tests (the fuzzer among them) may replace the shared
+    # projects' tokens.
+    a, b = [await platform.register(name=f"Projet limites {n}") for n in "AB"]
     async with intake(platform, rate_limit_per_minute=6, rate_limit_burst=5) as api:
         a_reports, b_reports = (f"/v1/projects/{p.project_id}/reports" for p in (a, b))
         answers = [(await api.get(a_reports, headers=a.headers)).status_code for _ in range(5)]

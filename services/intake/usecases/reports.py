@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
 from pydantic import TypeAdapter
@@ -73,6 +73,28 @@ class ReportUseCases(UseCases):
         super().__init__(engine, clock, projects)
         self.thresholds = thresholds or Thresholds()
 
+    async def _validate(
+        self,
+        conn: AsyncConnection,
+        project_id: UUID,
+        report: ReportIn,
+        today: date,
+        cell_loc: CellLoc,
+    ) -> None:
+        """The report's rules against the project as it stands: the one check that a dry run
+        and a submission share."""
+        project = await self.projects.get(conn, project_id)
+        problems = report_problems(
+            report,
+            regions=project.regions,
+            start=project.start,
+            end=project.last_day,
+            today=today,
+            cell_loc=cell_loc,
+        )
+        if problems:
+            raise Unprocessable(problems)
+
     async def check_report(
         self, project_id: UUID, report: ReportIn, cell_loc: CellLoc = json_cell_loc
     ) -> tuple[ReportCheck, list[ArrivalWarning]]:
@@ -80,17 +102,7 @@ class ReportUseCases(UseCases):
         warnings it would get. It only reads: no revision number taken, no Idempotency-Key
         looked up or kept, no event."""
         async with self.engine.connect() as conn:
-            project = await self.projects.get(conn, project_id)
-            problems = report_problems(
-                report,
-                regions=project.regions,
-                start=project.start,
-                end=project.last_day,  # as `submit_report` checks it
-                today=self.clock().date(),
-                cell_loc=cell_loc,
-            )
-            if problems:
-                raise Unprocessable(problems)
+            await self._validate(conn, project_id, report, self.clock().date(), cell_loc)
             current = await current_report(conn, project_id, report.period)
             found, _ = await check_arrival(conn, project_id, report, self.thresholds)
         if current is None:
@@ -108,21 +120,11 @@ class ReportUseCases(UseCases):
         now, fingerprint = self.clock(), request_fingerprint(report)
         try:
             async with self.engine.begin() as conn:
-                project = await self.projects.get(conn, project_id)
                 if idempotency_key is not None:
                     earlier = await earlier_report(conn, project_id, idempotency_key)
                     if earlier is not None:
                         return _replay(project_id, earlier, fingerprint)
-                problems = report_problems(
-                    report,
-                    regions=project.regions,
-                    start=project.start,
-                    end=project.last_day,
-                    today=now.date(),
-                    cell_loc=cell_loc,
-                )
-                if problems:
-                    raise Unprocessable(problems)
+                await self._validate(conn, project_id, report, now.date(), cell_loc)
                 found, tripped = await check_arrival(conn, project_id, report, self.thresholds)
                 sent = await _store(
                     conn, project_id, report, caller, now, idempotency_key, fingerprint, found
