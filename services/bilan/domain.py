@@ -20,6 +20,7 @@ from datetime import date
 
 from contracts.catalog import Catalog, Region
 from contracts.reports import period_bounds
+from services.apiclient import answers as api
 from services.bilan import sources as src
 
 NBSP = "\u00a0"
@@ -143,10 +144,10 @@ class Bilan:
     targets: tuple[TargetLine, ...]
     coverage: CoverageLine
     trajectory: Trajectory | None
-    lagging: tuple[src.Milestone, ...]
-    overdue_reports: tuple[src.OverdueReport, ...]
+    lagging: tuple[api.Milestone, ...]
+    overdue_reports: tuple[api.OverdueReport, ...]
     alerts: tuple[AlertCount, ...]
-    anomalies: tuple[src.Alert, ...]
+    anomalies: tuple[api.AlertView, ...]
 
     @property
     def laureate_count(self) -> int:
@@ -220,8 +221,8 @@ def _ended_by(period: str, day: date) -> bool:
 
 
 def _laureate(
-    project: src.ProjectSummary,
-    figures: src.ProjectProgress,
+    project: api.ProjectSummary,
+    figures: api.ProjectProgress,
     regions: Mapping[str, Region],
     day: date,
 ) -> LaureateLine:
@@ -249,7 +250,7 @@ def _region(code: str, regions: Mapping[str, Region]) -> RegionLine:
     return RegionLine(code, regions[code].name, regions[code].population)
 
 
-def _target(t: src.TargetProgress) -> TargetLine:
+def _target(t: api.TargetProgress) -> TargetLine:
     f = t.forecast
     words = FORECAST_WORDS[f.status]
     if f.status == "late" and f.semesters_late is not None:
@@ -276,8 +277,8 @@ def _target(t: src.TargetProgress) -> TargetLine:
 
 
 def _trajectory(
-    targets: list[src.TargetProgress],
-    projects: list[src.ProjectProgress],
+    targets: list[api.TargetProgress],
+    projects: list[api.ProjectProgress],
     starts: Mapping[str, date],
     day: date,
 ) -> Trajectory | None:

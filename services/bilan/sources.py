@@ -1,129 +1,34 @@
-"""What the bilan reads, and from where: the services' public answers, each parsed into the
-few fields the bilan uses (extra fields ignored, so a service may add some)."""
+"""What the bilan reads, and from where: the services' public answers, parsed into the read
+models it shares with the portal (services/apiclient/answers.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from datetime import date, datetime
 from typing import Any, TypeVar
-from uuid import UUID
 
 import httpx
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
+
+from services.apiclient.answers import (
+    AlertPage,
+    AlertView,
+    Answer,
+    Coverage,
+    Milestone,
+    MilestoneList,
+    OverdueReport,
+    OverdueReports,
+    ProjectPage,
+    ProjectProgress,
+    ProjectSummary,
+    SheetProgress,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
 
-class _Read(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class Forecast(_Read):
-    status: str
-    reached_on: date | None
-    pace_per_semester: float | None
-    semesters_late: int | None
-
-
-class Selector(_Read):
-    kind: str
-    levels: list[str] | None = None
-    audience: str | None = None
-
-
-class TargetProgress(_Read):
-    target_id: str
-    label: str
-    selector: Selector
-    actual: int
-    target: int
-    progress: float
-    expected: float
-    expected_actual: int
-    horizon: date
-    behind: bool
-    forecast: Forecast
-
-
-class SheetProgress(_Read):
-    sheet: str
-    name: str
-    as_of: date
-    targets: list[TargetProgress]
-
-
-class ProjectSummary(_Read):
-    project_id: UUID
-    sheet: str
-    wave: str
-    name: str
-    lead: str
-    regions: list[str]
-    start_date: date
-    status: str
-    closed_on: date | None
-
-
-class ProjectPage(_Read):
-    items: list[ProjectSummary]
-    next_cursor: str | None
-
-
-class ProjectProgress(_Read):
-    project_id: UUID
-    by_period: dict[str, dict[str, int]]
-    commitments: list[TargetProgress]
-
-
-class RegionsCovered(_Read):
-    covered: list[str]
-    uncovered: list[str]
-    uncovered_population_share: float
-
-
-class Coverage(_Read):
-    population_vintage: str
-    funded: RegionsCovered
-
-
-class Milestone(_Read):
-    project_id: UUID
-    project_name: str
-    title: str
-    due_date: date
-    status: str
-
-
-class MilestoneList(_Read):
-    milestones: list[Milestone]
-
-
-class OverdueReport(_Read):
-    project_name: str
-    period: str
-    deadline: date
-
-
-class OverdueReports(_Read):
-    overdue_reports: list[OverdueReport]
-
-
-class Alert(_Read):
-    kind: str
-    severity: str
-    project_name: str
-    subject: str
-    summary: str
-    started_at: datetime
-
-
-class AlertPage(_Read):
-    alerts: list[Alert]
-    next_cursor: str | None
-
-
-class Answers(_Read):
+class Answers(Answer):
     """Everything the bilan of one sheet is made of, as the services answered."""
 
     progress: SheetProgress
@@ -132,7 +37,7 @@ class Answers(_Read):
     coverage: Coverage
     lagging: list[Milestone]
     overdue_reports: list[OverdueReport]
-    alerts: list[Alert]
+    alerts: list[AlertView]
 
 
 class SourceError(RuntimeError):
@@ -207,8 +112,8 @@ async def _lagging(reader: Reader, sheet: str) -> list[Milestone]:
     return [m for answer in both for m in answer.milestones]
 
 
-async def _alerts(reader: Reader, sheet: str) -> list[Alert]:
-    found: list[Alert] = []
+async def _alerts(reader: Reader, sheet: str) -> list[AlertView]:
+    found: list[AlertView] = []
     cursor: str | None = None
     while True:
         params = {"sheet": sheet, "status": "firing", "limit": 500}

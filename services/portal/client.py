@@ -12,6 +12,7 @@ from uuid import UUID
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
+from services.apiclient import answers as a
 from services.portal import schemas as s
 
 M = TypeVar("M")
@@ -100,7 +101,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 
 ANSWERS: Mapping[Endpoint, type[BaseModel] | None] = {
     ME: s.Identity,
-    PROJECTS: s.ProjectPage,
+    PROJECTS: a.ProjectPage,
     PROJECT: s.Project,
     AMEND: None,
     CLOSE: None,
@@ -115,11 +116,11 @@ ANSWERS: Mapping[Endpoint, type[BaseModel] | None] = {
     REVISION: s.ReportContent,
     COMPLETE: s.MilestoneCompleted,
     PROGRESS: s.AllSheetsProgress,
-    PROJECT_PROGRESS: s.ProjectProgress,
-    COVERAGE: s.Coverage,
-    MILESTONES: s.MilestoneList,
+    PROJECT_PROGRESS: a.ProjectProgress,
+    COVERAGE: a.Coverage,
+    MILESTONES: a.MilestoneList,
     PROJECT_MILESTONES: s.ProjectTimeline,
-    OVERDUE: s.OverdueReports,
+    OVERDUE: a.OverdueReports,
     SUMMARY: s.Summary,
     SUBSCRIPTIONS: s.Subscription,
     SUBSCRIBE: s.SubscriptionCreated,
@@ -128,7 +129,7 @@ ANSWERS: Mapping[Endpoint, type[BaseModel] | None] = {
     TEST: s.Delivery,
     DELIVERIES: s.Delivery,
     RETRY: s.Delivery,
-    ALERTS: s.AlertPage,
+    ALERTS: a.AlertPage,
 }
 """The model of each answer (of one item, for the answers that are lists); None where the
 portal reads nothing from the answer but its status."""
@@ -227,25 +228,25 @@ class Api:
     async def progress(self, token: str) -> s.AllSheetsProgress:
         return await self.call(PROGRESS, token, s.AllSheetsProgress)
 
-    async def project_progress(self, token: str, project_id: UUID) -> s.ProjectProgress:
+    async def project_progress(self, token: str, project_id: UUID) -> a.ProjectProgress:
         path = {"project_id": project_id}
-        return await self.call(PROJECT_PROGRESS, token, s.ProjectProgress, path=path)
+        return await self.call(PROJECT_PROGRESS, token, a.ProjectProgress, path=path)
 
-    async def coverage(self, token: str, sheet: str | None = None) -> s.Coverage:
-        return await self.call(COVERAGE, token, s.Coverage, params={"sheet": sheet})
+    async def coverage(self, token: str, sheet: str | None = None) -> a.Coverage:
+        return await self.call(COVERAGE, token, a.Coverage, params={"sheet": sheet})
 
     async def milestones(
         self, token: str, *, status: str | None = None, sheet: str | None = None
-    ) -> s.MilestoneList:
+    ) -> a.MilestoneList:
         params = {"status": status, "sheet": sheet}
-        return await self.call(MILESTONES, token, s.MilestoneList, params=params)
+        return await self.call(MILESTONES, token, a.MilestoneList, params=params)
 
     async def project_milestones(self, token: str, project_id: UUID) -> s.ProjectTimeline:
         path = {"project_id": project_id}
         return await self.call(PROJECT_MILESTONES, token, s.ProjectTimeline, path=path)
 
-    async def overdue_reports(self, token: str) -> s.OverdueReports:
-        return await self.call(OVERDUE, token, s.OverdueReports)
+    async def overdue_reports(self, token: str) -> a.OverdueReports:
+        return await self.call(OVERDUE, token, a.OverdueReports)
 
     async def summary(self, token: str) -> s.Summary:
         return await self.call(SUMMARY, token, s.Summary)
@@ -302,9 +303,9 @@ class Api:
 
     async def projects(
         self, token: str, filters: Mapping[str, str | None], cursor: str | None = None
-    ) -> s.ProjectPage:
+    ) -> a.ProjectPage:
         params = {**filters, "cursor": cursor, "limit": 200}
-        return await self.call(PROJECTS, token, s.ProjectPage, params=params)
+        return await self.call(PROJECTS, token, a.ProjectPage, params=params)
 
     async def project(self, token: str, project_id: UUID) -> s.Project:
         return await self.call(PROJECT, token, s.Project, path={"project_id": project_id})
@@ -346,8 +347,8 @@ class Api:
     async def retry(self, token: str, delivery_id: UUID) -> s.Delivery:
         return await self.call(RETRY, token, s.Delivery, path={"delivery_id": delivery_id})
 
-    async def alerts(self, token: str, status: str | None = None) -> s.AlertPage:
-        return await self.call(ALERTS, token, s.AlertPage, params={"status": status})
+    async def alerts(self, token: str, status: str | None = None) -> a.AlertPage:
+        return await self.call(ALERTS, token, a.AlertPage, params={"status": status})
 
     async def subscriptions(self, token: str) -> list[s.Subscription]:
         return await self.call(SUBSCRIPTIONS, token, _SUBSCRIPTIONS)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from contracts.catalog import Catalog
+from services.apiclient import answers as a
 from services.portal import domain
 from services.portal import schemas as s
 from services.portal.client import Api
@@ -18,7 +19,7 @@ LAGGING = ("at_risk", "overdue")
 @dataclass(frozen=True)
 class Overview:
     progress: s.AllSheetsProgress
-    sheets: list[s.SheetProgress]
+    sheets: list[a.SheetProgress]
     """Sheets with projects first, then the catalog's order."""
     projects_by_sheet: dict[str, int]
     lagging: int
@@ -39,17 +40,17 @@ class RegionCell:
 
 @dataclass(frozen=True)
 class CoverageView:
-    coverage: s.Coverage
+    coverage: a.Coverage
     regions: list[RegionCell]
     counts: dict[domain.Coverage, int]
 
 
 @dataclass(frozen=True)
 class SheetView:
-    progress: s.SheetProgress
-    projects: list[s.ProjectProgress]
+    progress: a.SheetProgress
+    projects: list[a.ProjectProgress]
     chart: domain.Trajectory | None
-    chart_target: s.TargetProgress | None
+    chart_target: a.TargetProgress | None
     running: list[tuple[str, int]]
     by_level: dict[str, dict[str, int]]
     by_region: dict[str, dict[str, int]]
@@ -58,7 +59,7 @@ class SheetView:
 @dataclass(frozen=True)
 class ProjectView:
     project: s.Project
-    progress: s.ProjectProgress
+    progress: a.ProjectProgress
     timeline: s.ProjectTimeline
     reports: s.ReportHistory
 
@@ -77,8 +78,8 @@ def _cells(content: s.ReportContent) -> dict[domain.Coordinates, int]:
 
 @dataclass(frozen=True)
 class MilestonesView:
-    lagging: list[s.Milestone]
-    overdue_reports: list[s.OverdueReport]
+    lagging: list[a.Milestone]
+    overdue_reports: list[a.OverdueReport]
 
 
 def _add(into: dict[str, dict[str, int]], more: dict[str, dict[str, int]]) -> None:
@@ -94,7 +95,7 @@ class PortalQueries:
         self.catalog = catalog
         self.shapes = shapes
 
-    async def directory(self, token: str, **filters: str | None) -> list[s.ProjectSummary]:
+    async def directory(self, token: str, **filters: str | None) -> list[a.ProjectSummary]:
         """Every project matching `filters`, page after page."""
         projects, cursor = [], None
         while True:

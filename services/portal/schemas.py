@@ -1,5 +1,6 @@
 """The services' answers as the portal reads them (the fields it uses; fields the services
-add later are ignored), and the bodies it sends. `tests/contract/test_portal_client.py` checks
+add later are ignored; the ones the bilan reads too are shared from services/apiclient/answers.py),
+and the bodies it sends. `tests/contract/test_portal_client.py` checks
 each model's fields against the answer schema in the service's OpenAPI."""
 
 from __future__ import annotations
@@ -8,138 +9,47 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from services.apiclient.answers import Answer, Milestone, ProjectSummary, SheetProgress
 from services.portal.domain import french_error
 
 
-class _Answer(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-class Identity(_Answer):
+class Identity(Answer):
     role: str
     project_id: UUID | None
 
 
-class Selector(_Answer):
-    kind: str
-    levels: list[str] | None = None
-    audience: str | None = None
-
-
-class Forecast(_Answer):
-    status: str
-    reached_on: date | None
-    semesters_late: int | None
-
-
-class TargetProgress(_Answer):
-    target_id: str
-    label: str
-    selector: Selector
-    actual: int
-    target: int
-    progress: float
-    expected: float
-    expected_actual: int
-    horizon: date
-    behind: bool
-    forecast: Forecast
-
-
-class SheetProgress(_Answer):
-    sheet: str
-    name: str
-    as_of: date
-    totals: dict[str, int]
-    targets: list[TargetProgress]
-
-
-class AllSheetsProgress(_Answer):
+class AllSheetsProgress(Answer):
     as_of: date
     sheets: list[SheetProgress]
 
 
-class ProjectProgress(_Answer):
-    project_id: UUID
-    sheet: str
-    name: str
-    as_of: date
-    totals: dict[str, int]
-    by_period: dict[str, dict[str, int]]
-    by_level: dict[str, dict[str, int]]
-    by_region: dict[str, dict[str, int]]
-    commitments: list[TargetProgress]
-
-
-class RegionsCovered(_Answer):
-    covered: list[str]
-    uncovered: list[str]
-    uncovered_population_share: float
-
-
-class Coverage(_Answer):
-    sheet: str | None
-    population_vintage: str
-    funded: RegionsCovered
-    delivered: RegionsCovered
-
-
-class Milestone(_Answer):
-    project_id: UUID
-    project_name: str
-    sheet: str
-    regions: list[str]
-    milestone_id: str
-    title: str
-    due_date: date
-    status: str
-    completed_on: date | None
-    quantitative: bool
-
-
-class MilestoneList(_Answer):
-    milestones: list[Milestone]
-
-
-class SheetSummary(_Answer):
+class SheetSummary(Answer):
     sheet: str
     projects: int
     milestones: dict[str, int]
     overdue_reports: int
 
 
-class Summary(_Answer):
+class Summary(Answer):
     sheets: list[SheetSummary]
 
 
-class Transition(_Answer):
+class Transition(Answer):
     milestone_id: str
     previous: str
     status: str
     changed_at: datetime
 
 
-class ProjectTimeline(_Answer):
+class ProjectTimeline(Answer):
     project_id: UUID
     milestones: list[Milestone]
     transitions: list[Transition]
 
 
-class OverdueReport(_Answer):
-    project_id: UUID
-    project_name: str
-    sheet: str
-    period: str
-    deadline: date
-
-
-class OverdueReports(_Answer):
-    overdue_reports: list[OverdueReport]
-
-
-class ReportRevision(_Answer):
+class ReportRevision(Answer):
     revision: int
     submitted_by: str
     submitted_at: datetime
@@ -147,18 +57,18 @@ class ReportRevision(_Answer):
     cells: int
 
 
-class PeriodHistory(_Answer):
+class PeriodHistory(Answer):
     period: str
     revisions: list[ReportRevision]
     current_revision: int
 
 
-class ReportHistory(_Answer):
+class ReportHistory(Answer):
     project_id: UUID
     periods: list[PeriodHistory]
 
 
-class CellIn(_Answer):
+class CellIn(Answer):
     kind: str
     level: str
     region: str
@@ -167,7 +77,7 @@ class CellIn(_Answer):
     count: int
 
 
-class ReportContent(_Answer):
+class ReportContent(Answer):
     period: str
     revision: int
     current_revision: int
@@ -176,19 +86,19 @@ class ReportContent(_Answer):
     cells: list[CellIn]
 
 
-class ReportAccepted(_Answer):
+class ReportAccepted(Answer):
     project_id: UUID
     period: str
     revision: int
     cells: int
 
 
-class ReportWarning(_Answer):
+class ReportWarning(Answer):
     rule: str
     message: str
 
 
-class CountChange(_Answer):
+class CountChange(Answer):
     kind: str
     current: int
     proposed: int
@@ -200,12 +110,12 @@ class PlaceChange(CountChange):
     region: str
 
 
-class ReportDifference(_Answer):
+class ReportDifference(Answer):
     by_kind: list[CountChange]
     by_level_and_region: list[PlaceChange]
 
 
-class ReportDryRun(_Answer):
+class ReportDryRun(Answer):
     period: str
     current_revision: int | None
     cells: list[dict[str, object]]
@@ -225,24 +135,24 @@ class Upload:
     reason: str | None
 
 
-class ProjectCreated(_Answer):
+class ProjectCreated(Answer):
     project_id: UUID
     api_token: str
 
 
-class MilestoneCompleted(_Answer):
+class MilestoneCompleted(Answer):
     project_id: UUID
     milestone_id: str
     completed_on: date
 
 
-class Channel(_Answer):
+class Channel(Answer):
     type: str
     url: str | None = None
     address: str | None = None
 
 
-class Filters(_Answer):
+class Filters(Answer):
     sheets: list[str]
     projects: list[UUID]
     regions: list[str]
@@ -250,7 +160,7 @@ class Filters(_Answer):
     min_severity: str
 
 
-class Subscription(_Answer):
+class Subscription(Answer):
     subscription_id: UUID
     name: str
     owner_project_id: UUID | None
@@ -268,14 +178,14 @@ class SubscriptionCreated(Subscription):
     secret: str | None
 
 
-class Alert(_Answer):
+class Alert(Answer):
     status: str
     kind: str
     severity: str
     summary: str
 
 
-class Delivery(_Answer):
+class Delivery(Answer):
     delivery_id: UUID
     subscription_id: UUID
     status: str
@@ -286,49 +196,13 @@ class Delivery(_Answer):
     alerts: list[Alert]
 
 
-class AlertView(_Answer):
-    status: str
-    kind: str
-    severity: str
-    project_id: UUID
-    project_name: str
-    sheet: str
-    summary: str
-    started_at: datetime
-    resolved_at: datetime | None
-
-
-class AlertPage(_Answer):
-    alerts: list[AlertView]
-    next_cursor: str | None
-
-
-class ProjectSummary(_Answer):
-    project_id: UUID
-    sheet: str
-    wave: str
-    name: str
-    lead: str
-    regions: list[str]
-    start_date: date
-    end_date: date
-    funding_eur: int | None
-    status: str
-    closed_on: date | None
-
-
-class ProjectPage(_Answer):
-    items: list[ProjectSummary]
-    next_cursor: str | None
-
-
-class Closure(_Answer):
+class Closure(Answer):
     status: str
     on: date
     reason: str
 
 
-class Amendment(_Answer):
+class Amendment(Answer):
     amendment: int
     amended_by: str
     amended_at: datetime
@@ -341,7 +215,7 @@ class Project(ProjectSummary):
     amendments: list[Amendment]
 
 
-class QueuedReview(_Answer):
+class QueuedReview(Answer):
     project_id: UUID
     project_name: str
     sheet: str
@@ -355,11 +229,11 @@ class QueuedReview(_Answer):
     difference: dict[str, int] | None
 
 
-class ReviewQueue(_Answer):
+class ReviewQueue(Answer):
     reviews: list[QueuedReview]
 
 
-class FieldProblem(_Answer):
+class FieldProblem(Answer):
     """One entry of a 422 problem's `errors`."""
 
     loc: list[str | int]
@@ -371,7 +245,7 @@ class FieldProblem(_Answer):
         return french_error(self.type, self.msg)
 
 
-class Problem(_Answer):
+class Problem(Answer):
     status: int
     detail: str | None = None
     errors: list[FieldProblem] = Field(default_factory=list)

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 from contracts.catalog import load_catalog
+from services.apiclient import answers as api
 from services.bilan import sources as src
 from services.bilan.domain import compose, long_date, number, percent, wave_label
 
@@ -31,8 +32,8 @@ def test_numbers_percentages_and_dates_are_written_the_french_way() -> None:
 
 def forecast(
     status: str, reached: date | None = None, pace: float | None = None, late: int | None = None
-) -> src.Forecast:
-    return src.Forecast(
+) -> api.Forecast:
+    return api.Forecast(
         status=status, reached_on=reached, pace_per_semester=pace, semesters_late=late
     )
 
@@ -43,12 +44,12 @@ def target(
     value: int,
     levels: list[str] | None = None,
     audience: str | None = None,
-    f: src.Forecast | None = None,
-) -> src.TargetProgress:
-    return src.TargetProgress(
+    f: api.Forecast | None = None,
+) -> api.TargetProgress:
+    return api.TargetProgress(
         target_id=target_id,
         label=f"label {target_id}",
-        selector=src.Selector(kind=kind, levels=levels, audience=audience),
+        selector=api.Selector(kind=kind, levels=levels, audience=audience),
         actual=value // 4,
         target=value,
         progress=0.25,
@@ -60,8 +61,8 @@ def target(
     )
 
 
-def project(wave: str, name: str, regions: list[str]) -> src.ProjectSummary:
-    return src.ProjectSummary(
+def project(wave: str, name: str, regions: list[str]) -> api.ProjectSummary:
+    return api.ProjectSummary(
         project_id=uuid.uuid4(),
         sheet="ia",
         wave=wave,
@@ -69,48 +70,65 @@ def project(wave: str, name: str, regions: list[str]) -> src.ProjectSummary:
         lead=f"Chef de {name}",
         regions=regions,
         start_date=date(2022, 9, 1),
+        end_date=date(2026, 8, 31),
+        funding_eur=None,
         status="active",
         closed_on=None,
     )
 
 
-def alert(kind: str, name: str, subject: str) -> src.Alert:
-    return src.Alert(
+def alert(kind: str, name: str, subject: str) -> api.AlertView:
+    return api.AlertView(
+        status="firing",
         kind=kind,
         severity="info",
+        project_id=uuid.uuid4(),
         project_name=name,
+        sheet="ia",
         subject=subject,
         summary=f"{name} {subject}",
         started_at=datetime(2025, 8, 1, tzinfo=UTC),
+        resolved_at=None,
     )
 
 
 def answers(
-    projects: list[tuple[src.ProjectSummary, list[src.TargetProgress], dict[str, int]]],
-    targets: list[src.TargetProgress],
+    projects: list[tuple[api.ProjectSummary, list[api.TargetProgress], dict[str, int]]],
+    targets: list[api.TargetProgress],
     **more: object,
 ) -> src.Answers:
     return src.Answers.model_validate(
         {
-            "progress": src.SheetProgress(
+            "progress": api.SheetProgress(
                 sheet="ia",
                 name="Intelligence artificielle",
                 as_of=date(2026, 1, 15),
+                totals={},
                 targets=targets,
             ),
             "projects": [p for p, _, _ in projects],
             "project_progress": [
-                src.ProjectProgress(
+                api.ProjectProgress(
                     project_id=p.project_id,
+                    sheet="ia",
+                    name=p.name,
+                    as_of=date(2026, 1, 15),
+                    totals={},
+                    by_level={},
+                    by_region={},
                     by_period={k: {"trained": n, "sensitised": 2 * n} for k, n in periods.items()},
                     commitments=commitments,
                 )
                 for p, commitments, periods in projects
             ],
-            "coverage": src.Coverage(
+            "coverage": api.Coverage(
+                sheet="ia",
                 population_vintage="INSEE 2021",
-                funded=src.RegionsCovered(
+                funded=api.RegionsCovered(
                     covered=["11", "28", "93"], uncovered=["94"], uncovered_population_share=0.005
+                ),
+                delivered=api.RegionsCovered(
+                    covered=[], uncovered=["11", "28", "93", "94"], uncovered_population_share=1.0
                 ),
             ),
             "lagging": [],
@@ -198,19 +216,35 @@ def test_each_forecast_is_told_in_words() -> None:
 
 
 def test_attention_points_are_ordered_and_alerts_counted_by_kind() -> None:
-    late = {"project_id": uuid.uuid4(), "title": "T", "status": "overdue"}
+    late = {
+        "project_id": uuid.uuid4(),
+        "sheet": "ia",
+        "regions": ["11"],
+        "milestone_id": "m1",
+        "title": "T",
+        "status": "overdue",
+        "completed_on": None,
+        "quantitative": False,
+    }
+    owed = {"project_id": uuid.uuid4(), "sheet": "ia"}
     given = answers(
         [],
         [target("ia-formation-continue", "trained", 10, ["formation-continue"])],
         lagging=[
-            src.Milestone(project_name="B", due_date=date(2024, 1, 1), **late),
-            src.Milestone(project_name="A", due_date=date(2024, 1, 1), **late),
-            src.Milestone(project_name="A", due_date=date(2023, 1, 1), **late),
+            api.Milestone(project_name="B", due_date=date(2024, 1, 1), **late),
+            api.Milestone(project_name="A", due_date=date(2024, 1, 1), **late),
+            api.Milestone(project_name="A", due_date=date(2023, 1, 1), **late),
         ],
         overdue_reports=[
-            src.OverdueReport(project_name="Z", period="2024-S2", deadline=date(2025, 3, 1)),
-            src.OverdueReport(project_name="Y", period="2025-S1", deadline=date(2025, 8, 29)),
-            src.OverdueReport(project_name="X", period="2025-S1", deadline=date(2025, 8, 29)),
+            api.OverdueReport(
+                **owed, project_name="Z", period="2024-S2", deadline=date(2025, 3, 1)
+            ),
+            api.OverdueReport(
+                **owed, project_name="Y", period="2025-S1", deadline=date(2025, 8, 29)
+            ),
+            api.OverdueReport(
+                **owed, project_name="X", period="2025-S1", deadline=date(2025, 8, 29)
+            ),
         ],
         alerts=[
             alert("report_anomaly", "B", "2025-S1/semester_spike"),
