@@ -8,6 +8,7 @@ import pytest
 from bench.metrics_formula import PER_PROJECT_FAMILIES, catalog_bounds, per_project
 from bench.metrics_scrape import main as scrape_main
 from bench.metrics_series import main, report
+from services.intake.schemas import ReportFormat
 from services.runtime.registry import NAMES
 
 
@@ -30,7 +31,9 @@ async def test_the_metrics_series_benchmark_measures_what_the_documented_formula
         service = family.split("_")[1]
         assert large.series[service].get(family, 0) <= bound, family
     # Doubling the projects adds exactly the per-project part to intake and alerting: nothing.
-    assert sum(small.series["intake"].values()) == sum(large.series["intake"].values()) == 9
+    # Intake: reports accepted by format and replay, each with its `_created`, and the backlog.
+    intake = 2 * 2 * len(ReportFormat) + 1
+    assert sum(small.series["intake"].values()) == sum(large.series["intake"].values()) == intake
     assert sum(small.series["alerting"].values()) == sum(large.series["alerting"].values())
     assert report(measured) == []
 

@@ -117,9 +117,14 @@ async def test_approval_moves_the_approved_reading_and_a_new_revision_waits_for_
         "approved",
         ["84"],
     )
-    metrics = (await platform.indicator.get("/metrics")).text
-    assert 'cma_indicator_people{kind="trained",reading="approved",sheet="cloud"} 130.0' in metrics
-    assert 'cma_indicator_approved_share{sheet="cloud"} 1.0' in metrics
+    # /metrics is rebuilt in the background after the batches applied: polled until fresh.
+    approved = 'cma_indicator_people{kind="trained",reading="approved",sheet="cloud"} 130.0'
+    share = 'cma_indicator_approved_share{sheet="cloud"} 1.0'
+
+    async def scraped() -> str:
+        return (await platform.indicator.get("/metrics")).text
+
+    await eventually(scraped, lambda text: approved in text and share in text)
 
 
 async def test_a_returned_report_alerts_the_project_once_and_its_next_revision_resolves_it(
