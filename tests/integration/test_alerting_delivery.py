@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from fastapi import FastAPI, Request, Response
 
 from contracts import topics
 from contracts.events import (
@@ -41,6 +40,7 @@ from tests.support.platform import (
     settings_for_tests,
 )
 from tests.support.waiting import eventually
+from tests.support.webhooks import Receiver, receiving
 
 pytestmark = pytest.mark.integration
 
@@ -57,30 +57,6 @@ def documented_verifier() -> Callable[[str, str, str, bytes], bool]:
     namespace: dict[str, Any] = {}
     exec(code.group(1), namespace)
     return namespace["verify_cma_signature"]  # type: ignore[no-any-return]
-
-
-@dataclass
-class Receiver:
-    """A webhook receiver answering the scripted statuses, then 200."""
-
-    statuses: list[int] = field(default_factory=list)
-    seen: list[tuple[httpx.Headers, bytes]] = field(default_factory=list)
-
-    def app(self) -> FastAPI:
-        app = FastAPI()
-
-        @app.post("/hook")
-        async def hook(request: Request) -> Response:
-            self.seen.append((httpx.Headers(request.headers), await request.body()))
-            return Response(status_code=self.statuses.pop(0) if self.statuses else 200)
-
-        return app
-
-    async def count(self) -> int:
-        return len(self.seen)
-
-    def bodies(self) -> list[dict[str, Any]]:
-        return [json.loads(body) for _, body in self.seen]
 
 
 @dataclass
@@ -155,12 +131,6 @@ async def alerting(
     app = create_app(settings, clock)
     async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as api:
         yield Stack(api, kafka.bootstrap, clock, app.state.usecases)
-
-
-@contextlib.asynccontextmanager
-async def receiving(receiver: Receiver) -> AsyncIterator[str]:
-    async with serve(receiver.app()) as url:
-        yield f"{url}/hook"
 
 
 async def test_a_receiver_answering_500_twice_gets_the_notification_once_after_three_attempts(

@@ -9,31 +9,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.intake import models as m
-from tests.integration.test_alerting_delivery import Receiver, receiving
 from tests.integration.test_insight_alerts import statuses
 from tests.support.data import cell, report_body
-from tests.support.platform import STAFF, Platform, settings_for_tests
+from tests.support.platform import STAFF, Platform
 from tests.support.waiting import eventually
+from tests.support.webhooks import subscribed_receiver
 
 pytestmark = pytest.mark.integration
 
 
 async def test_each_arrival_rule_warns_stores_and_alerts(platform: Platform) -> None:
-    settings = settings_for_tests(
-        platform.database_url,
-        platform.bootstrap,
-        alert_group_wait_seconds=0,
-        webhook_allow_private=True,
-    )
-    alerting = await platform.start("alerting", settings)
-    receiver = Receiver()
-    async with receiving(receiver) as hook:
-        body = {
-            "name": "Anomalies",
-            "channel": {"type": "webhook", "url": hook, "secret": "receiver-secret-0123456789"},
-            "filters": {"kinds": ["report_anomaly"]},
-        }
-        assert (await alerting.post("/v1/subscriptions", headers=STAFF, json=body)).is_success
+    async with subscribed_receiver(
+        platform, "Anomalies", {"kinds": ["report_anomaly"]}
+    ) as receiver:
         project = await platform.register()
         await platform.known_everywhere(project)
         path = f"/v1/projects/{project.project_id}/reports"
@@ -85,21 +73,9 @@ async def test_each_arrival_rule_warns_stores_and_alerts(platform: Platform) -> 
 async def test_a_silenced_rule_resolves_its_alerts_and_stops_warning_until_restored(
     platform: Platform,
 ) -> None:
-    settings = settings_for_tests(
-        platform.database_url,
-        platform.bootstrap,
-        alert_group_wait_seconds=0,
-        webhook_allow_private=True,
-    )
-    alerting = await platform.start("alerting", settings)
-    receiver = Receiver()
-    async with receiving(receiver) as hook:
-        body = {
-            "name": "Anomalies",
-            "channel": {"type": "webhook", "url": hook, "secret": "receiver-secret-0123456789"},
-            "filters": {"kinds": ["report_anomaly"]},
-        }
-        assert (await alerting.post("/v1/subscriptions", headers=STAFF, json=body)).is_success
+    async with subscribed_receiver(
+        platform, "Anomalies", {"kinds": ["report_anomaly"]}
+    ) as receiver:
         project = await platform.register()
         await platform.known_everywhere(project)
         reports = f"/v1/projects/{project.project_id}/reports"

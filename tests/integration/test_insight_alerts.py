@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_alerting_delivery import Receiver, receiving
 from tests.support.data import cell, report_body
-from tests.support.platform import STAFF, Platform, settings_for_tests
+from tests.support.platform import STAFF, Platform
 from tests.support.waiting import eventually
+from tests.support.webhooks import Receiver, subscribed_receiver
 
 pytestmark = pytest.mark.integration
 
@@ -28,23 +28,9 @@ def statuses(receiver: Receiver) -> dict[tuple[str, str], list[str]]:
 
 
 async def test_each_indicator_condition_fires_once_and_resolves_once(platform: Platform) -> None:
-    settings = settings_for_tests(
-        platform.database_url,
-        platform.bootstrap,
-        alert_group_wait_seconds=0,
-        delivery_backoff_base_seconds=0.01,
-        webhook_allow_private=True,
-    )
-    alerting = await platform.start("alerting", settings)
-    receiver = Receiver()
-    async with receiving(receiver) as hook:
-        body: dict[str, Any] = {
-            "name": "Nuage",
-            "channel": {"type": "webhook", "url": hook, "secret": "receiver-secret-0123456789"},
-            "filters": {"sheets": ["cloud"], "kinds": KINDS},
-        }
-        r = await alerting.post("/v1/subscriptions", headers=STAFF, json=body)
-        assert r.status_code == 201, r.text
+    async with subscribed_receiver(
+        platform, "Nuage", {"sheets": ["cloud"], "kinds": KINDS}
+    ) as receiver:
         # Registered 2023-01-01, nothing reported by 2025-09-01: behind at the end of 2024-S2
         # and 2025-S1 and today; 5 closed semesters unreported (> 1).
         project = await platform.register()

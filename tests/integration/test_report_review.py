@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_alerting_delivery import Receiver, receiving
 from tests.integration.test_insight_alerts import statuses
 from tests.support.data import cell, report_body
-from tests.support.platform import STAFF, Platform, settings_for_tests
+from tests.support.platform import STAFF, Platform
 from tests.support.platform.in_process import Project
 from tests.support.waiting import eventually
+from tests.support.webhooks import subscribed_receiver
 
 pytestmark = pytest.mark.integration
 
@@ -130,21 +130,7 @@ async def test_approval_moves_the_approved_reading_and_a_new_revision_waits_for_
 async def test_a_returned_report_alerts_the_project_once_and_its_next_revision_resolves_it(
     platform: Platform,
 ) -> None:
-    settings = settings_for_tests(
-        platform.database_url,
-        platform.bootstrap,
-        alert_group_wait_seconds=0,
-        webhook_allow_private=True,
-    )
-    alerting = await platform.start("alerting", settings)
-    receiver = Receiver()
-    async with receiving(receiver) as hook:
-        body = {
-            "name": "Renvois",
-            "channel": {"type": "webhook", "url": hook, "secret": "receiver-secret-0123456789"},
-            "filters": {"kinds": ["report_returned"]},
-        }
-        assert (await alerting.post("/v1/subscriptions", headers=STAFF, json=body)).is_success
+    async with subscribed_receiver(platform, "Renvois", {"kinds": ["report_returned"]}) as receiver:
         project = await platform.register()
         await platform.known_everywhere(project)
         await submit(platform, project, 100)

@@ -20,18 +20,17 @@ from tests.integration.test_alerting_delivery import (
     SECRET,
     STAFF,
     Mailbox,
-    Receiver,
     Stack,
     alerting,
     documented_verifier,
     milestone_event,
-    receiving,
 )
 from tests.support.clock import FakeClock
 from tests.support.events import project_registered
 from tests.support.kafka import publish
 from tests.support.platform import EmbeddedKafka, free_port
 from tests.support.waiting import eventually
+from tests.support.webhooks import Receiver, receiving
 
 pytestmark = pytest.mark.integration
 
