@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 import httpx
-from playwright.async_api import Page
+from playwright.async_api import Page, expect
 from pypdf import PdfReader
 
 from contracts.catalog import load_catalog
@@ -27,7 +27,7 @@ async def test_staff_opens_a_sheets_bilan_and_downloads_its_pdf(
     name = load_catalog().sheets["cloud"].name
     await portal.sign_in(page)
     await page.click("#fiche-cloud a:has-text('Bilan de la fiche')")
-    assert await page.title() == f"Bilan — {name} — Suivi AMI CMA"
+    await expect(page).to_have_title(f"Bilan — {name} — Suivi AMI CMA")
     await shot(page, "bilan")
 
     async with page.expect_download() as downloading:
@@ -45,7 +45,7 @@ async def test_staff_opens_a_sheets_bilan_and_downloads_its_pdf(
     # The sheet page leads there too.
     await page.goto(f"{portal.url}/fiches/cloud")
     await page.click("#sheet-bilan")
-    assert await page.title() == f"Bilan — {name} — Suivi AMI CMA"
+    await expect(page).to_have_title(f"Bilan — {name} — Suivi AMI CMA")
 
 
 async def test_a_script_downloads_the_bilan_with_a_staff_bearer_token(portal: Portal) -> None:

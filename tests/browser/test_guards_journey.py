@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import httpx
-from playwright.async_api import Page
+from playwright.async_api import Page, expect
 
 from tests.browser.conftest import Portal, shot
 
@@ -16,7 +16,7 @@ async def test_a_project_token_cannot_open_a_staff_page(portal: Portal, page: Pa
     await portal.sign_in(page, project.token)
     answer = await page.goto(f"{portal.url}/couverture")
     assert answer is not None and answer.status == 403
-    assert await page.title() == "Accès refusé — Suivi AMI CMA"
+    await expect(page).to_have_title("Accès refusé — Suivi AMI CMA")
     await shot(page, "forbidden")
 
 
@@ -50,7 +50,7 @@ async def test_the_bilan_is_refused_to_a_project_in_a_session_or_with_a_bearer_t
     for path in ("/bilan/cloud", "/bilan/cloud.pdf"):
         answer = await page.goto(f"{portal.url}{path}")
         assert answer is not None and answer.status == 403, path
-        assert await page.title() == "Accès refusé — Suivi AMI CMA"
+        await expect(page).to_have_title("Accès refusé — Suivi AMI CMA")
     async with httpx.AsyncClient(base_url=portal.url) as script:
         bearer = {"Authorization": f"Bearer {project.token}"}
         refused = await script.get("/bilan/cloud.pdf", headers=bearer)

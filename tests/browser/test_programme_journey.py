@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from playwright.async_api import Page
+from playwright.async_api import Page, expect
 
 from services.launcher.demo import post_demo
 from tests.browser.conftest import Portal, shot, tick
@@ -31,7 +31,7 @@ async def test_staff_registers_a_project_and_sees_the_overview_and_the_map_chang
     alerting = portal.platform.url("alerting")
     await asyncio.to_thread(post_demo, *urls, STAFF_TOKEN, tmp_path, alerting_url=alerting)
     await portal.sign_in(page)
-    assert await page.title() == "Tableau de bord — Suivi AMI CMA"
+    await expect(page).to_have_title("Tableau de bord — Suivi AMI CMA")
     await eventually(
         lambda: projects_on_overview(page, portal.url), "14", within=120, what="the demo"
     )
@@ -56,7 +56,7 @@ async def test_staff_registers_a_project_and_sees_the_overview_and_the_map_chang
     await page.fill("#f-name", "IA en Bourgogne")
     await tick(page, "Bourgogne-Franche-Comté")
     await page.click("main button[type=submit]")
-    assert await page.title() == "Projet enregistré — Suivi AMI CMA"
+    await expect(page).to_have_title("Projet enregistré — Suivi AMI CMA")
     assert (await page.text_content("#project-token") or "").startswith("cmap_")
 
     await eventually(

@@ -4,7 +4,7 @@ it with a CSV; marks a milestone as met."""
 
 from __future__ import annotations
 
-from playwright.async_api import Page
+from playwright.async_api import Page, expect
 
 from tests.browser.conftest import Portal, shot
 from tests.support.spreadsheets import WIDE, XLSX, fill, workbook
@@ -30,7 +30,7 @@ async def test_a_project_fixes_the_row_named_and_sees_its_progress_move(
     project = await portal.platform.register()
     await portal.platform.known_everywhere(project)
     await portal.sign_in(page, project.token)
-    assert await page.title() == "La Tête Dans Le Nuage — Suivi AMI CMA"
+    await expect(page).to_have_title("La Tête Dans Le Nuage — Suivi AMI CMA")
     assert await page.text_content("#total-trained") == "0"
 
     await upload(page, portal.url, WRONG, "rapport.xlsx", XLSX)
@@ -43,7 +43,7 @@ async def test_a_project_fixes_the_row_named_and_sees_its_progress_move(
     assert template.ok and template.headers["content-type"] == XLSX
     filled = fill(await template.body(), {("84", "bac+5"): (65, None, None)})
     await upload(page, portal.url, filled, "rapport-2025-S1.xlsx", XLSX)
-    assert await page.title() == "Vérifier le rapport — Suivi AMI CMA"
+    await expect(page).to_have_title("Vérifier le rapport — Suivi AMI CMA")
     totals = await page.text_content("#dry-run-totals tbody") or ""
     assert "formés" in totals and "+65" in totals, totals
     await shot(page, "upload-dry-run")
@@ -51,7 +51,7 @@ async def test_a_project_fixes_the_row_named_and_sees_its_progress_move(
     assert "révision 1" not in await history.text()  # the dry run stored nothing
 
     await page.click("#confirm-report")
-    assert await page.title() == "Rapports — Suivi AMI CMA"
+    await expect(page).to_have_title("Rapports — Suivi AMI CMA")
     assert "révision 1, 1 cellules" in (await page.text_content("main") or "")
     await shot(page, "report-revisions")
 

@@ -5,7 +5,7 @@ in the log, edits the subscription (after a refused repeat interval), and delete
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from playwright.async_api import Page
+from playwright.async_api import Page, expect
 
 from tests.browser.conftest import Portal, shot
 from tests.support.platform import serve
@@ -57,7 +57,7 @@ async def subscribe_and_watch(
     await shot(page, "subscriptions")
 
     await page.click("#subscriptions button:has-text('Tester')")
-    assert await page.title() == "Livraisons — Alertes du projet — Suivi AMI CMA"
+    await expect(page).to_have_title("Livraisons — Alertes du projet — Suivi AMI CMA")
     assert "Test livré." in (await page.text_content("main") or "")
     assert any('"status":"test"' in r["body"].replace(" ", "") for r in received), received
     log = page.url
