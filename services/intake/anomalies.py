@@ -1,5 +1,5 @@
 """Checks on arrival: rules that flag a report without refusing it (docs/insight.md, Checks on
-arrival). Pure: the caller reads the project's earlier reports and passes them in.
+arrival). Pure: the caller reads the figures of the project's earlier reports and passes them in.
 
 Each rule has a threshold setting and can be silenced per project (`silenced`):
 
@@ -53,12 +53,27 @@ def of_kind(cells: Sequence[Cell], kind: CellKind) -> int:
     return sum(c.count for c in cells if c.kind is kind)
 
 
+@dataclass(frozen=True, slots=True)
+class PeriodFigures:
+    """What the rules read of a report they compare with: kept with each stored revision, so
+    that a new report's checks do not decode every period's cells."""
+
+    total: int  # every kind but `alternance`
+    trained: int
+    sex_split: bool  # some `trained` cell carries a sex
+
+    @classmethod
+    def of(cls, cells: Sequence[Cell]) -> PeriodFigures:
+        split = any(c.kind is CellKind.TRAINED and c.sex is not None for c in cells)
+        return cls(total(cells), of_kind(cells, CellKind.TRAINED), split)
+
+
 def warnings(
     *,
     period: str,
     cells: Sequence[Cell],
-    previous: Sequence[Cell] | None,
-    others: Mapping[str, Sequence[Cell]],
+    previous: PeriodFigures | None,
+    others: Mapping[str, PeriodFigures],
     thresholds: Thresholds,
     silenced: Collection[Rule] = (),
 ) -> list[ArrivalWarning]:
@@ -66,8 +81,8 @@ def warnings(
     latest revision of each of the project's other periods."""
     found: list[ArrivalWarning] = []
     now, trained = total(cells), of_kind(cells, CellKind.TRAINED)
-    if previous is not None and total(previous) > 0:
-        before = total(previous)
+    if previous is not None and previous.total > 0:
+        before = previous.total
         if abs(now - before) > thresholds.revision_share * before:
             found.append(
                 ArrivalWarning(
@@ -76,7 +91,7 @@ def warnings(
                     f"(plus de {thresholds.revision_share:.0%}).",
                 )
             )
-    history = [of_kind(c, CellKind.TRAINED) for c in others.values()]
+    history = [f.trained for f in others.values()]
     if len(history) >= 2 and (median := statistics.median(history)) > 0:
         if trained > thresholds.spike_factor * median:
             found.append(
@@ -86,10 +101,13 @@ def warnings(
                     f"la médiane des autres semestres du projet ({median:g}).",
                 )
             )
-    earlier = [c for p, cs in others.items() if p < period for c in cs]
-    split_before = any(c.kind is CellKind.TRAINED and c.sex is not None for c in earlier)
+    earlier = [f for p, f in others.items() if p < period]
     trained_cells = [c for c in cells if c.kind is CellKind.TRAINED and c.count > 0]
-    if split_before and trained_cells and all(c.sex is None for c in trained_cells):
+    if (
+        any(f.sex_split for f in earlier)
+        and trained_cells
+        and all(c.sex is None for c in trained_cells)
+    ):
         found.append(
             ArrivalWarning(
                 Rule.SEX_SPLIT_DROPPED,
@@ -106,7 +124,7 @@ def warnings(
                 f"(plus de {thresholds.alternance_share:.0%}).",
             )
         )
-    if now == 0 and any(total(cs) > 0 for p, cs in others.items() if p < period):
+    if now == 0 and any(f.total > 0 for f in earlier):
         found.append(
             ArrivalWarning(
                 Rule.ZERO_AFTER_NONZERO,

@@ -6,6 +6,8 @@ tripped and this one does not is resolved. Rules silenced for the project (table
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -15,59 +17,104 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events import ConditionChanged, ConditionKind, ProjectContext
-from contracts.reports import Cell, ReportIn
+from contracts.reports import ReportIn
 from services.intake import models as m
-from services.intake.anomalies import ArrivalWarning, Rule, Thresholds, warnings
-from services.intake.domain import envelope
+from services.intake.anomalies import ArrivalWarning, PeriodFigures, Rule, Thresholds, warnings
+from services.intake.domain import ProjectRun, envelope
+from services.runtime.db import driver
+from services.runtime.errors import NotFound
+
+# A report's one read before it is stored, on the transaction's asyncpg connection (prepared
+# once per connection): the project's run, its silenced rules and, a row each, its periods'
+# latest revisions with their figures. It replaced four SQLAlchemy statements and the decoding
+# of every period's cells (docs/performance.md, B1).
+STANDING = f"""
+    SELECT p.regions, p.start_date, p.end_date, p.closed_on, s.rules,
+        l.period, l.total_count, l.trained_count, l.sex_split, l.warnings
+    FROM {m.projects.fullname} p
+    CROSS JOIN LATERAL (
+        SELECT array_agg(rule) AS rules FROM {m.silenced_checks.fullname}
+        WHERE project_id = p.project_id) s
+    LEFT JOIN LATERAL (
+        SELECT DISTINCT ON (period) period, total_count, trained_count, sex_split, warnings
+        FROM {m.reports.fullname} WHERE project_id = p.project_id
+        ORDER BY period, revision DESC) l ON true
+    WHERE p.project_id = $1"""
 
 
-def _latest_revisions(project_id: UUID) -> Select[tuple[str, Any, Any]]:
+@dataclass(frozen=True, slots=True)
+class Latest:
+    """A period's latest revision, as the checks compare with it."""
+
+    figures: PeriodFigures
+    tripped: frozenset[Rule]
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A project as a new report of it is checked: its run, the rules silenced for it and
+    each period's latest revision."""
+
+    run: ProjectRun
+    silenced: frozenset[Rule]
+    latest: Mapping[str, Latest]
+
+    def check(
+        self, report: ReportIn, thresholds: Thresholds
+    ) -> tuple[list[ArrivalWarning], set[Rule]]:
+        """The report's warnings, and the rules its period's previous revision tripped (but
+        for silenced ones: their alerts were resolved when they were silenced)."""
+        previous = self.latest.get(report.period)
+        found = warnings(
+            period=report.period,
+            cells=report.cells,
+            previous=None if previous is None else previous.figures,
+            others={p: r.figures for p, r in self.latest.items() if p != report.period},
+            thresholds=thresholds,
+            silenced=self.silenced,
+        )
+        tripped = set() if previous is None else set(previous.tripped)
+        return found, tripped - self.silenced
+
+
+async def read_standing(conn: AsyncConnection, project_id: UUID) -> Standing:
+    """In the caller's transaction; `NotFound` for an unknown project."""
+    async with driver(conn, "read a project's standing") as db:
+        rows = await db.fetch(STANDING, project_id)
+    if not rows:
+        raise NotFound(f"project {project_id} not found")
+    first = rows[0]
+    return Standing(
+        ProjectRun(
+            tuple(first["regions"]), first["start_date"], first["end_date"], first["closed_on"]
+        ),
+        frozenset(Rule(rule) for rule in first["rules"] or ()),
+        {
+            row["period"]: Latest(
+                PeriodFigures(row["total_count"], row["trained_count"], row["sex_split"]),
+                frozenset(Rule(w["rule"]) for w in row["warnings"]),
+            )
+            for row in rows
+            if row["period"] is not None
+        },
+    )
+
+
+def _latest_revisions(project_id: UUID) -> Select[tuple[str, Any]]:
     r = m.reports.c
     return (
-        select(r.period, r.cells, r.warnings)
+        select(r.period, r.warnings)
         .where(r.project_id == project_id)
         .order_by(r.period, r.revision.desc())
         .ext(distinct_on(r.period))
     )
 
 
-async def silenced_rules(conn: AsyncConnection, project_id: UUID) -> set[Rule]:
-    s = m.silenced_checks.c
-    rows = await conn.execute(select(s.rule).where(s.project_id == project_id))
-    return {Rule(rule) for (rule,) in rows}
-
-
-async def check_arrival(
-    conn: AsyncConnection, project_id: UUID, report: ReportIn, thresholds: Thresholds
-) -> tuple[list[ArrivalWarning], set[Rule]]:
-    """The report's warnings, and the rules its period's previous revision tripped (but for
-    silenced ones: their alerts were resolved when they were silenced)."""
-    silenced = await silenced_rules(conn, project_id)
-    others: dict[str, list[Cell]] = {}
-    previous: list[Cell] | None = None
-    tripped: set[Rule] = set()
-    for period, cells, stored in await conn.execute(_latest_revisions(project_id)):
-        parsed = [Cell.model_validate(c) for c in cells]
-        if period == report.period:
-            previous, tripped = parsed, {Rule(w["rule"]) for w in stored}
-        else:
-            others[period] = parsed
-    found = warnings(
-        period=report.period,
-        cells=report.cells,
-        previous=previous,
-        others=others,
-        thresholds=thresholds,
-        silenced=silenced,
-    )
-    return found, tripped - silenced
-
-
 async def periods_tripping(conn: AsyncConnection, project_id: UUID, rule: Rule) -> list[str]:
     """The periods whose current revision tripped `rule`: its alerts firing now."""
     return [
         period
-        for period, _, stored in await conn.execute(_latest_revisions(project_id))
+        for period, stored in await conn.execute(_latest_revisions(project_id))
         if any(w["rule"] == rule.value for w in stored)
     ]
 

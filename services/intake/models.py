@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -96,6 +97,11 @@ reports = Table(
     Column("cells", JSONB, nullable=False),
     # Checks on arrival (services/intake/anomalies.py): [{rule, message}], [] when none.
     Column("warnings", JSONB, nullable=False, server_default="[]"),
+    # What those checks compare a later report with (anomalies.PeriodFigures), kept so that
+    # they need not decode every period's cells.
+    Column("total_count", BigInteger, nullable=False),
+    Column("trained_count", BigInteger, nullable=False),
+    Column("sex_split", Boolean, nullable=False),
     # Review by a programme officer (docs/review.md): `submitted` until decided.
     Column("review_status", String(10), nullable=False, server_default="submitted"),
     Column("reviewed_by", String(100)),

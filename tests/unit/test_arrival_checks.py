@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from contracts.reports import Cell
-from services.intake.anomalies import Rule, Thresholds, warnings
+from services.intake.anomalies import PeriodFigures, Rule, Thresholds, warnings
 
 
 def cells(trained: int = 100, alternance: int = 0, sex: str | None = None) -> list[Cell]:
@@ -18,10 +18,23 @@ def cells(trained: int = 100, alternance: int = 0, sex: str | None = None) -> li
     return found
 
 
-def rules(**kwargs: Any) -> list[Rule]:
-    args: dict[str, Any] = {"period": "2025-S1", "previous": None, "others": {}}
-    args |= {"cells": cells(), "thresholds": Thresholds()} | kwargs
-    return [w.rule for w in warnings(**args)]
+def rules(
+    previous: list[Cell] | None = None, others: dict[str, list[Cell]] | None = None, **kwargs: Any
+) -> list[Rule]:
+    """The rules tripped, the earlier reports given by their cells as they were stored."""
+    args: dict[str, Any] = {"period": "2025-S1", "cells": cells(), "thresholds": Thresholds()}
+    args["previous"] = None if previous is None else PeriodFigures.of(previous)
+    args["others"] = {p: PeriodFigures.of(c) for p, c in (others or {}).items()}
+    return [w.rule for w in warnings(**(args | kwargs))]
+
+
+def test_a_reports_figures_leave_alternance_out_of_the_total_and_see_a_trained_sex_split() -> None:
+    assert PeriodFigures.of(cells(100, alternance=30)) == PeriodFigures(100, 100, False)
+    assert PeriodFigures.of(cells(0, sex="F")) == PeriodFigures(0, 0, True)
+    sensitised = Cell.model_validate(
+        {"kind": "sensitised", "level": "bac+5", "region": "84", "sex": "M", "count": 7}
+    )
+    assert PeriodFigures.of([*cells(5), sensitised]) == PeriodFigures(12, 5, False)
 
 
 def test_a_plain_report_trips_nothing() -> None:

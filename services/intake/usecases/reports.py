@@ -17,8 +17,8 @@ from contracts.events import IndicatorReportSubmitted, IndicatorReportSubmittedP
 from contracts.reports import Cell, ReportIn
 from contracts.topics import event_key
 from services.intake import models as m
-from services.intake.anomalies import ArrivalWarning, Thresholds
-from services.intake.arrival import anomaly_events, check_arrival, project_context
+from services.intake.anomalies import ArrivalWarning, PeriodFigures, Rule, Thresholds
+from services.intake.arrival import anomaly_events, project_context, read_standing
 from services.intake.domain import (
     CellLoc,
     ReportCheck,
@@ -50,9 +50,15 @@ NEXT_REVISION = f"""
 STORE = f"""
     WITH report AS (
         INSERT INTO {m.reports.fullname} (report_id, project_id, period, revision,
-            idempotency_key, request_sha256, submitted_by, submitted_at, reason, cells, warnings)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11))
-    INSERT INTO {m.outbox.fullname} (event_id, topic, key, value) VALUES ($12, $13, $14, $15)"""
+            idempotency_key, request_sha256, submitted_by, submitted_at, reason, cells, warnings,
+            total_count, trained_count, sex_split)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)),
+    event AS (
+        INSERT INTO {m.outbox.fullname} (event_id, topic, key, value) VALUES ($15, $16, $17, $18))
+    SELECT review_status FROM {m.reports.fullname}
+    WHERE project_id = $2 AND period = $3 AND revision = $4 - 1"""
+"""The statement also answers the review status of the revision it supersedes: read after
+`NEXT_REVISION` took the period's row lock, it sees that revision committed."""
 CELLS = TypeAdapter(list[Cell])
 
 
@@ -74,26 +80,24 @@ class ReportUseCases(UseCases):
         self.thresholds = thresholds or Thresholds()
 
     async def _validate(
-        self,
-        conn: AsyncConnection,
-        project_id: UUID,
-        report: ReportIn,
-        today: date,
-        cell_loc: CellLoc,
-    ) -> None:
-        """The report's rules against the project as it stands: the one check that a dry run
-        and a submission share."""
-        project = await self.projects.get(conn, project_id)
+        self, conn: AsyncConnection, project_id: UUID, report: ReportIn, today: date, loc: CellLoc
+    ) -> tuple[list[ArrivalWarning], set[Rule]]:
+        """The report's rules against the project as it stands, then its checks on arrival:
+        the one validation that a dry run and a submission share. Answers the warnings and the
+        rules the period's previous revision tripped."""
+        standing = await read_standing(conn, project_id)
+        run = standing.run
         problems = report_problems(
             report,
-            regions=project.regions,
-            start=project.start,
-            end=project.last_day,
+            regions=run.regions,
+            start=run.start,
+            end=run.last_day,
             today=today,
-            cell_loc=cell_loc,
+            cell_loc=loc,
         )
         if problems:
             raise Unprocessable(problems)
+        return standing.check(report, self.thresholds)
 
     async def check_report(
         self, project_id: UUID, report: ReportIn, cell_loc: CellLoc = json_cell_loc
@@ -102,9 +106,8 @@ class ReportUseCases(UseCases):
         warnings it would get. It only reads: no revision number taken, no Idempotency-Key
         looked up or kept, no event."""
         async with self.engine.connect() as conn:
-            await self._validate(conn, project_id, report, self.clock().date(), cell_loc)
+            found, _ = await self._validate(conn, project_id, report, self.clock().date(), cell_loc)
             current = await current_report(conn, project_id, report.period)
-            found, _ = await check_arrival(conn, project_id, report, self.thresholds)
         if current is None:
             return report_check(report, None, []), found
         return report_check(report, current.revision, list(current.cells)), found
@@ -124,12 +127,15 @@ class ReportUseCases(UseCases):
                     earlier = await earlier_report(conn, project_id, idempotency_key)
                     if earlier is not None:
                         return _replay(project_id, earlier, fingerprint)
-                await self._validate(conn, project_id, report, now.date(), cell_loc)
-                found, tripped = await check_arrival(conn, project_id, report, self.thresholds)
-                sent = await _store(
+                found, tripped = await self._validate(
+                    conn, project_id, report, now.date(), cell_loc
+                )
+                sent, superseded = await _store(
                     conn, project_id, report, caller, now, idempotency_key, fingerprint, found
                 )
-                await resolve_returned(conn, project_id, report.period, sent.revision, now)
+                await resolve_returned(
+                    conn, project_id, report.period, sent.revision, now, superseded
+                )
                 if found or tripped:
                     context = await project_context(conn, project_id)
                     events = anomaly_events(project_id, context, report.period, found, tripped, now)
@@ -153,8 +159,9 @@ async def _store(
     idempotency_key: str | None,
     fingerprint: str,
     found: list[ArrivalWarning],
-) -> ReportRevision:
-    """The report's revision, its row and its event, in the caller's transaction."""
+) -> tuple[ReportRevision, str | None]:
+    """The report's revision, its row and its event, in the caller's transaction; with the
+    review status of the revision it supersedes (None for a first one)."""
     async with driver(conn, "store report") as db:
         revision = await db.fetchval(NEXT_REVISION, project_id, report.period)
         sent = ReportRevision(
@@ -178,7 +185,8 @@ async def _store(
                 cells=tuple(report.cells),
             ),
         )
-        await db.execute(
+        figures = PeriodFigures.of(report.cells)
+        superseded: str | None = await db.fetchval(
             STORE,
             sent.report_id,
             project_id,
@@ -191,12 +199,15 @@ async def _store(
             report.reason,
             CELLS.dump_json(report.cells).decode(),  # jsonb takes JSON text on these connections
             json.dumps([_stored(w) for w in found]),
+            figures.total,
+            figures.trained,
+            figures.sex_split,
             event.event_id,
             topics.REPORTS.name,
             event_key(event.partition_key),
             event.model_dump_json().encode(),
         )
-    return sent
+    return sent, superseded
 
 
 def _replay(project_id: UUID, earlier: EarlierReport, fingerprint: str) -> Accepted:

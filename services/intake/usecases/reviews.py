@@ -59,11 +59,6 @@ _REVISION = select(
     _r.period == bindparam("period"),
     _r.revision == bindparam("revision"),
 )
-_STATUS = select(_r.review_status).where(
-    _r.project_id == bindparam("project_id"),
-    _r.period == bindparam("period"),
-    _r.revision == bindparam("revision"),
-)
 
 
 class ReviewUseCases(UseCases):
@@ -129,15 +124,16 @@ class ReviewUseCases(UseCases):
 
 
 async def resolve_returned(
-    conn: AsyncConnection, project_id: UUID, period: str, revision: int, now: datetime
+    conn: AsyncConnection,
+    project_id: UUID,
+    period: str,
+    revision: int,
+    now: datetime,
+    superseded: str | None,
 ) -> None:
     """In a new revision's transaction: resolves the `report_returned` alert of the revision
-    it supersedes, if that one was returned."""
-    if revision == 1:
-        return
-    key = {"project_id": project_id, "period": period, "revision": revision - 1}
-    status = (await conn.execute(_STATUS, key)).scalar_one_or_none()
-    if status == ReviewStatus.RETURNED.value:
+    it supersedes (whose review status is `superseded`), if that one was returned."""
+    if superseded == ReviewStatus.RETURNED.value:
         await _returned(conn, project_id, period, revision - 1, now, None)
 
 
