@@ -11,13 +11,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from services.runtime.consumer import is_transient
 from services.runtime.docs import serve_docs
@@ -87,6 +88,9 @@ CONFLICT: Responses = {409: _problem("The resource is not in a state that allows
 
 
 READY_BROKER_TIMEOUT = 2.0
+CLIENT_CLOSED = 499
+"""nginx's status for a request whose client left before the answer: it reaches no one, but
+the request metrics show it."""
 """Seconds `/readyz` waits for Kafka to describe its cluster (probes time out after 3)."""
 
 
@@ -160,6 +164,12 @@ def build_app(
                 )
             )
         return problem(exc.status_code, str(exc.detail), headers=headers)
+
+    @app.exception_handler(ClientDisconnect)
+    async def gone(_: Request, exc: ClientDisconnect) -> Response:
+        # The client left before its body arrived: nothing was read, so nothing stored, and
+        # nobody to answer; counted as nginx's 499, not logged as an error of ours.
+        return Response(status_code=CLIENT_CLOSED)
 
     @app.exception_handler(Exception)
     async def unavailable(_: Request, exc: Exception) -> JSONResponse:

@@ -4,10 +4,12 @@ labels bounded by its routes whatever the paths asked."""
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 import httpx
-from fastapi import APIRouter, FastAPI
+import pytest
+from fastapi import APIRouter, FastAPI, Request
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
@@ -79,3 +81,46 @@ async def test_requests_are_counted_and_timed_per_route_template_not_per_path(
         for s in family.samples
     }
     assert routes == {"/v1/things/{thing_id}", "unmatched", "/healthz", "/v1/things"}
+
+
+async def test_a_client_leaving_before_its_body_arrives_is_counted_not_logged_as_an_error(
+    clean_database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry = CollectorRegistry()
+    engine = service_engine(settings_for_tests(clean_database, "unused:9092"), "intake")
+    app = build_app(
+        service="test", engine=engine, registry=registry, lifespan=no_lifespan, max_body_bytes=100
+    )
+
+    @app.post("/v1/things")
+    async def post_thing(request: Request) -> Thing:
+        return Thing.model_validate_json(await request.body())
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "path": "/v1/things",
+        "raw_path": b"/v1/things",
+        "root_path": "",
+        "scheme": "http",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"20")],
+        "client": ("127.0.0.1", 1),
+        "server": ("test", 80),
+    }
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    with caplog.at_level(logging.ERROR):
+        await app(scope, receive, send)
+    assert sent[0]["status"] == 499
+    assert requests(registry, "/v1/things", "POST", "499") == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    await engine.dispose()
