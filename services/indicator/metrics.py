@@ -1,5 +1,5 @@
-"""Business gauges, computed from the database at scrape time through the figures the API
-answers (see docs/metrics.md).
+"""Business gauges, computed from the database through the figures the API answers (see
+docs/metrics.md); `rendered.py` keeps them in memory.
 
 Label sets are bounded by the catalog: sheets (7) × kinds (3) × levels (8), regions (18),
 sexes (3) or periods; targets (≈ 25). Per project, no level, region or sex label: bounded by

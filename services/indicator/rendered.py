@@ -90,6 +90,7 @@ class BusinessText:
     async def _recompute(self, changed: set[UUID] | None, today: date) -> None:
         """`changed` projects (None: all) from the database. Fingerprints are read first, so
         a change committed meanwhile is found again by the next sweep, never lost."""
+        self.recomputed, self.full = 0, changed is None
         if changed is not None and not changed:
             return
         if changed is None:
@@ -107,7 +108,7 @@ class BusinessText:
         self.projects.update(fresh)
         self.fingerprints.update(fingerprints)
         self.today = today if changed is None else self.today
-        self.recomputed, self.full = len(fresh), changed is None
+        self.recomputed = len(fresh)
 
     def _text(self, national: list[Metric]) -> bytes:
         """The page `business_families` renders: each per-project family's samples in both
