@@ -32,6 +32,7 @@ from collections.abc import Sequence
 
 import httpx
 from prometheus_client.exposition import generate_latest
+from sqlalchemy import text
 
 from bench.metrics_seed import carry_to_indicator, clock, report_again, seed
 from bench.support import scratch_database, summary
@@ -56,12 +57,16 @@ async def main(projects: int, scrapes: int, rebuilds: int, touched: Sequence[int
         for first in range(0, projects, SEED_CHUNK):
             await seed(engine, first, min(projects, first + SEED_CHUNK))
         print(f"seeded {projects} projects in {time.perf_counter() - started:.0f} s", flush=True)
+        async with engine.begin() as conn:
+            # The planner's statistics, as autovacuum would have them by now: fresh from the
+            # seed, the aggregations sort on disk (a tenth of the speed at 3,000 projects).
+            await conn.execute(text("analyze"))
 
         settings = Settings(database_url=url, kafka_bootstrap="127.0.0.1:9", staff_tokens="x" * 16)
         app = create_app(settings, clock)
         rendered: RenderedFamilies = app.state.business_metrics
-        text: BusinessText = app.state.business_text
-        figures = text.figures
+        kept: BusinessText = app.state.business_text
+        figures = kept.figures
         await rendered.rebuild()  # the first: every project
 
         full = []
@@ -81,7 +86,7 @@ async def main(projects: int, scrapes: int, rebuilds: int, touched: Sequence[int
                 began = time.perf_counter()
                 await rendered.rebuild()
                 incremental.append(time.perf_counter() - began)
-                assert not text.full and text.recomputed == min(n, projects), text.recomputed
+                assert not kept.full and kept.recomputed == min(n, projects), kept.recomputed
             ratio = statistics.median(full) / statistics.median(incremental)
             label = f"rebuild after a batch touching {n} projects"
             print(f"{summary(label, [t * 1000 for t in incremental], 'ms')}  full ÷ it {ratio:.1f}")
