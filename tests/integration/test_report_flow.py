@@ -53,6 +53,12 @@ async def test_a_posted_report_appears_in_the_read_api_and_in_metrics(platform: 
         'cma_indicator_target_actual{reading="as_reported",sheet="cloud",target="cloud-bac5"} 120.0'
         in metrics
     )
+    # The project's own figures, recomputed for the projects the batch named.
+    mine = f'project_id="{project_id}",reading="as_reported",sheet="cloud"}} 150.0'
+    assert any(
+        line.startswith('cma_indicator_project_people{kind="trained",') and line.endswith(mine)
+        for line in metrics.splitlines()
+    )
 
 
 async def test_an_identical_retry_returns_the_first_answer_and_changes_nothing(
