@@ -11,8 +11,9 @@ carried through every service's apply functions), builds indicator's app and, in
   and the national ones from the database, rendered): what a replica does at start and when
   the date changes;
 - for each N of `--touched` (and 0), `--rebuilds` times: a report for N projects applied as
-  one of indicator's batches, then times the rebuild it triggers (those N projects recomputed,
-  the national families recomputed); the ratio full ÷ incremental;
+  one of indicator's batches, then times the rebuild it triggers (those N projects recomputed
+  and the page assembled: when they show), the ratio full ÷ incremental, and the rebuild of
+  the national families that their own loop runs after it;
 - times `--rebuilds` sweeps (the projects' fingerprints read every 15 s to find other
   replicas' batches);
 - times `--scrapes` scrapes of `/metrics` as served now (p50, p99);
@@ -72,11 +73,11 @@ async def main(projects: int, scrapes: int, rebuilds: int, touched: Sequence[int
         full = []
         for _ in range(rebuilds):  # what a replica that starts does
             began = time.perf_counter()
-            await BusinessText(figures).render(set())
+            await BusinessText(figures, settings.metrics_national_pause_seconds).render(set())
             full.append(time.perf_counter() - began)
         print(summary("full rebuild (queries, families, rendering)", full), flush=True)
 
-        more = 0
+        more, national = 0, []
         for n in (0, *touched):
             incremental = []
             for _ in range(rebuilds):
@@ -84,12 +85,17 @@ async def main(projects: int, scrapes: int, rebuilds: int, touched: Sequence[int
                 await report_again(engine, range(min(n, projects)), more)
                 rendered.touch(await carry_to_indicator(engine))
                 began = time.perf_counter()
-                await rendered.rebuild()
+                await rendered.rebuild()  # the batch's projects show
                 incremental.append(time.perf_counter() - began)
                 assert not kept.full and kept.recomputed == min(n, projects), kept.recomputed
+                began = time.perf_counter()
+                await kept.refresh_national()  # then their loop brings the national families
+                national.append(time.perf_counter() - began)
+                await rendered.rebuild()  # and the page is assembled again
             ratio = statistics.median(full) / statistics.median(incremental)
             label = f"rebuild after a batch touching {n} projects"
             print(f"{summary(label, [t * 1000 for t in incremental], 'ms')}  full ÷ it {ratio:.1f}")
+        print(summary("national families (their own loop)", national))
 
         sweep = []
         for _ in range(rebuilds):

@@ -49,8 +49,9 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     )
     # Served from memory, updated for the projects of the batches applied (docs/performance.md,
     # B7').
-    business_text = BusinessText(figures)
+    business_text = BusinessText(figures, settings.metrics_national_pause_seconds)
     business = RenderedFamilies(business_text.render, settings.metrics_pause_seconds)
+    business_text.refreshed = business.touch  # new national families: assemble the page again
 
     def applied(events: Sequence[Event]) -> None:
         business.touch(e.project_id for e in events if isinstance(e, Envelope))
@@ -81,7 +82,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
             broker,
             engine,
             KafkaConnection.from_settings(settings),
-            [relay.run, watch_conditions, lag.run, business.run],
+            [relay.run, watch_conditions, lag.run, business.run, business_text.run_national],
         ),
         max_body_bytes=settings.max_body_bytes,
         settings=settings,

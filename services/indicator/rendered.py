@@ -4,21 +4,30 @@ of the projects that changed instead of all of them.
 
 The per-project families (`project_families`: people by kind, commitments' progress; linear
 in projects and commitments) are kept as each project's own sample lines, rendered by
-`generate_latest` as a whole page renders them, and assembled in the page's order; the
-national families (bounded by the catalog) are recomputed at each rebuild. Projects are
-recomputed when:
+`generate_latest` as a whole page renders them, and assembled in the page's order. Projects
+are recomputed when:
 - a batch of this replica names them (`RenderedFamilies.touch`, after its commit);
 - their fingerprint changed (`IndicatorQueries.fingerprints`), checked every
   `SWEEP_SECONDS`: the batches other replicas apply;
 - the date changed: commitments' expected share and freshness follow the date, so all of them
   (a full rebuild, also the first one).
+
+The national families (bounded by the catalog, but aggregated over every cell: the larger
+part of a rebuild once projects are incremental) are recomputed by their own loop
+(`run_national`), after the projects changed and at least every `SWEEP_SECONDS`, never
+sooner than `national_pause_seconds` after the previous time: a batch's projects show without
+waiting for them, and they cost a bounded share of a core under constant ingestion. Once both
+are done the page is the one a full rebuild renders.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import math
 import time
-from collections.abc import Collection, Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
@@ -37,6 +46,8 @@ from services.indicator.metrics import (
 )
 from services.runtime.metrics import RenderedFamilies, SnapshotCollector
 
+log = logging.getLogger(__name__)
+
 SWEEP_SECONDS = RenderedFamilies.MAX_AGE_SECONDS
 INCREMENTAL_AT_MOST = 2_000
 """Above this many changed projects, recompute them all: as fast, and no long id lists."""
@@ -52,19 +63,28 @@ class _Project:
 
 
 class BusinessText:
-    """`render` for `RenderedFamilies`: the keys it is given are project ids."""
+    """`render` for `RenderedFamilies`: the keys it is given are project ids. `refreshed` is
+    called when the national part changed (the page is then to be assembled again)."""
 
-    def __init__(self, figures: Figures) -> None:
-        self.figures = figures
+    def __init__(self, figures: Figures, national_pause_seconds: float) -> None:
+        self.figures, self.national_pause_seconds = figures, national_pause_seconds
+        self.refreshed: Callable[[], None] = lambda: None
+        self.national: bytes | None = None  # the national families, rendered
+        self.national_at = -math.inf  # monotonic time their computation started
+        self._national_due = asyncio.Event()
         self.projects: dict[UUID, _Project] = {}
         self.fingerprints: dict[UUID, str] = {}
         self.today: date | None = None  # the date the projects kept were computed at
-        self.swept_at = -float("inf")
+        self.swept_at = -math.inf
         self.recomputed = 0  # projects recomputed by the last render
         self.full = False  # whether it recomputed them all
         self.headers = _headers(project_families([]))
 
     async def render(self, touched: set[Hashable]) -> bytes:
+        # The national part as it is now: not newer than the projects brought up to date below
+        # (those of the batches committed before this render), which a page would otherwise
+        # show for a moment when the national loop finishes meanwhile.
+        national = self.national
         today = self.figures.clock().date()
         changed: set[UUID] | None = None
         if today == self.today:
@@ -74,10 +94,32 @@ class BusinessText:
             if len(changed) > INCREMENTAL_AT_MOST:
                 changed = None
         await self._recompute(changed, today)
+        if self.recomputed:
+            self._national_due.set()
+        if time.monotonic() - self.national_at > 2 * SWEEP_SECONDS:
+            await self.refresh_national()  # never built, or its loop is not running (yet)
+            national = self.national
+        # Assembling is CPU-bound (proportional to the series): off the event loop.
+        return await asyncio.to_thread(self._page, national)
+
+    async def refresh_national(self) -> None:
+        self.national_at = time.monotonic()
         staleness = [p.staleness for p in self.projects.values()]
-        national = await national_families(self.figures, staleness)
-        # Rendering and assembling are CPU-bound (proportional to the series): off the loop.
-        return await asyncio.to_thread(self._text, national)
+        families = await national_families(self.figures, staleness)
+        self.national = await asyncio.to_thread(_rendered, families)
+
+    async def run_national(self) -> None:
+        """A background loop of the service, beside `RenderedFamilies.run`."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._national_due.wait(), SWEEP_SECONDS)
+            self._national_due.clear()
+            try:
+                await self.refresh_national()
+                self.refreshed()
+            except Exception:  # the database may be away: serve the last rendering meanwhile
+                log.exception("national metric families not rebuilt")
+            await asyncio.sleep(self.national_pause_seconds)
 
     async def _sweep(self) -> set[UUID]:
         """The projects whose fingerprint differs from the one they were computed with, or
@@ -110,16 +152,20 @@ class BusinessText:
         self.today = today if changed is None else self.today
         self.recomputed = len(fresh)
 
-    def _text(self, national: list[Metric]) -> bytes:
-        """The page `business_families` renders: each per-project family's samples in both
-        readings, the projects in order, then the national families."""
+    def page(self) -> bytes:
+        """The page `business_families` renders, from the parts kept now."""
+        return self._page(self.national)
+
+    def _page(self, national: bytes | None) -> bytes:
+        """Each per-project family's samples in both readings, the projects in order, then
+        the national families."""
         ordered = sorted(self.projects.values(), key=lambda p: p.order)
         parts: list[bytes] = []
         for name, header in self.headers:
             parts.append(header)
             for reading in Reading:
                 parts.extend(p.lines.get((name, reading), b"") for p in ordered)
-        parts.append(_rendered(national))
+        parts.append(national or b"")
         return b"".join(parts)
 
 

@@ -45,4 +45,5 @@ async def test_the_metrics_scrape_benchmark_serves_from_memory_what_a_scrape_com
     out = capsys.readouterr().out
     assert "projects=6 business series=" in out and "identical=yes" in out
     assert "rebuild after a batch touching 3 projects median" in out and "full ÷ it" in out
+    assert "national families (their own loop) median" in out
     assert "scrape served from memory: p50" in out

@@ -52,7 +52,9 @@ async def test_metrics_served_from_memory_are_those_computed_at_scrape_and_follo
     clean_database: str,
 ) -> None:
     engine = make_engine(clean_database)
-    settings = settings_for_tests(clean_database, "127.0.0.1:9", metrics_pause_seconds=0)
+    settings = settings_for_tests(
+        clean_database, "127.0.0.1:9", metrics_pause_seconds=0, metrics_national_pause_seconds=0
+    )
     clock = Clock()
     figures = Figures(
         IndicatorQueries(engine), load_catalog(), clock, settings.trajectory_tolerance
@@ -77,7 +79,8 @@ async def test_metrics_served_from_memory_are_those_computed_at_scrape_and_follo
         assert (await page()).endswith(first)  # built at the first scrape (no loop yet)
         assert text.full and text.recomputed == 5
 
-        loop = asyncio.create_task(rendered.run())  # rebuilds at once, then on touch
+        # Rebuild at once, then on touch (the national families when projects changed).
+        loop = asyncio.gather(rendered.run(), text.run_national())
         try:
             await eventually(lambda: asyncio.sleep(0, rendered.built_at), lambda t: t > 0)
             await seed(engine, 5, 9)
@@ -87,7 +90,6 @@ async def test_metrics_served_from_memory_are_those_computed_at_scrape_and_follo
             rendered.touch(added)  # what the consumer does after each batch it applies
             # Sooner than the periodic rebuild (15 s) would show it.
             await eventually(page, lambda text: text.endswith(second), within=10)
-            assert not text.full and text.recomputed == 4
         finally:
             loop.cancel()
     await app.state.broker.stop()
@@ -101,11 +103,21 @@ async def test_incremental_updates_render_what_a_full_rebuild_renders(
     settings = settings_for_tests(clean_database, "127.0.0.1:9", metrics_pause_seconds=0)
     clock = Clock()
     queries = IndicatorQueries(engine)
-    text = BusinessText(Figures(queries, load_catalog(), clock, settings.trajectory_tolerance))
+    figures = Figures(queries, load_catalog(), clock, settings.trajectory_tolerance)
+    text = BusinessText(figures, national_pause_seconds=0)
 
     async def full() -> bytes:
         """What a replica that starts now renders."""
-        return await BusinessText(text.figures).render(set())
+        return await BusinessText(figures, national_pause_seconds=0).render(set())
+
+    async def update(touched: set[UUID]) -> bytes:
+        """What the two loops do after a batch: render its projects (they show at once), then
+        the national families, and assemble the page again."""
+        shown = await text.render(set(touched))
+        await text.refresh_national()
+        kept = text.page()
+        assert kept.startswith(shown[: shown.index(b"# HELP cma_indicator_target_behind")])
+        return kept
 
     await seed(engine, 0, 12)
     ids = await project_ids(engine)
@@ -116,10 +128,10 @@ async def test_incremental_updates_render_what_a_full_rebuild_renders(
     await report_again(engine, [0, 1, 7], more=1)
     touched = await carry_to_indicator(engine)
     assert touched == {ids[0], ids[1], ids[7]}
-    kept = await text.render(touched)
+    kept = await update(touched)
     assert not text.full and text.recomputed == 3 and kept == await full() and kept != before
     await report_again(engine, [1], more=4)
-    before, kept = kept, await text.render(await carry_to_indicator(engine))
+    before, kept = kept, await update(await carry_to_indicator(engine))
     assert kept == await full() and kept != before
 
     # An amendment (name, end date, a commitment changed and one added), and a closure.
@@ -140,21 +152,21 @@ async def test_incremental_updates_render_what_a_full_rebuild_renders(
     await amendments.close(ids[3], ProjectClosureIn.model_validate(closure), staff)
     touched = await carry_to_indicator(engine)
     assert touched == {ids[2], ids[3]}
-    before, kept = kept, await text.render(touched)
+    before, kept = kept, await update(touched)
     assert not text.full and text.recomputed == 2 and kept == await full() and kept != before
     assert 'project="Projet renommé"'.encode() in kept and b'commitment="apprentis"' in kept
 
     # A batch another replica applied (nothing touched here): found by the next sweep.
     await report_again(engine, [9], more=2)
     elsewhere = await carry_to_indicator(engine)
-    assert await text.render(set()) != await full()  # not swept yet
+    assert await update(set()) != await full()  # not swept yet
     text.swept_at = -float("inf")  # as `SWEEP_SECONDS` later
-    before, kept = kept, await text.render(set())
+    before, kept = kept, await update(set())
     assert not text.full and text.recomputed == len(elsewhere) == 1 and kept == await full()
     assert kept != before
 
     # The next day: expected shares and freshness follow the date, so all of them again.
     clock.now += timedelta(days=1)
-    before, kept = kept, await text.render(set())
+    before, kept = kept, await update(set())
     assert text.full and text.recomputed == 12 and kept == await full() and kept != before
     await engine.dispose()
