@@ -96,7 +96,7 @@ class BusinessText:
         await self._recompute(changed, today)
         if self.recomputed:
             self._national_due.set()
-        if time.monotonic() - self.national_at > 2 * SWEEP_SECONDS:
+        if time.monotonic() - self.national_at > 2 * SWEEP_SECONDS + self.national_pause_seconds:
             await self.refresh_national()  # never built, or its loop is not running (yet)
             national = self.national
         # Assembling is CPU-bound (proportional to the series): off the event loop.
