@@ -15,13 +15,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.catalog import load_catalog
-from contracts.events import Event, parse_event
+from contracts.events import Envelope, Event, parse_event
 from contracts.projects import ProjectIn
 from contracts.reports import ReportIn
 from services.alerting.handlers import AlertingHandlers
@@ -76,14 +77,15 @@ def project_body(i: int) -> ProjectIn:
     )
 
 
-def report_body(i: int, period: str, regions: Sequence[str]) -> ReportIn:
+def report_body(i: int, period: str, regions: Sequence[str], more: int = 0) -> ReportIn:
+    """`more`: people added to each trained cell (a revision that changes the totals)."""
     levels = sorted(load_catalog().levels)
     cells: list[dict[str, Any]] = []
     for level in (levels[(i + k) % len(levels)] for k in range(3)):
         for region in regions:
             for sex in ("F", "M"):
                 base = {"level": level, "region": region, "sex": sex}
-                cells.append(base | {"kind": "trained", "count": 10 + i % 7})
+                cells.append(base | {"kind": "trained", "count": 10 + i % 7 + more})
                 cells.append(base | {"kind": "alternance", "count": 3})
     for region in regions:
         cells.append({"kind": "sensitised", "level": "infra-bac", "region": region} | {"count": 40})
@@ -125,3 +127,31 @@ async def seed(engine: AsyncEngine, first: int, last: int) -> None:
     statuses = await _drain(engine, milestone_models.outbox)
     alerting = AlertingHandlers(clock, group_wait_seconds=30)
     await _apply(engine, alerting.apply_events, intake_events + statuses)
+
+
+async def report_again(engine: AsyncEngine, projects: Sequence[int], more: int) -> None:
+    """A 2025-S2 report (a new revision once there is one) for each of `projects` (indices
+    registered by `seed`), through intake's use case; `carry_to_indicator` then applies it."""
+    p = intake_models.projects.c
+    names = {f"Projet {i:05d}": i for i in projects}
+    query = select(p.name, p.project_id, p.regions).where(p.name.in_(names))
+    async with engine.connect() as conn:
+        found = {
+            names[name]: (project_id, regions)
+            for name, project_id, regions in await conn.execute(query)
+        }
+    reports = ReportUseCases(engine, clock)
+    for i in projects:
+        project_id, regions = found[i]
+        body = report_body(i, "2025-S2", regions, more)
+        await reports.submit_report(project_id, body, Caller(staff=True), None)
+
+
+async def carry_to_indicator(engine: AsyncEngine) -> set[UUID]:
+    """Applies intake's pending events in indicator, as one of its batches would (the totals
+    it derives are dropped); returns the projects they name, as the consumer hands them to
+    `RenderedFamilies.touch`."""
+    events = await _drain(engine, intake_models.outbox)
+    await _apply(engine, indicator_handler(clock), events)
+    await _drain(engine, indicator_models.outbox)
+    return {e.project_id for e in events if isinstance(e, Envelope)}

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from contracts.catalog import load_catalog
+from contracts.events import Envelope, Event
 from services.indicator import models
 from services.indicator.api import indicator_router
 from services.indicator.figures import Figures
 from services.indicator.handlers import make_handler
-from services.indicator.metrics import business_families
 from services.indicator.queries import IndicatorQueries
+from services.indicator.rendered import BusinessText
 from services.indicator.watch import Watch
 from services.runtime import registry as service_registry
 from services.runtime.auth import TokenDirectory, authenticator, read_copies
@@ -44,8 +47,15 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         settings.trajectory_tolerance,
         settings.forecast_window_semesters,
     )
-    # Served from memory, rebuilt after the batches applied (docs/performance.md, B7').
-    business = RenderedFamilies(lambda: business_families(figures), settings.metrics_pause_seconds)
+    # Served from memory, updated for the projects of the batches applied (docs/performance.md,
+    # B7').
+    business_text = BusinessText(figures, settings.metrics_national_pause_seconds)
+    business = RenderedFamilies(business_text.render, settings.metrics_pause_seconds)
+    business_text.refreshed = business.touch  # new national families: assemble the page again
+
+    def applied(events: Sequence[Event]) -> None:
+        business.touch(e.project_id for e in events if isinstance(e, Envelope))
+
     lag = subscribe_consumers(
         broker,
         SERVICE,
@@ -55,7 +65,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         with_token_copies(models.projects, models.staff_tokens, make_handler(clock)),
         settings,
         registry,
-        on_applied=business.touch,
+        on_applied=applied,
     )
 
     watch = Watch(figures, settings.stale_semesters)
@@ -72,7 +82,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
             broker,
             engine,
             KafkaConnection.from_settings(settings),
-            [relay.run, watch_conditions, lag.run, business.run],
+            [relay.run, watch_conditions, lag.run, business.run, business_text.run_national],
         ),
         max_body_bytes=settings.max_body_bytes,
         settings=settings,
@@ -83,5 +93,5 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     )
     app.include_router(indicator_router(figures, authenticator(settings, tokens.find)))
     app.state.broker, app.state.watch = broker, watch
-    app.state.business_metrics = business
+    app.state.business_metrics, app.state.business_text = business, business_text
     return app

@@ -5,7 +5,7 @@ always agree."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from uuid import UUID
@@ -159,10 +159,11 @@ class Figures:
         return self.coverage_of(sheet, funded, tallies, reading)
 
     async def project_summaries(
-        self, reading: Reading = Reading.AS_REPORTED
+        self, reading: Reading = Reading.AS_REPORTED, project_ids: Collection[UUID] | None = None
     ) -> list[ProjectSummary]:
-        """Every active project's, by sheet then name."""
-        today, reported = self.clock().date(), await self.queries.reported()
+        """Every active project's (of `project_ids`, if given), by sheet then name."""
+        today = self.clock().date()
+        reported = await self.queries.reported(project_ids=project_ids)
         return [
             ProjectSummary(
                 a.project,
@@ -170,7 +171,7 @@ class Figures:
                 self._progress(a.project, a.tallies, today),
                 self._freshness(a.project, reported.get(a.project.project_id, {}), today),
             )
-            for a in await self.queries.active_projects(reading)
+            for a in await self.queries.active_projects(reading, project_ids)
         ]
 
     def sheets(

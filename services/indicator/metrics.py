@@ -1,5 +1,5 @@
-"""Business gauges, computed from the database at scrape time through the figures the API
-answers (see docs/metrics.md).
+"""Business gauges, computed from the database through the figures the API answers (see
+docs/metrics.md); `rendered.py` keeps them in memory.
 
 Label sets are bounded by the catalog: sheets (7) × kinds (3) × levels (8), regions (18),
 sexes (3) or periods; targets (≈ 25). Per project, no level, region or sex label: bounded by
@@ -8,7 +8,8 @@ active projects × 3 kinds and active projects × their commitments.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
@@ -19,6 +20,15 @@ from services.indicator.freshness import STALENESS_BUCKETS
 from services.indicator.queries import SheetFunding
 
 Values = Mapping[tuple[str, ...], float]
+
+
+class Staleness(NamedTuple):
+    """An active project's sheet and freshness bucket (`projects_by_staleness`)."""
+
+    sheet: str
+    bucket: str
+
+
 Measure = tuple[str, Callable[[Progress], float], str, str]
 MEASURES: tuple[Measure, ...] = (  # suffix, what it reads, help of commitment_*, of target_*
     (
@@ -63,30 +73,38 @@ def gauge(name: str, doc: str, labels: list[str], values: Values) -> Metric:
 
 
 async def business_families(figures: Figures) -> list[Metric]:
-    """The families that count people carry a `reading` label (`as_reported`, `approved`:
-    docs/review.md); funding, project counts, staleness and the approved share do not."""
+    """Every business family computed whole from the database: the per-project families, then
+    the national ones. `BusinessText` (services/indicator/rendered.py) keeps the same text in
+    memory, recomputing only the projects that changed."""
+    summaries = {reading: await figures.project_summaries(reading) for reading in Reading}
+    return [
+        *with_reading([(reading, project_families(s)) for reading, s in summaries.items()]),
+        *await national_families(figures, staleness_of(summaries[Reading.AS_REPORTED])),
+    ]
+
+
+async def national_families(figures: Figures, staleness: Sequence[Staleness]) -> list[Metric]:
+    """The families bounded by the catalog, not by projects. Those that count people carry a
+    `reading` label (`as_reported`, `approved`: docs/review.md); funding, project counts,
+    staleness and the approved share do not. `staleness`: each active project's."""
     q = figures.queries
     funding, approved = await q.sheet_funding(), await q.approvals()
     funded = await q.funded_regions(figures.clock().date())
-    summaries = {reading: await figures.project_summaries(reading) for reading in Reading}
     readings: list[tuple[Reading, list[Metric]]] = []
-    for reading, projects in summaries.items():
+    for reading in Reading:
         tallies = await q.tallies(reading=reading)
         coverage = [
             figures.coverage_of(s, funded, tallies, reading)
             for s in (*figures.catalog.sheets, None)
         ]
         sheets = figures.sheets(tallies, reading, approved)
-        families = [
-            *project_families(projects),
-            *sheet_families(tallies, sheets, coverage),
-            *forecast_families(sheets),
-        ]
-        readings.append((reading, families))
+        readings.append(
+            (reading, [*sheet_families(tallies, sheets, coverage), *forecast_families(sheets)])
+        )
     share: Values = {(s,): a.share for s, a in approved.items() if a.share is not None}
     return [
         *with_reading(readings),
-        staleness_family(summaries[Reading.AS_REPORTED]),  # freshness is as reported
+        staleness_family(staleness),
         *funding_families(funding),
         gauge(
             "approved_share",
@@ -138,13 +156,18 @@ def forecast_families(sheets: tuple[SheetFigures, ...]) -> list[Metric]:
     ]
 
 
-def staleness_family(projects: list[ProjectSummary]) -> Metric:
+def staleness_of(projects: Iterable[ProjectSummary]) -> list[Staleness]:
+    """Freshness is as reported: from the summaries of that reading."""
+    return [Staleness(p.project.sheet, p.freshness.bucket) for p in projects]
+
+
+def staleness_family(projects: Sequence[Staleness]) -> Metric:
     """Projects per sheet by staleness bucket (sheets × 4; docs/insight.md)."""
     stale: dict[tuple[str, ...], float] = {
-        (s, b): 0.0 for s in {p.project.sheet for p in projects} for b in STALENESS_BUCKETS
+        (s, b): 0.0 for s in {p.sheet for p in projects} for b in STALENESS_BUCKETS
     }
     for p in projects:
-        stale[(p.project.sheet, p.freshness.bucket)] += 1
+        stale[(p.sheet, p.bucket)] += 1
     return gauge(
         "projects_by_staleness",
         "Active projects per sheet by closed semesters unreported since their latest report.",

@@ -4,11 +4,12 @@ returns typed values (the domain's `Tally`, the records below), never rows."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import Table, and_, func, or_, select
+from sqlalchemy import Table, and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.indicators import Target
@@ -103,18 +104,21 @@ class IndicatorQueries:
         async with self.engine.connect() as conn:
             return {s: SheetFunding(int(n), int(f)) for s, n, f in await conn.execute(query)}
 
-    async def active_projects(self, reading: Reading = Reading.AS_REPORTED) -> list[ProjectTallies]:
-        """Active projects, by sheet then name, with their tallies by kind, level and
-        audience, for the per-project gauges."""
+    async def active_projects(
+        self, reading: Reading = Reading.AS_REPORTED, project_ids: Collection[UUID] | None = None
+    ) -> list[ProjectTallies]:
+        """Active projects (of `project_ids`, if given), by sheet then name, with their
+        tallies by kind, level and audience, for the per-project gauges."""
         c, p = _CELLS[reading].c, m.projects.c
         dims = (c.kind, c.level, c.audience)
+        which = p.active if project_ids is None else and_(p.active, p.project_id.in_(project_ids))
         sums = (
             select(c.project_id, *dims, func.sum(c.count))
             .join(m.projects, c.project_id == p.project_id)
-            .where(p.active)
+            .where(which)
             .group_by(c.project_id, *dims)
         )
-        query = select(*_PROJECT).where(p.active)
+        query = select(*_PROJECT).where(which)
         async with self.engine.connect() as conn:
             projects = {r.project_id: _project(*r) for r in await conn.execute(query)}
             tallies: dict[UUID, list[Tally]] = {project_id: [] for project_id in projects}
@@ -129,7 +133,11 @@ class IndicatorQueries:
         )
 
     async def reported(
-        self, *, sheet: str | None = None, project_id: UUID | None = None
+        self,
+        *,
+        sheet: str | None = None,
+        project_id: UUID | None = None,
+        project_ids: Collection[UUID] | None = None,
     ) -> dict[UUID, dict[str, datetime]]:
         """Each active project's reported periods with their latest submission time (every
         active project named, those that reported nothing with no period)."""
@@ -142,6 +150,8 @@ class IndicatorQueries:
             query = query.where(p.sheet == sheet)
         if project_id is not None:
             query = query.where(p.project_id == project_id)
+        if project_ids is not None:
+            query = query.where(p.project_id.in_(project_ids))
         reported: dict[UUID, dict[str, datetime]] = {}
         async with self.engine.connect() as conn:
             for one, period, at in await conn.execute(query):
@@ -197,12 +207,32 @@ class IndicatorQueries:
             rows = await conn.execute(query)
             return {one: Approval(int(yes), int(every)) for one, yes, every in rows}
 
+    async def fingerprints(self, project_ids: Collection[UUID] | None = None) -> dict[UUID, str]:
+        """Each active project's (of `project_ids`, if given) fingerprint: it changes whenever
+        anything a per-project figure reads changes. The project's row whole, and per reading
+        its periods' count and sum of revisions (a period is only ever added or replaced by a
+        higher revision, and its cells only with it)."""
+        query = _FINGERPRINTS
+        if project_ids is not None:
+            query += " and p.project_id = any(cast(:ids as uuid[]))"
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(text(query), {"ids": list(project_ids or ())})
+            return {one: f"{row}/{reported}/{approved}" for one, row, reported, approved in rows}
+
     async def project(self, project_id: UUID) -> Project | None:
         query = select(*_PROJECT).where(m.projects.c.project_id == project_id)
         async with self.engine.connect() as conn:
             row = (await conn.execute(query)).one_or_none()
         return None if row is None else _project(*row)
 
+
+_FINGERPRINTS = f"""
+    select p.project_id, md5(cast(p as text)),
+        (select count(*) || ':' || coalesce(sum(r.revision), 0) from {m.periods.fullname} r
+            where r.project_id = p.project_id),
+        (select count(*) || ':' || coalesce(sum(a.revision), 0) from {m.approved_periods.fullname} a
+            where a.project_id = p.project_id)
+    from {m.projects.fullname} p where p.active"""
 
 _PROJECT = (
     m.projects.c.project_id,

@@ -79,7 +79,8 @@ class IdempotentConsumer:
     apply: Apply
     settings: Settings
     metrics: ConsumerMetrics
-    on_applied: Callable[[], None] | None = None  # after each commit that applied events
+    # After each commit that applied events, with those events.
+    on_applied: Callable[[Sequence[Event]], None] | None = None
 
     def subscribe(self, broker: KafkaBroker) -> None:
         for outcome in ("applied", "duplicate", "dead_lettered"):  # zeros: increase() sees the 1st
@@ -132,7 +133,7 @@ class IdempotentConsumer:
                     todo.append(event)
             await self.apply(conn, todo)
         if todo and self.on_applied is not None:
-            self.on_applied()
+            self.on_applied(todo)
         self.metrics.events.labels(self.name, "applied").inc(len(todo))
         self.metrics.events.labels(self.name, "duplicate").inc(len(events) - len(todo))
 
@@ -207,12 +208,12 @@ def subscribe_consumers(
     apply: Apply,
     settings: Settings,
     registry: CollectorRegistry,
-    on_applied: Callable[[], None] | None = None,
+    on_applied: Callable[[Sequence[Event]], None] | None = None,
 ) -> ConsumerLag:
     """One consumer group per handler, named `<service>.<handler>`, all applying through
     `apply` with the service's inbox and sharing its processing metrics. Returns the groups'
     lag gauge, whose `run` the service adds to its background loops. `on_applied` runs after
-    each commit that applied events (to refresh what is kept in memory)."""
+    each commit that applied events, with them (to refresh what is kept in memory)."""
     metrics = ConsumerMetrics(registry, service)
     groups = [(consumer_group(service, name), topic) for name, topic in consumed]
     for group, topic in groups:

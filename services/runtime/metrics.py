@@ -8,7 +8,7 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
@@ -56,21 +56,29 @@ class SnapshotCollector(Collector):
 
 class RenderedFamilies:
     """Metric families built off the scrape path and kept rendered in memory: rebuilt at start,
-    after each batch this replica applies (`touch`), and at least every `MAX_AGE_SECONDS` (the
-    batches other replicas apply), never sooner than `pause_seconds` after the last rebuild.
-    A scrape then costs the rendering of the rest of the registry only (docs/performance.md,
-    B7'); the families are those `build` computes from the database, rendered as
-    `generate_latest` renders them."""
+    after each batch this replica applies (`touch`, with the keys of what the batch changed),
+    and at least every `MAX_AGE_SECONDS` (the batches other replicas apply), never sooner than
+    `pause_seconds` after the last rebuild. A scrape then costs the rendering of the rest of
+    the registry only (docs/performance.md, B7'). `render` returns the text, given the keys
+    touched since its previous call: it decides what to recompute (all of it, or only what
+    the keys name)."""
 
     MAX_AGE_SECONDS = 15.0  # Prometheus' usual scrape interval
 
-    def __init__(self, build: Callable[[], Awaitable[list[Metric]]], pause_seconds: float) -> None:
-        self.build, self.pause_seconds = build, pause_seconds
+    def __init__(
+        self, render: Callable[[set[Hashable]], Awaitable[bytes]], pause_seconds: float
+    ) -> None:
+        self.render, self.pause_seconds = render, pause_seconds
         self.text: bytes | None = None
         self.built_at = -math.inf  # monotonic time of the last rebuild
         self._dirty = asyncio.Event()
+        self._touched: set[Hashable] = set()
+        # The scrape path rebuilds when stale, the loop otherwise: one at a time, as `render`
+        # may keep state between calls.
+        self._rebuilding = asyncio.Lock()
 
-    def touch(self) -> None:
+    def touch(self, keys: Iterable[Hashable] = ()) -> None:
+        self._touched.update(keys)
         self._dirty.set()
 
     @property
@@ -80,11 +88,14 @@ class RenderedFamilies:
         return time.monotonic() - self.built_at > 2 * self.MAX_AGE_SECONDS
 
     async def rebuild(self) -> None:
-        snapshot = SnapshotCollector()
-        snapshot.families = await self.build()
-        # Rendering is CPU-bound (proportional to the series): off the event loop.
-        self.text = await asyncio.to_thread(generate_latest, snapshot)
-        self.built_at = time.monotonic()
+        async with self._rebuilding:
+            touched, self._touched = self._touched, set()
+            try:
+                self.text = await self.render(touched)
+            except BaseException:  # what they name is still to be done
+                self._touched |= touched
+                raise
+            self.built_at = time.monotonic()
 
     async def run(self) -> None:
         """A background loop of the service (`service_lifespan`)."""

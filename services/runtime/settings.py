@@ -107,6 +107,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Least pause between two rebuilds of the families served from memory.",
     )
+    metrics_national_pause_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="Least pause between two rebuilds of indicator's national families.",
+    )
     outbox_poll_seconds: float = 0.05
     outbox_batch_rows: int = 500
     outbox_lease_seconds: float = Field(

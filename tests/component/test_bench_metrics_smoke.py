@@ -41,7 +41,9 @@ async def test_the_metrics_series_benchmark_measures_what_the_documented_formula
 async def test_the_metrics_scrape_benchmark_serves_from_memory_what_a_scrape_computed(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    await scrape_main(projects=6, scrapes=5, rebuilds=1)
+    await scrape_main(projects=6, scrapes=5, rebuilds=1, touched=[1, 3])
     out = capsys.readouterr().out
     assert "projects=6 business series=" in out and "identical=yes" in out
+    assert "rebuild after a batch touching 3 projects median" in out and "full ÷ it" in out
+    assert "national families (their own loop) median" in out
     assert "scrape served from memory: p50" in out

@@ -47,8 +47,18 @@ async def test_a_posted_report_appears_in_the_read_api_and_in_metrics(platform: 
 
     await eventually(lambda: cloud_target(platform, "cloud-bac5"), 120)
     # /metrics serves what it rebuilt after the batch: it follows the read API shortly.
+    # The project's own figures (recomputed for the projects the batch named) and the national
+    # ones (by their own loop, after).
     people = 'cma_indicator_people{kind="trained",reading="as_reported",sheet="cloud"} 150.0'
-    metrics = await eventually(lambda: scraped(platform), lambda text: people in text)
+    mine = f'project_id="{project_id}",reading="as_reported",sheet="cloud"}} 150.0'
+
+    def shows_both(text: str) -> bool:
+        return people in text and any(
+            line.startswith('cma_indicator_project_people{kind="trained",') and line.endswith(mine)
+            for line in text.splitlines()
+        )
+
+    metrics = await eventually(lambda: scraped(platform), shows_both)
     assert (
         'cma_indicator_target_actual{reading="as_reported",sheet="cloud",target="cloud-bac5"} 120.0'
         in metrics
