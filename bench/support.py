@@ -135,6 +135,17 @@ def _tree(pid: int) -> set[str]:
     return {str(pid)}.union(*(_tree(int(child)) for child in children))
 
 
+def resident_mib(pid: int) -> float:
+    """Resident memory (`VmRSS`) of a process and its descendants (a service's workers), MiB."""
+    kib = 0
+    for one in _tree(pid):
+        with contextlib.suppress(OSError):  # a process that ended meanwhile
+            for line in Path(f"/proc/{one}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    kib += int(line.split()[1])
+    return kib / 1024
+
+
 def process_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds one process has spent so far."""
     return _cpu(str(pid))[1]
