@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import contextlib
 import itertools
+import os
 import random
 import secrets
 import time
@@ -44,7 +45,15 @@ from sqlalchemy.engine import make_url
 
 from bench.replay import hashes
 from bench.scale_load import Posted, Project, post_reports, register, semesters
-from bench.support import broker, resident_mib, scratch_database, service, summary
+from bench.support import (
+    broker,
+    cpu_snapshot,
+    cpu_spent_by,
+    resident_mib,
+    scratch_database,
+    service,
+    summary,
+)
 from services.command.replay import rebuild
 from services.intake import models as intake
 from services.runtime.registry import NAMES
@@ -82,6 +91,17 @@ class Memory:
         while True:
             self.now()
             await asyncio.sleep(1)
+
+
+def print_cpu(
+    phase: str, before: dict[str, tuple[str, float]], pids: dict[str, int], n: int, unit: str
+) -> None:
+    """CPU each program spent per `unit` since `before`: the services' process trees and this
+    load client under their names, the others by program (postgres, the broker; on a shared
+    machine, other sessions' processes too, hence only the top ones)."""
+    spent = cpu_spent_by(before, pids | {"load client": os.getpid()})
+    top = ", ".join(f"{name} {s * 1000 / n:.2f}" for name, s in spent.most_common(7))
+    print(f"B8 {phase}: CPU ms per {unit}: {top}", flush=True)
 
 
 def mib(values: dict[str, float]) -> str:
@@ -223,6 +243,7 @@ async def run(platform: Platform, scale: Scale) -> None:
     memory = Memory(dict(platform.pids))
     sampler = asyncio.create_task(memory.sample())
     print(f"at start: {mib(memory.now())}", flush=True)
+    before = cpu_snapshot()
     registered, posted, marks, last_201 = await ingest(platform, scale, memory)
     await check_stored(platform.db, posted)
 
@@ -247,13 +268,14 @@ async def run(platform: Platform, scale: Scale) -> None:
             "B8 fresh after the last 201: " + ", ".join(f"{k} {s:.1f} s" for k, s in fresh.items()),
             flush=True,
         )
+        print_cpu("ingest to fresh", before, platform.pids, posted.reports, "report")
         sample = random.Random(8).sample(registered, min(20, len(registered)))
         await check_figures(platform.db, indicator, posted, sample)
         after_fresh = memory.now()
         print(f"after freshness: {mib(after_fresh)}", flush=True)
         await read_latencies(indicator, registered, scale.reads, scale.read_seconds)
     print(f"after the reads: {mib(memory.now())}", flush=True)
-    await replay(platform, memory)
+    await replay(platform, memory, posted.cells)
     sampler.cancel()
     report_memory(marks, after_fresh, memory)
 
@@ -325,7 +347,7 @@ async def read_latencies(
         )
 
 
-async def replay(platform: Platform, memory: Memory) -> None:
+async def replay(platform: Platform, memory: Memory, cells: int) -> None:
     """`cma replay indicator` with the service stopped, then the service again until its
     inbox holds as many events per consumer as before; its tables' hashes must not change."""
     db, settings = platform.db, platform.settings
@@ -333,6 +355,7 @@ async def replay(platform: Platform, memory: Memory) -> None:
     before = {c: int(n) for c, n in await db.fetch(INBOX)}
     expected = await hashes(url)
     platform.indicator.close()
+    cpu_before = cpu_snapshot()
     started = time.perf_counter()
     await rebuild(
         Settings(database_url=url, kafka_bootstrap=settings["kafka_bootstrap"]), "indicator"
@@ -351,10 +374,11 @@ async def replay(platform: Platform, memory: Memory) -> None:
     got = await hashes(url)
     print(
         f"B8 replay: {took:.1f} s (rewind + drop + migrate {rebuilt - started:.1f} s), "
-        f"{sum(before.values())} events; goal ≤ {REPLAY_GOAL_S:.0f} s: "
+        f"{sum(before.values())} events, {cells / took:.0f} cells/s; goal ≤ {REPLAY_GOAL_S:.0f} s: "
         + ("holds" if took <= REPLAY_GOAL_S else "NOT MET"),
         flush=True,
     )
+    print_cpu("replay", cpu_before, {"indicator": pid}, sum(before.values()), "event")
     if got != expected:
         raise SystemExit(f"replay differs from the live state: {got} != {expected}")
     print("B8 replay hashes equal: " + " ".join(f"{k}={v[:8]}" for k, v in got.items()))

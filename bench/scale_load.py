@@ -110,11 +110,13 @@ class Posted:
 
     totals: dict[str, Counter[str]] = field(default_factory=dict)
     reports: int = 0
+    cells: int = 0
     retries: int = 0
     seconds: list[float] = field(default_factory=list)
 
     def add(self, project: Project, body: dict[str, Any]) -> None:
         mine = self.totals.setdefault(project.project_id, Counter())
+        self.cells += len(body["cells"])
         for cell in body["cells"]:
             mine[cell["kind"]] += cell["count"]
         self.reports += 1

@@ -13,7 +13,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -168,10 +168,16 @@ def cpu_spent(
     workers) under its name, the others by program (postgres, python…). Counted per process,
     so processes that ended or began meanwhile (pooled connections) do not skew the sums;
     what an ended process spent after `before` is lost."""
-    service, spent = _tree(service_pid), Counter[str]()
+    return cpu_spent_by(before, {service_name: service_pid})
+
+
+def cpu_spent_by(before: dict[str, tuple[str, float]], services: Mapping[str, int]) -> Counter[str]:
+    """`cpu_spent` with several services, each process tree under its name."""
+    owner = {pid: name for name, root in services.items() for pid in _tree(root)}
+    spent = Counter[str]()
     for pid, (name, seconds) in cpu_snapshot().items():
         earlier = before.get(pid, (name, 0.0))[1]
-        spent[service_name if pid in service else name] += seconds - earlier
+        spent[owner.get(pid, name)] += seconds - earlier
     return spent
 
 
