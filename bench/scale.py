@@ -7,18 +7,20 @@ Starts the four services as `cma serve` processes on a scratch database (CMA_BEN
 server, or an embedded PostgreSQL) and the embedded broker (or CMA_KAFKA_BOOTSTRAP). In
 `--checkpoints` equal chunks of projects: registers the chunk through intake (staff token),
 posts each project's report for each semester through intake's API with the project's own
-token over `--connections` concurrent requests, then reads each service's resident memory
-(VmRSS of its process tree). Then:
-- every report stored once in intake (one row per project and period, revision 1);
-- freshness: from the last 201, polls until indicator and milestone have applied every report
-  (their inboxes) and until indicator's `/metrics` shows every person posted; the totals in
-  indicator's tables and a sample of projects' `GET /v1/projects/{id}/progress` must equal
-  what was posted;
+token over `--connections` concurrent requests, polls from the chunk's last 201 until every
+figure is fresh (indicator and milestone have applied every report, their inboxes, and
+indicator's `/metrics` counts every person posted), then reads each service's resident
+memory (VmRSS of its process tree), at rest. Then:
+- the CPU each program spent per report, from the first registration to the last freshness;
+- every report stored once in intake (one row per project and period, revision 1); the
+  totals in indicator's tables and a sample of projects' `GET /v1/projects/{id}/progress`
+  equal to what was posted;
 - reads: `GET /v1/progress`, `GET /v1/coverage` and a project's progress, one at a time,
   `--reads` each (or `--read-seconds`), p50 and p99; `GET /healthz` the same way (baseline);
 - replay: stops indicator, `cma replay indicator` (rewind its groups, drop and migrate its
   schema), starts it and times it until it applied every event again; the ordered hashes of
-  its tables (bench/replay.py) must equal those taken before.
+  its tables (bench/replay.py) must equal those taken before;
+- memory: each service's at each checkpoint, its peak, and its growth per project.
 Only 14 semesters can be reported on 2026-11-30 (2020-S1..2026-S2: intake refuses a period
 that has not begun, and none can be named before 2020): 14 × 46 cells keeps the issue's
 6.4 M cells (16 × 40).
@@ -99,7 +101,7 @@ def print_cpu(
     """CPU each program spent per `unit` since `before`: the services' process trees and this
     load client under their names, the others by program (postgres, the broker; on a shared
     machine, other sessions' processes too, hence only the top ones)."""
-    spent = cpu_spent_by(before, pids | {"load client": os.getpid()})
+    spent = cpu_spent_by(before, pids, alone={"load client": os.getpid()})
     top = ", ".join(f"{name} {s * 1000 / n:.2f}" for name, s in spent.most_common(7))
     print(f"B8 {phase}: CPU ms per {unit}: {top}", flush=True)
 
@@ -108,8 +110,10 @@ def mib(values: dict[str, float]) -> str:
     return ", ".join(f"{name} {v:.0f} MiB" for name, v in values.items())
 
 
-async def wait_until(what: str, done: Callable[[], Awaitable[bool]], since: float) -> float:
-    """Seconds from `since` (a `perf_counter`) until `done()` is true, polling every 0.2 s."""
+async def wait_until(
+    what: str, done: Callable[[], Awaitable[bool]], since: float, poll: float = 0.2
+) -> float:
+    """Seconds from `since` (a `perf_counter`) until `done()` is true, polling every `poll` s."""
     deadline, told = time.monotonic() + FRESH_WITHIN_S, time.monotonic()
     while not await done():
         if time.monotonic() > deadline:
@@ -117,7 +121,7 @@ async def wait_until(what: str, done: Callable[[], Awaitable[bool]], since: floa
         if time.monotonic() - told > 60:
             print(f"  waiting: {what} ({time.perf_counter() - since:.0f} s)", flush=True)
             told = time.monotonic()
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(poll)
     return time.perf_counter() - since
 
 
@@ -243,49 +247,57 @@ async def run(platform: Platform, scale: Scale) -> None:
     memory = Memory(dict(platform.pids))
     sampler = asyncio.create_task(memory.sample())
     print(f"at start: {mib(memory.now())}", flush=True)
-    before = cpu_snapshot()
-    registered, posted, marks, last_201 = await ingest(platform, scale, memory)
-    await check_stored(platform.db, posted)
-
-    async def applied(service: str) -> bool:
-        query = APPLIED.format(service)
-        return int(await platform.db.fetchval(query, f"{service}.reports")) == posted.reports
-
     staff = {"Authorization": f"Bearer {platform.settings['staff_tokens']}"}
     base = platform.urls["indicator"]
     async with httpx.AsyncClient(base_url=base, headers=staff, timeout=600) as indicator:
-        total = sum(posted.by_kind().values())
-
-        async def metrics_fresh() -> bool:
-            return await metrics_people(indicator) == total
-
-        fresh = {
-            f"{name} applied": await wait_until(name, partial(applied, name), last_201)
-            for name in ("indicator", "milestone")
-        }
-        fresh["indicator /metrics"] = await wait_until("/metrics", metrics_fresh, last_201)
+        before = cpu_snapshot()
+        registered, posted, marks, fresh = await ingest(platform, scale, memory, indicator)
         print(
             "B8 fresh after the last 201: " + ", ".join(f"{k} {s:.1f} s" for k, s in fresh.items()),
             flush=True,
         )
         print_cpu("ingest to fresh", before, platform.pids, posted.reports, "report")
+        await check_stored(platform.db, posted)
         sample = random.Random(8).sample(registered, min(20, len(registered)))
         await check_figures(platform.db, indicator, posted, sample)
-        after_fresh = memory.now()
-        print(f"after freshness: {mib(after_fresh)}", flush=True)
         await read_latencies(indicator, registered, scale.reads, scale.read_seconds)
     print(f"after the reads: {mib(memory.now())}", flush=True)
     await replay(platform, memory, posted.cells)
     sampler.cancel()
-    report_memory(marks, after_fresh, memory)
+    report_memory(marks, memory)
+
+
+async def caught_up(
+    platform: Platform, posted: Posted, since: float, indicator: httpx.AsyncClient
+) -> dict[str, float]:
+    """Seconds from `since` until indicator and milestone have applied every report posted
+    (their inboxes), and until indicator's `/metrics` counts every person posted."""
+
+    async def applied(service: str) -> bool:
+        query = APPLIED.format(service)
+        return int(await platform.db.fetchval(query, f"{service}.reports")) == posted.reports
+
+    total = sum(posted.by_kind().values())
+
+    async def metrics_fresh() -> bool:
+        return await metrics_people(indicator) == total
+
+    fresh = {
+        f"{name} applied": await wait_until(name, partial(applied, name), since)
+        for name in ("indicator", "milestone")
+    }
+    # A scrape is megabytes at 10,000 projects: polled every second, not every 0.2 s.
+    fresh["indicator /metrics"] = await wait_until("/metrics", metrics_fresh, since, poll=1.0)
+    return fresh
 
 
 async def ingest(
-    platform: Platform, scale: Scale, memory: Memory
-) -> tuple[list[Project], Posted, list[tuple[int, dict[str, float]]], float]:
-    """Registers the projects and posts their reports in `scale.checkpoints` chunks, reading
-    the services' memory after each; returns the projects, what was posted, the memory at
-    each checkpoint and when the last 201 came."""
+    platform: Platform, scale: Scale, memory: Memory, indicator: httpx.AsyncClient
+) -> tuple[list[Project], Posted, list[tuple[int, dict[str, float]]], dict[str, float]]:
+    """Registers the projects and posts their reports in `scale.checkpoints` chunks; after
+    each, waits until every figure is fresh and reads the services' memory, so that each
+    reading is taken at rest. Returns the projects, what was posted, the memory at each
+    checkpoint and how long the last chunk took to be fresh after its last 201."""
     staff, connections = platform.settings["staff_tokens"], scale.connections
     posted, registered, marks = Posted(), list[Project](), list[tuple[int, dict[str, float]]]()
     registering, posting, rates = 0.0, 0.0, []
@@ -304,10 +316,12 @@ async def ingest(
             last_201 = time.perf_counter()
             registering, posting = registering + between - started, posting + last_201 - between
             rates.append(len(chunk) * len(scale.periods) / (last_201 - between))
+            fresh = await caught_up(platform, posted, last_201, indicator)
             marks.append((high, memory.now()))
             print(
                 f"{high} projects: registered in {between - started:.1f} s, reports "
-                f"{rates[-1]:.0f}/s; {mib(marks[-1][1])}",
+                f"{rates[-1]:.0f}/s, fresh {max(fresh.values()):.1f} s after; "
+                f"{mib(marks[-1][1])}",
                 flush=True,
             )
     ms = [s * 1000 for s in posted.seconds]
@@ -318,7 +332,7 @@ async def ingest(
         f"{posted.retries} retried), registration {registering:.1f} s",
         flush=True,
     )
-    return registered, posted, marks, last_201
+    return registered, posted, marks, fresh
 
 
 async def read_latencies(
@@ -385,19 +399,17 @@ async def replay(platform: Platform, memory: Memory, cells: int) -> None:
     print(f"after the replay: {mib(memory.now())}", flush=True)
 
 
-def report_memory(
-    marks: list[tuple[int, dict[str, float]]], after_fresh: dict[str, float], memory: Memory
-) -> None:
-    """Each service's resident memory at each checkpoint, its peak, and its cost per project:
-    the growth between the first and the last checkpoint divided by the projects added."""
+def report_memory(marks: list[tuple[int, dict[str, float]]], memory: Memory) -> None:
+    """Each service's resident memory at each checkpoint (figures fresh, at rest), its peak,
+    and its cost per project: the growth from the first checkpoint to the last divided by
+    the projects added."""
     (first, at_first), (last, at_last) = marks[0], marks[-1]
     for name in at_last:
         series = [round(m[name]) for _, m in marks]
         per_project = (at_last[name] - at_first[name]) * 1024 / max(1, last - first)
         print(
             f"B8 memory {name}: {series} MiB at {[n for n, _ in marks]} projects, "
-            f"{after_fresh[name]:.0f} MiB once fresh, peak {memory.peak[name]:.0f} MiB; "
-            f"{per_project:.1f} KiB per project"
+            f"peak {memory.peak[name]:.0f} MiB; {per_project:.1f} KiB per project"
         )
 
 

@@ -171,9 +171,15 @@ def cpu_spent(
     return cpu_spent_by(before, {service_name: service_pid})
 
 
-def cpu_spent_by(before: dict[str, tuple[str, float]], services: Mapping[str, int]) -> Counter[str]:
-    """`cpu_spent` with several services, each process tree under its name."""
-    owner = {pid: name for name, root in services.items() for pid in _tree(root)}
+def cpu_spent_by(
+    before: dict[str, tuple[str, float]],
+    services: Mapping[str, int],
+    alone: Mapping[str, int] | None = None,
+) -> Counter[str]:
+    """`cpu_spent` with several services, each process tree under its name, and the `alone`
+    processes under theirs without their children (a benchmark that started the services)."""
+    owner = {str(pid): name for name, pid in (alone or {}).items()}
+    owner |= {pid: name for name, root in services.items() for pid in _tree(root)}
     spent = Counter[str]()
     for pid, (name, seconds) in cpu_snapshot().items():
         earlier = before.get(pid, (name, 0.0))[1]
