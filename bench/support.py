@@ -13,7 +13,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -135,6 +135,17 @@ def _tree(pid: int) -> set[str]:
     return {str(pid)}.union(*(_tree(int(child)) for child in children))
 
 
+def resident_mib(pid: int) -> float:
+    """Resident memory (`VmRSS`) of a process and its descendants (a service's workers), MiB."""
+    kib = 0
+    for one in _tree(pid):
+        with contextlib.suppress(OSError):  # a process that ended meanwhile
+            for line in Path(f"/proc/{one}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    kib += int(line.split()[1])
+    return kib / 1024
+
+
 def process_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds one process has spent so far."""
     return _cpu(str(pid))[1]
@@ -157,10 +168,22 @@ def cpu_spent(
     workers) under its name, the others by program (postgres, python…). Counted per process,
     so processes that ended or began meanwhile (pooled connections) do not skew the sums;
     what an ended process spent after `before` is lost."""
-    service, spent = _tree(service_pid), Counter[str]()
+    return cpu_spent_by(before, {service_name: service_pid})
+
+
+def cpu_spent_by(
+    before: dict[str, tuple[str, float]],
+    services: Mapping[str, int],
+    alone: Mapping[str, int] | None = None,
+) -> Counter[str]:
+    """`cpu_spent` with several services, each process tree under its name, and the `alone`
+    processes under theirs without their children (a benchmark that started the services)."""
+    owner = {str(pid): name for name, pid in (alone or {}).items()}
+    owner |= {pid: name for name, root in services.items() for pid in _tree(root)}
+    spent = Counter[str]()
     for pid, (name, seconds) in cpu_snapshot().items():
         earlier = before.get(pid, (name, 0.0))[1]
-        spent[service_name if pid in service else name] += seconds - earlier
+        spent[owner.get(pid, name)] += seconds - earlier
     return spent
 
 
