@@ -46,6 +46,10 @@ HASHES = {
     " audience, sum(count) n from indicator.cells group by 1, 2, 3, 4) t",
     "projects": "select md5(string_agg(project_id::text, ',' order by project_id))"
     " from indicator.projects",
+    # The national totals the handlers keep (services/indicator/kept_totals.py).
+    "kept_totals": "select md5(string_agg(concat_ws('|', sheet, kind, level, region, sex,"
+    " audience, period, count, cells), E'\\n' order by sheet, kind, level, region, sex, audience,"
+    " period)) from indicator.totals",
 }
 APPLIED = "select count(*) from indicator.processed_events where consumer = $1"
 

@@ -7,7 +7,8 @@ A batch is applied set-wise, with a fixed number of statements whatever its size
 bound through `unnest`, so no statement outgrows PostgreSQL's 32,767 parameters, and cells
 by COPY): one statement per event was the bound of the indicator's throughput
 (docs/performance.md, B3).
-The outcome is the one of applying the events one by one, in order.
+The outcome is the one of applying the events one by one, in order. The national totals
+(services/indicator/kept_totals.py) follow the cells in the same transaction.
 """
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ from contracts.events import (
 )
 from contracts.reports import Cell, ReviewDecision
 from services.indicator import models as m
+from services.indicator.kept_totals import (
+    CellRow,
+    Deltas,
+    add_stored_cells,
+    apply_deltas,
+    lock_projects,
+    registered_sheets,
+)
 from services.indicator.totals_changed import emit_totals
 from services.runtime.clock import Clock
 from services.runtime.db import copy_rows
@@ -55,6 +64,7 @@ class _Store:
 
     periods: Table
     cells: Table
+    totals: Table  # the national sums of `cells` (kept_totals.py)
     at: str  # the time column of `periods`
 
     @property
@@ -74,15 +84,18 @@ class _Store:
 
     @property
     def delete_cells(self) -> TextClause:
+        """Returns the cells deleted, for the totals."""
         return text(f"""
             delete from {self.cells.fullname} c
             using unnest(cast(:project_id as uuid[]), cast(:period as text[]))
                 as t(project_id, period)
-            where c.project_id = t.project_id and c.period = t.period""")
+            where c.project_id = t.project_id and c.period = t.period
+            returning c.project_id, c.period, c.kind, c.level, c.region, c.sex, c.audience,
+                c.count""")
 
 
-AS_REPORTED = _Store(m.periods, m.cells, "submitted_at")
-APPROVED = _Store(m.approved_periods, m.approved_cells, "reviewed_at")
+AS_REPORTED = _Store(m.periods, m.cells, m.totals, "submitted_at")
+APPROVED = _Store(m.approved_periods, m.approved_cells, m.approved_totals, "reviewed_at")
 _CELL_COLUMNS = ["project_id", "period", "kind", "level", "region", "sex", "audience", "count"]
 
 
@@ -90,10 +103,7 @@ def make_handler(clock: Clock) -> ApplyProjectEvents:
     """What both consumer groups (projects, reports) run on each batch."""
 
     async def handle_events(conn: AsyncConnection, events: list[ProjectEvent]) -> None:
-        await _register(conn, [e for e in events if isinstance(e, ProjectRegistered)])
-        await _amend_or_close(
-            conn, [e for e in events if isinstance(e, ProjectAmended | ProjectClosed)]
-        )
+        registrations = [e for e in events if isinstance(e, ProjectRegistered)]
         submitted = [
             _Revision(
                 e.event_id,
@@ -120,16 +130,31 @@ def make_handler(clock: Clock) -> ApplyProjectEvents:
             for e in events
             if isinstance(e, ReportReviewed) and e.payload.decision is ReviewDecision.APPROVED
         ]
-        changed = await _replace_periods(conn, AS_REPORTED, submitted)
-        await _replace_periods(conn, APPROVED, approved)
+        # Before anything is read or written: a registration and reports of the same project
+        # in concurrent batches take turns (kept_totals.py).
+        named = [e.project_id for e in registrations] + [r.project_id for r in submitted + approved]
+        await lock_projects(conn, named)
+        registered = await _register(conn, registrations)
+        await _amend_or_close(
+            conn, [e for e in events if isinstance(e, ProjectAmended | ProjectClosed)]
+        )
+        reported, reviewed = Deltas(), Deltas()
+        await add_stored_cells(conn, AS_REPORTED.cells, registered, reported)
+        await add_stored_cells(conn, APPROVED.cells, registered, reviewed)
+        changed = await _replace_periods(conn, AS_REPORTED, submitted, reported)
+        await _replace_periods(conn, APPROVED, approved, reviewed)
+        # Last, and always in this order: the totals' rows stay locked until the commit.
+        await apply_deltas(conn, AS_REPORTED.totals, reported)
+        await apply_deltas(conn, APPROVED.totals, reviewed)
         await emit_totals(conn, changed, clock())
 
     return handle_events
 
 
-async def _register(conn: AsyncConnection, events: list[ProjectRegistered]) -> None:
+async def _register(conn: AsyncConnection, events: list[ProjectRegistered]) -> set[UUID]:
+    """Returns the projects registered now (not before)."""
     if not events:
-        return
+        return set()
     rows = [
         {
             "project_id": e.project_id,
@@ -146,7 +171,10 @@ async def _register(conn: AsyncConnection, events: list[ProjectRegistered]) -> N
         }
         for e in events
     ]
-    await conn.execute(insert(m.projects).on_conflict_do_nothing(), rows)
+    inserted = await conn.execute(
+        insert(m.projects).on_conflict_do_nothing().returning(m.projects.c.project_id), rows
+    )
+    return set(inserted.scalars())
 
 
 async def _amend_or_close(
@@ -173,12 +201,13 @@ async def _amend_or_close(
 
 
 async def _replace_periods(
-    conn: AsyncConnection, store: _Store, reports: list[_Revision]
+    conn: AsyncConnection, store: _Store, reports: list[_Revision], deltas: Deltas
 ) -> dict[UUID, UUID]:
     """In `store`'s reading, the newer revision of a period replaces its cells as a whole; an
     older one arriving late changes nothing. Works whether or not the project's registration
-    arrived first. Returns, for each project whose cells changed, the last event (in batch
-    order) that changed them: the cause its totals event is derived from."""
+    arrived first; the change of registered projects' cells is added to `deltas`. Returns, for
+    each project whose cells changed, the last event (in batch order) that changed them: the
+    cause its totals event is derived from."""
     # One after the other, only a period's highest revision in the batch would last (the
     # first of equals, as a later equal one would not be above it): keep only those.
     best: dict[tuple[UUID, str], tuple[int, _Revision]] = {}
@@ -202,33 +231,35 @@ async def _replace_periods(
     applied = sorted((best[(p, period)] for p, period in replaced), key=lambda pe: pe[0])
     if not applied:
         return {}
-    await conn.execute(
-        store.delete_cells,
-        {
-            "project_id": [e.project_id for _, e in applied],
-            "period": [e.period for _, e in applied],
-        },
-    )
+    old: list[CellRow] = [
+        tuple(row)  # the eight columns `delete_cells` returns
+        for row in await conn.execute(
+            store.delete_cells,
+            {
+                "project_id": [e.project_id for _, e in applied],
+                "period": [e.period for _, e in applied],
+            },
+        )
+    ]
+    new: list[CellRow] = [
+        (
+            e.project_id,
+            e.period,
+            c.kind.value,
+            c.level,
+            c.region,
+            c.sex.value if c.sex else "",
+            c.audience or "",
+            c.count,
+        )
+        for _, e in applied
+        for c in e.cells
+    ]
     # COPY, not INSERT … unnest: it halves PostgreSQL's time per cell, the larger part of a
     # batch's (B3).
-    await copy_rows(
-        conn,
-        store.cells,
-        _CELL_COLUMNS,
-        [
-            (
-                e.project_id,
-                e.period,
-                c.kind.value,
-                c.level,
-                c.region,
-                c.sex.value if c.sex else "",
-                c.audience or "",
-                c.count,
-            )
-            for _, e in applied
-            for c in e.cells
-        ],
-    )
+    await copy_rows(conn, store.cells, _CELL_COLUMNS, new)
+    sheets = await registered_sheets(conn, {e.project_id for _, e in applied})
+    deltas.add_cells(old, sheets, -1)
+    deltas.add_cells(new, sheets, 1)
     # In batch order, so a project's last entry is its last change.
     return {e.project_id: e.event_id for _, e in applied}

@@ -1,5 +1,6 @@
 """Indicator's tables, in its own `indicator` schema: projects as registered, the latest
-revision of each period, and that revision's cells. Totals are sums over `cells`."""
+revision of each period, and that revision's cells. Totals are sums over `cells`; the national
+ones are also kept, per reading, in `totals` and `approved_totals`."""
 
 from __future__ import annotations
 
@@ -83,6 +84,34 @@ approved_cells = Table(
     metadata,
     *(Column(c.name, c.type, primary_key=c.primary_key, nullable=False) for c in cells.columns),
 )
+
+
+def _totals(name: str) -> Table:
+    """A reading's cells of registered projects summed by every dimension (sheet from the
+    project): the GROUP BY the national reads would otherwise run over every cell at each
+    request (docs/performance.md, B8). Kept by the handlers in the cells' own transaction
+    (services/indicator/kept_totals.py). A row exists iff at least one cell contributes
+    (`cells` > 0), so the rows are exactly that GROUP BY's groups, zero counts included.
+    Only active projects count, as in the reads over cells; `projects.active` is never set
+    false (nor true again): whatever changes it one day must take the project's cells out of
+    these tables (or put them back) in the same transaction."""
+    return Table(
+        name,
+        metadata,
+        Column("sheet", String(40), primary_key=True),
+        Column("kind", String(12), primary_key=True),
+        Column("level", String(20), primary_key=True),
+        Column("region", String(2), primary_key=True),
+        Column("sex", String(1), primary_key=True),
+        Column("audience", String(40), primary_key=True),
+        Column("period", String(7), primary_key=True),
+        Column("count", BigInteger, nullable=False),
+        Column("cells", Integer, nullable=False),  # how many cells the count sums
+    )
+
+
+totals = _totals("totals")
+approved_totals = _totals("approved_totals")
 
 # Alert conditions as last evaluated (services/indicator/watch.py): a change of `firing` is
 # one transition, numbered, and one `condition.changed` event.

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import Table, and_, func, or_, select, text
+from sqlalchemy import BigInteger, Table, and_, cast, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.indicators import Target
@@ -17,6 +17,10 @@ from services.indicator import models as m
 from services.indicator.domain import Approval, Reading, Tally
 
 _CELLS: dict[Reading, Table] = {Reading.AS_REPORTED: m.cells, Reading.APPROVED: m.approved_cells}
+_TOTALS: dict[Reading, Table] = {
+    Reading.AS_REPORTED: m.totals,
+    Reading.APPROVED: m.approved_totals,
+}
 
 
 @dataclass(frozen=True)
@@ -65,19 +69,27 @@ class IndicatorQueries:
         project_id: UUID | None = None,
         reading: Reading = Reading.AS_REPORTED,
     ) -> list[Tally]:
-        cells = _CELLS[reading]
-        c, p = cells.c, m.projects.c
-        dims = (p.sheet, c.kind, c.level, c.region, c.sex, c.audience, c.period)
-        query = (
-            select(*dims, func.sum(c.count))
-            .select_from(cells.join(m.projects, c.project_id == p.project_id))
-            .where(p.active)
-            .group_by(*dims)
-        )
-        if sheet is not None:
-            query = query.where(p.sheet == sheet)
-        if project_id is not None:
-            query = query.where(p.project_id == project_id)
+        """Active projects' people by every dimension. National (no `project_id`): the totals
+        the handlers keep, a few thousand rows, not a GROUP BY over every cell at each
+        request (docs/performance.md, B8); a project's: its own cells (the primary key's
+        prefix)."""
+        if project_id is None:
+            t = _TOTALS[reading].c
+            query = select(t.sheet, t.kind, t.level, t.region, t.sex, t.audience, t.period, t.count)
+            if sheet is not None:
+                query = query.where(t.sheet == sheet)
+        else:
+            cells = _CELLS[reading]
+            c, p = cells.c, m.projects.c
+            dims = (p.sheet, c.kind, c.level, c.region, c.sex, c.audience, c.period)
+            query = (
+                select(*dims, cast(func.sum(c.count), BigInteger))
+                .select_from(cells.join(m.projects, c.project_id == p.project_id))
+                .where(p.active, p.project_id == project_id)
+                .group_by(*dims)
+            )
+            if sheet is not None:
+                query = query.where(p.sheet == sheet)
         async with self.engine.connect() as conn:
             return [Tally(*row[:7], count=int(row[7])) for row in await conn.execute(query)]
 
