@@ -7,7 +7,7 @@ Filled here from the cells already stored.
 
 Revision ID: 0010_h18
 Revises: 0009_h18
-Create Date: 2026-12-01 21:30:00.000000
+Create Date: 2026-11-30 21:30:00.000000
 
 """
 
