@@ -1,13 +1,22 @@
-"""B8's national reads: `IndicatorQueries.tallies` from the kept totals against the GROUP BY
-over every cell it ran before, on the same database.
+"""B8's national reads, each against what it ran before, on the same database and with the
+same answers checked:
+- `IndicatorQueries.tallies()` from the kept totals against the GROUP BY over every cell;
+- `approvals()` from each period's kept sums against the join of every cell to `periods` and
+  `approved_periods`;
+- the figures of `GET /v1/progress` (`Figures.all_sheets`, which also calls `approvals()`) and
+  of `GET /v1/coverage` (`Figures.coverage(None)`) from the tallies summed in SQL to the
+  dimensions they read, against the tallies by every dimension.
 
-    python -m bench.national_reads [--projects 500] [--reads 30]
+    python -m bench.national_reads [--projects 500] [--reads 30] [--full-rows]
 
 Uses CMA_BENCH_DATABASE_URL (a PostgreSQL server URL; a scratch database is created there)
 or an embedded PostgreSQL. Registers `--projects` projects and applies 6 reports of 40 cells
-each through the indicator's handler (so the totals are kept as in service), then times
-`--reads` national reads of each kind, alternated, after one unmeasured read of each; checks
-that both answer the same tallies and prints the medians and their ratio.
+each through the indicator's handler (so the totals and the periods' sums are kept as in
+service), then times `--reads` reads of each kind, alternated, after one unmeasured read of
+each; prints the medians and their ratios. `--full-rows` then replaces the kept rows with
+those of the full B8 scale without its 6.4 M cells (56,448 rows in `totals`, 10,000 projects
+× 14 semesters in `periods`, half of them approved) and times the reads of the kept rows
+there: the reads over cells have nothing to read then, and are not timed.
 """
 
 from __future__ import annotations
@@ -16,14 +25,18 @@ import argparse
 import asyncio
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
+from uuid import UUID
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.indicator_apply import NOW, PERIODS, project_ids, registrations, report_events
 from bench.support import scratch_database, summary
+from contracts.catalog import load_catalog
 from contracts.events import parse_event
-from services.indicator.domain import Tally
+from services.indicator.domain import DIMENSIONS, Approval, Dimension, Reading, Tally
+from services.indicator.figures import Figures
 from services.indicator.handlers import make_handler
 from services.indicator.queries import IndicatorQueries
 from services.runtime.db import make_engine
@@ -36,8 +49,146 @@ GROUP_BY = text("""
     where p.active
     group by p.sheet, c.kind, c.level, c.region, c.sex, c.audience, c.period""")
 
+# What `IndicatorQueries.approvals` ran before the periods' kept sums.
+CELLS_JOINED = text("""
+    select p.sheet, coalesce(sum(c.count) filter (where a.revision = r.revision), 0),
+        sum(c.count)
+    from indicator.cells c join indicator.projects p on c.project_id = p.project_id
+    join indicator.periods r on r.project_id = c.project_id and r.period = c.period
+    left join indicator.approved_periods a
+        on a.project_id = c.project_id and a.period = c.period
+    where p.active
+    group by p.sheet""")
 
-async def main(projects: int, reads: int) -> None:
+# The full scale's kept rows: 7 sheets × 2 kinds × 8 levels × 18 regions × 2 sexes × 14
+# semesters (the 56,448 groups of B8's 1,000-project run), and 10,000 projects × 14 semesters.
+SEMESTERS = [f"{y}-S{s}" for y in range(2024, 2031) for s in (1, 2)]
+FULL_ROWS = [
+    "truncate indicator.totals, indicator.periods, indicator.approved_periods",
+    """insert into indicator.totals
+        select s, k, l, r, x, '', p, abs(hashtext(s || k || l || r || x || p)) % 1000, 1
+        from unnest(cast(:sheets as text[])) s, unnest(array['trained', 'sensitised']) k,
+            unnest(cast(:levels as text[])) l, unnest(cast(:regions as text[])) r,
+            unnest(array['F', 'M']) x, unnest(cast(:periods as text[])) p""",
+    """insert into indicator.projects (project_id, sheet, wave, name, lead, regions,
+            start_date, end_date, commitments, token_sha256)
+        select gen_random_uuid(), (cast(:sheets as text[]))[1 + i % 7], 'w', 'P' || i, 'L',
+            array[(cast(:regions as text[]))[1 + i % 18]], '2024-01-01', '2030-12-31', '[]',
+            md5(i::text) || md5(i::text)
+        from generate_series(1, 10000 - (select count(*) from indicator.projects)) i""",
+    """insert into indicator.periods
+        select project_id, p, 1, gen_random_uuid(), now(), abs(hashtext(project_id || p)) % 5000,
+            40
+        from indicator.projects, unnest(cast(:periods as text[])) p""",
+    """insert into indicator.approved_periods
+        select project_id, period, 1, report_id, now() from indicator.periods
+        where hashtext(project_id || period) % 2 = 0""",
+]
+
+
+class EveryDimension(IndicatorQueries):
+    """Tallies by every dimension whatever a read asks: what the figures read before."""
+
+    async def tallies(
+        self,
+        *,
+        sheet: str | None = None,
+        project_id: UUID | None = None,
+        reading: Reading = Reading.AS_REPORTED,
+        by: Collection[Dimension] = DIMENSIONS,
+    ) -> list[Tally]:
+        return await super().tallies(sheet=sheet, project_id=project_id, reading=reading)
+
+
+Read = Callable[[], Awaitable[object]]
+
+
+async def timed(reads: dict[str, Read], times: int) -> dict[str, list[float]]:
+    """Each read once unmeasured, then `times` rounds of each, alternated; in ms."""
+    runs: dict[str, list[float]] = {name: [] for name in reads}
+    for read in reads.values():
+        await read()
+    for _ in range(times):
+        for name, read in reads.items():
+            started = time.perf_counter()
+            await read()
+            runs[name].append((time.perf_counter() - started) * 1000)
+    return runs
+
+
+def report(runs: dict[str, list[float]], ratio: bool = True) -> None:
+    """Each read's runs; with `ratio`, the first's median over the second's."""
+    for name, times in runs.items():
+        print(summary(f"  {name:<38}", times, "ms"))
+    if ratio:
+        before, after = runs
+        print(f"  ratio {statistics.median(runs[before]) / statistics.median(runs[after]):.1f}x")
+
+
+async def same(name: str, before: Read, after: Read) -> None:
+    if await before() != await after():
+        raise SystemExit(f"{name}: the new read answers differently")
+
+
+async def compare(engine: AsyncEngine, reads: int, over_cells: bool) -> None:
+    """The reads of the kept rows (and, `over_cells`, those over every cell they replace)."""
+    queries, catalog, clock = IndicatorQueries(engine), load_catalog(), lambda: NOW
+    reduced = Figures(queries, catalog, clock, 0.1)
+    full = Figures(EveryDimension(engine), catalog, clock, 0.1)
+
+    def key(t: Tally) -> tuple[object, ...]:
+        return (t.sheet, t.kind, t.level, t.region, t.sex, t.audience, t.period)
+
+    async def grouped() -> list[Tally]:
+        async with engine.connect() as conn:
+            return sorted((Tally(*r) for r in await conn.execute(GROUP_BY)), key=key)
+
+    async def kept() -> list[Tally]:
+        return sorted(await queries.tallies(), key=key)
+
+    async def joined() -> dict[str, Approval]:
+        async with engine.connect() as conn:
+            rows = await conn.execute(CELLS_JOINED)
+            return {s: Approval(int(yes), int(every)) for s, yes, every in rows}
+
+    async def sums() -> dict[str, Approval]:
+        return await queries.approvals()
+
+    progress_reads: dict[str, Read] = {
+        "progress, tallies by every dimension": full.all_sheets,
+        "progress, tallies by SHEET_BY": reduced.all_sheets,
+    }
+    coverage_reads: dict[str, Read] = {
+        "coverage, tallies by every dimension": lambda: full.coverage(None),
+        "coverage, tallies by COVERAGE_BY": lambda: reduced.coverage(None),
+    }
+    await same("all_sheets", *progress_reads.values())
+    await same("coverage", *coverage_reads.values())
+    if over_cells:
+        await same("tallies", grouped, kept)
+        await same("approvals", joined, sums)
+        print("same_tallies=yes same_approvals=yes same_figures=yes")
+        print("national tallies():")
+        report(await timed({"group by over cells": grouped, "kept totals": kept}, reads))
+        print("approvals():")
+        report(await timed({"cells joined": joined, "periods' sums": sums}, reads))
+    else:
+        print("same_figures=yes")
+        print("national tallies(), approvals():")
+        report(await timed({"tallies() kept totals": kept, "approvals()": sums}, reads), False)
+    for name, pair in (("GET /v1/progress", progress_reads), ("GET /v1/coverage", coverage_reads)):
+        print(f"{name}'s figures:")
+        report(await timed(pair, reads))
+
+
+async def count(engine: AsyncEngine, table: str) -> int:
+    async with engine.connect() as conn:
+        return int(
+            (await conn.execute(text(f"select count(*) from indicator.{table}"))).scalar_one()
+        )
+
+
+async def main(projects: int, reads: int, full_rows: bool = False) -> None:
     async with scratch_database() as url:
         engine = make_engine(url)
         apply = make_handler(lambda: NOW)
@@ -48,45 +199,31 @@ async def main(projects: int, reads: int) -> None:
         for start in range(0, len(reports), 500):
             async with engine.begin() as conn:
                 await apply(conn, reports[start : start + 500])  # type: ignore[arg-type]
-        queries = IndicatorQueries(engine)
-
-        async def grouped() -> list[Tally]:
-            async with engine.connect() as conn:
-                rows = await conn.execute(GROUP_BY)
-                return [Tally(*r) for r in rows]
-
-        async def kept() -> list[Tally]:
-            return await queries.tallies()
-
-        def key(t: Tally) -> tuple[object, ...]:
-            return (t.sheet, t.kind, t.level, t.region, t.sex, t.audience, t.period)
-
-        if sorted(await grouped(), key=key) != sorted(await kept(), key=key):
-            raise SystemExit("the kept totals differ from the GROUP BY over cells")
-        times: dict[str, list[float]] = {"group by": [], "kept": []}
-        reads_of: dict[str, Callable[[], Awaitable[list[Tally]]]] = {
-            "group by": grouped,
-            "kept": kept,
-        }
-        for _ in range(reads):
-            for name, read in reads_of.items():
-                started = time.perf_counter()
-                await read()
-                times[name].append((time.perf_counter() - started) * 1000)
-        async with engine.connect() as conn:
-            cells = (await conn.execute(text("select count(*) from indicator.cells"))).scalar()
-            rows = (await conn.execute(text("select count(*) from indicator.totals"))).scalar()
+        cells, rows = await count(engine, "cells"), await count(engine, "totals")
+        print(f"projects={projects} cells={cells} totals_rows={rows} reads={reads}")
+        await compare(engine, reads, over_cells=True)
+        if full_rows:
+            catalog = load_catalog()
+            params = {
+                "sheets": list(catalog.sheets),
+                "levels": list(catalog.levels),
+                "regions": list(catalog.regions),
+                "periods": SEMESTERS,
+            }
+            async with engine.begin() as conn:
+                for statement in FULL_ROWS:
+                    await conn.execute(text(statement), params)
+                await conn.execute(text("analyze"))
+            rows, periods = await count(engine, "totals"), await count(engine, "periods")
+            print(f"full rows: totals_rows={rows} periods_rows={periods} (no cells read)")
+            await compare(engine, reads, over_cells=False)
         await engine.dispose()
-    print(f"projects={projects} cells={cells} totals_rows={rows} reads={reads} same_tallies=yes")
-    print(summary("group by over cells", times["group by"], "ms"))
-    print(summary("kept totals        ", times["kept"], "ms"))
-    ratio = statistics.median(times["group by"]) / statistics.median(times["kept"])
-    print(f"ratio group-by/kept {ratio:.1f}x")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--projects", type=int, default=500)
     parser.add_argument("--reads", type=int, default=30)
+    parser.add_argument("--full-rows", action="store_true")
     args = parser.parse_args()
-    asyncio.run(main(args.projects, args.reads))
+    asyncio.run(main(args.projects, args.reads, args.full_rows))

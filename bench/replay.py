@@ -40,7 +40,7 @@ HASHES = {
     " audience, count), E'\\n' order by project_id, period, kind, level, region, sex, audience))"
     " from indicator.cells",
     "periods": "select md5(string_agg(concat_ws('|', project_id, period, revision, report_id,"
-    " submitted_at), E'\\n' order by project_id, period)) from indicator.periods",
+    " submitted_at, people, cells), E'\\n' order by project_id, period)) from indicator.periods",
     "totals": "select md5(string_agg(concat_ws('|', project_id, kind, level, audience, n),"
     " E'\\n' order by project_id, kind, level, audience)) from (select project_id, kind, level,"
     " audience, sum(count) n from indicator.cells group by 1, 2, 3, 4) t",

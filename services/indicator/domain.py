@@ -51,6 +51,16 @@ class Tally:
 
 Dimension = Literal["sheet", "kind", "level", "region", "sex", "audience", "period"]
 """A field of `Tally` that totals can be grouped by."""
+DIMENSIONS: tuple[Dimension, ...] = (
+    "sheet",
+    "kind",
+    "level",
+    "region",
+    "sex",
+    "audience",
+    "period",
+)
+"""Every one, in `Tally`'s order."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from contracts.indicators import CellKind, Target
 from services.indicator.attribution import Attribution, Committing, attribute
 from services.indicator.domain import (
     Approval,
+    Dimension,
     Progress,
     Reading,
     RegionCoverage,
@@ -32,6 +33,14 @@ from services.indicator.freshness import Freshness, freshness
 from services.indicator.queries import IndicatorQueries, Project
 from services.runtime.clock import Clock
 from services.runtime.errors import NotFound
+
+SHEET_BY: tuple[Dimension, ...] = ("kind", "level", "audience", "period")
+"""All a sheet's figures read of its tallies (`Figures._sheet`): people by kind, and each
+target's selector (kind, level, audience) by semester; region and sex summed away in SQL, so
+the national progress reads a few thousand rows, not every combination (B8)."""
+COVERAGE_BY: tuple[Dimension, ...] = ("region",)
+"""All delivered coverage reads: the regions with people. Counts are never negative, so a
+region's sum is above 0 iff one of its tallies is."""
 
 
 @dataclass(frozen=True)
@@ -109,13 +118,13 @@ class Figures:
         self.window = window
 
     async def all_sheets(self, reading: Reading = Reading.AS_REPORTED) -> AllSheetsFigures:
-        tallies = await self.queries.tallies(reading=reading)
+        tallies = await self.queries.tallies(reading=reading, by=SHEET_BY)
         sheets = self.sheets(tallies, reading, await self.queries.approvals())
         return AllSheetsFigures(self.clock().date(), sheets, reading)
 
     async def sheet(self, sheet: str, reading: Reading = Reading.AS_REPORTED) -> SheetFigures:
         """`sheet` is a catalog sheet id (the API validates it)."""
-        tallies = await self.queries.tallies(sheet=sheet, reading=reading)
+        tallies = await self.queries.tallies(sheet=sheet, reading=reading, by=SHEET_BY)
         return self._sheet(sheet, tallies, reading, await self.queries.approvals(sheet=sheet))
 
     async def project(
@@ -155,7 +164,7 @@ class Figures:
         self, sheet: str | None, reading: Reading = Reading.AS_REPORTED
     ) -> CoverageFigures:
         funded = await self.queries.funded_regions(self.clock().date())
-        tallies = await self.queries.tallies(sheet=sheet, reading=reading)
+        tallies = await self.queries.tallies(sheet=sheet, reading=reading, by=COVERAGE_BY)
         return self.coverage_of(sheet, funded, tallies, reading)
 
     async def project_summaries(
@@ -177,7 +186,7 @@ class Figures:
     def sheets(
         self, tallies: Sequence[Tally], reading: Reading, approvals: Mapping[str, Approval]
     ) -> tuple[SheetFigures, ...]:
-        """Every catalog sheet's, from tallies of every sheet."""
+        """Every catalog sheet's, from tallies of every sheet (by `SHEET_BY` at least)."""
         return tuple(self._sheet(s, tallies, reading, approvals) for s in self.catalog.sheets)
 
     def _sheet(
@@ -224,7 +233,8 @@ class Figures:
         tallies: Iterable[Tally],
         reading: Reading = Reading.AS_REPORTED,
     ) -> CoverageFigures:
-        """From the funded regions of every sheet and tallies of `sheet` (or more)."""
+        """From the funded regions of every sheet and tallies of `sheet` (or more; by
+        `COVERAGE_BY` at least)."""
         if sheet is None:
             regions, mine = set[str]().union(*funded.values()), list(tallies)
         else:

@@ -66,19 +66,26 @@ class _Store:
     cells: Table
     totals: Table  # the national sums of `cells` (kept_totals.py)
     at: str  # the time column of `periods`
+    sums: bool  # whether `periods` keeps its cells' people and number (models.py)
 
     @property
     def upsert_periods(self) -> TextClause:
-        """Only a revision above the one held replaces it; returns the periods replaced."""
+        """Only a revision above the one held replaces it; returns the periods replaced. With
+        `sums`, binds `people` and `cells` too: the period's row and its sums change together."""
         p = self.periods.fullname
+        names, arrays, sets = "", "", ""
+        if self.sums:
+            names = ", people, cells"
+            arrays = ", cast(:people as bigint[]), cast(:cells as int[])"
+            sets = ", people = excluded.people, cells = excluded.cells"
         return text(f"""
-            insert into {p} (project_id, period, revision, report_id, {self.at})
+            insert into {p} (project_id, period, revision, report_id, {self.at}{names})
             select * from unnest(cast(:project_id as uuid[]), cast(:period as text[]),
                 cast(:revision as int[]), cast(:report_id as uuid[]),
-                cast(:at as timestamptz[]))
+                cast(:at as timestamptz[]){arrays})
             on conflict (project_id, period) do update
                 set revision = excluded.revision, report_id = excluded.report_id,
-                    {self.at} = excluded.{self.at}
+                    {self.at} = excluded.{self.at}{sets}
                 where {p}.revision < excluded.revision
             returning project_id, period""")
 
@@ -94,8 +101,10 @@ class _Store:
                 c.count""")
 
 
-AS_REPORTED = _Store(m.periods, m.cells, m.totals, "submitted_at")
-APPROVED = _Store(m.approved_periods, m.approved_cells, m.approved_totals, "reviewed_at")
+AS_REPORTED = _Store(m.periods, m.cells, m.totals, "submitted_at", sums=True)
+APPROVED = _Store(
+    m.approved_periods, m.approved_cells, m.approved_totals, "reviewed_at", sums=False
+)
 _CELL_COLUMNS = ["project_id", "period", "kind", "level", "region", "sex", "audience", "count"]
 
 
@@ -218,16 +227,18 @@ async def _replace_periods(
     if not best:
         return {}
     winners = [e for _, e in best.values()]
-    replaced = await conn.execute(
-        store.upsert_periods,
-        {
-            "project_id": [e.project_id for e in winners],
-            "period": [e.period for e in winners],
-            "revision": [e.revision for e in winners],
-            "report_id": [e.report_id for e in winners],
-            "at": [e.at for e in winners],
-        },
-    )
+    params: dict[str, list[object]] = {
+        "project_id": [e.project_id for e in winners],
+        "period": [e.period for e in winners],
+        "revision": [e.revision for e in winners],
+        "report_id": [e.report_id for e in winners],
+        "at": [e.at for e in winners],
+    }
+    if store.sums:
+        # A report's cells have distinct keys (their table's primary key): one row each.
+        params["people"] = [sum(c.count for c in e.cells) for e in winners]
+        params["cells"] = [len(e.cells) for e in winners]
+    replaced = await conn.execute(store.upsert_periods, params)
     applied = sorted((best[(p, period)] for p, period in replaced), key=lambda pe: pe[0])
     if not applied:
         return {}

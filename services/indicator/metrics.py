@@ -14,7 +14,13 @@ from typing import NamedTuple
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from services.indicator.domain import Dimension, Progress, Reading, Tally, totals_by
-from services.indicator.figures import CoverageFigures, Figures, ProjectSummary, SheetFigures
+from services.indicator.figures import (
+    SHEET_BY,
+    CoverageFigures,
+    Figures,
+    ProjectSummary,
+    SheetFigures,
+)
 from services.indicator.forecast import ForecastStatus
 from services.indicator.freshness import STALENESS_BUCKETS
 from services.indicator.queries import SheetFunding
@@ -63,6 +69,11 @@ PEOPLE: tuple[tuple[str, str, tuple[Dimension, ...]], ...] = (  # family, help, 
     ("people_by_sex", 'People reported by sheet, kind and sex ("" = not reported).', ("sex",)),
     ("people_by_period", "People reported by sheet, kind and semester.", ("period",)),
 )
+BY_REGION: tuple[Dimension, ...] = ("kind", "region")
+TALLIED: tuple[tuple[Dimension, ...], ...] = (SHEET_BY, BY_REGION, ("kind", "sex"))
+"""A reading's national reads, each summed in SQL to the dimensions it keeps: the sheets'
+figures, people (by kind) and by level and period read the first; coverage and people by
+region the second; by sex the third. A few thousand rows, not every combination (B8)."""
 
 
 def gauge(name: str, doc: str, labels: list[str], values: Values) -> Metric:
@@ -92,14 +103,15 @@ async def national_families(figures: Figures, staleness: Sequence[Staleness]) ->
     funded = await q.funded_regions(figures.clock().date())
     readings: list[tuple[Reading, list[Metric]]] = []
     for reading in Reading:
-        tallies = await q.tallies(reading=reading)
+        tallied = {by: await q.tallies(reading=reading, by=by) for by in TALLIED}
+        by_sheet, by_region = tallied[SHEET_BY], tallied[BY_REGION]
         coverage = [
-            figures.coverage_of(s, funded, tallies, reading)
+            figures.coverage_of(s, funded, by_region, reading)
             for s in (*figures.catalog.sheets, None)
         ]
-        sheets = figures.sheets(tallies, reading, approved)
+        sheets = figures.sheets(by_sheet, reading, approved)
         readings.append(
-            (reading, [*sheet_families(tallies, sheets, coverage), *forecast_families(sheets)])
+            (reading, [*sheet_families(tallied, sheets, coverage), *forecast_families(sheets)])
         )
     share: Values = {(s,): a.share for s, a in approved.items() if a.share is not None}
     return [
@@ -203,9 +215,17 @@ def project_families(projects: list[ProjectSummary]) -> list[Metric]:
 
 
 def sheet_families(
-    tallies: list[Tally], sheets: tuple[SheetFigures, ...], coverage: list[CoverageFigures]
+    tallied: Mapping[tuple[Dimension, ...], Sequence[Tally]],
+    sheets: tuple[SheetFigures, ...],
+    coverage: list[CoverageFigures],
 ) -> list[Metric]:
+    """`tallied`: tallies by the dimensions they keep; each people family sums the first
+    that keeps its labels."""
     tl = ["sheet", "target"]
+
+    def people(name: str, doc: str, by: tuple[Dimension, ...]) -> Metric:
+        tallies = next(t for kept, t in tallied.items() if {"kind", *by} <= set(kept))
+        return gauge(name, doc, ["sheet", "kind", *by], totals_by(tallies, "sheet", "kind", *by))
 
     def targets(read: Callable[[Progress], float]) -> Values:
         return {(s.sheet, t.target_id): float(read(t)) for s in sheets for t in s.targets}
@@ -223,10 +243,7 @@ def sheet_families(
     )
     return [
         gauge("target_behind", behind_doc, tl, targets(lambda p: p.behind)),
-        *(
-            gauge(name, doc, ["sheet", "kind", *by], totals_by(tallies, "sheet", "kind", *by))
-            for name, doc, by in PEOPLE
-        ),
+        *(people(name, doc, by) for name, doc, by in PEOPLE),
         *(gauge(f"target_{n}", doc, tl, targets(read)) for n, read, _, doc in MEASURES),
         gauge(
             "region_covered",

@@ -43,6 +43,8 @@ projects = Table(
 )
 
 # The revision whose cells are in `cells`; an event with a revision not above it is ignored.
+# `people` and `cells` are its cells' sum of counts and number, written with them: the share
+# of people approved sums these rows, not every cell (docs/performance.md, B8).
 periods = Table(
     "periods",
     metadata,
@@ -51,6 +53,8 @@ periods = Table(
     Column("revision", Integer, nullable=False),
     Column("report_id", Uuid, nullable=False),
     Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("people", BigInteger, nullable=False),
+    Column("cells", Integer, nullable=False),
 )
 
 # `sex` and `audience` hold "" when the report left them out, so the key stays total.

@@ -4,9 +4,10 @@ returns typed values (the domain's `Tally`, the records below), never rows."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import BigInteger, Table, and_, cast, func, or_, select, text
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.indicators import Target
 from services.indicator import models as m
-from services.indicator.domain import Approval, Reading, Tally
+from services.indicator.domain import DIMENSIONS, Approval, Dimension, Reading, Tally
 
 _CELLS: dict[Reading, Table] = {Reading.AS_REPORTED: m.cells, Reading.APPROVED: m.approved_cells}
 _TOTALS: dict[Reading, Table] = {
@@ -68,20 +69,24 @@ class IndicatorQueries:
         sheet: str | None = None,
         project_id: UUID | None = None,
         reading: Reading = Reading.AS_REPORTED,
+        by: Collection[Dimension] = DIMENSIONS,
     ) -> list[Tally]:
-        """Active projects' people by every dimension. National (no `project_id`): the totals
-        the handlers keep, a few thousand rows, not a GROUP BY over every cell at each
-        request (docs/performance.md, B8); a project's: its own cells (the primary key's
-        prefix)."""
+        """Active projects' people by sheet and the dimensions `by` (every one unless told);
+        the others are summed away and left blank (""), so a read that needs only a few
+        dimensions gets a few rows (the figures', docs/performance.md, B8). National (no
+        `project_id`): the totals the handlers keep, not a GROUP BY over every cell at each
+        request; a project's: its own cells (the primary key's prefix)."""
+        kept = [d for d in DIMENSIONS if d in by and d != "sheet"]
         if project_id is None:
             t = _TOTALS[reading].c
-            query = select(t.sheet, t.kind, t.level, t.region, t.sex, t.audience, t.period, t.count)
+            dims = [t.sheet, *(t[d] for d in kept)]
+            query = select(*dims, cast(func.sum(t.count), BigInteger)).group_by(*dims)
             if sheet is not None:
                 query = query.where(t.sheet == sheet)
         else:
             cells = _CELLS[reading]
             c, p = cells.c, m.projects.c
-            dims = (p.sheet, c.kind, c.level, c.region, c.sex, c.audience, c.period)
+            dims = [p.sheet, *(c[d] for d in kept)]
             query = (
                 select(*dims, cast(func.sum(c.count), BigInteger))
                 .select_from(cells.join(m.projects, c.project_id == p.project_id))
@@ -90,8 +95,9 @@ class IndicatorQueries:
             )
             if sheet is not None:
                 query = query.where(p.sheet == sheet)
+        names = ["sheet", *kept]
         async with self.engine.connect() as conn:
-            return [Tally(*row[:7], count=int(row[7])) for row in await conn.execute(query)]
+            return [_tally(names, row) for row in await conn.execute(query)]
 
     async def funded_regions(self, today: date) -> dict[str, set[str]]:
         """The regions active projects declare now, by sheet; a closed project's count until
@@ -196,20 +202,20 @@ class IndicatorQueries:
         self, *, sheet: str | None = None, project_id: UUID | None = None
     ) -> dict[str, Approval]:
         """By sheet: active projects' people as reported, and those in periods whose latest
-        revision is approved (the share of figures approved)."""
-        c, p, r, a = m.cells.c, m.projects.c, m.periods.c, m.approved_periods.c
-        approved = func.coalesce(func.sum(c.count).filter(a.revision == r.revision), 0)
+        revision is approved (the share of figures approved); a sheet only with cells. From
+        each period's sums kept with its row (`periods.people`, `.cells`), not its cells."""
+        p, r, a = m.projects.c, m.periods.c, m.approved_periods.c
+        approved = func.coalesce(func.sum(r.people).filter(a.revision == r.revision), 0)
         query = (
-            select(p.sheet, approved, func.sum(c.count))
+            select(p.sheet, approved, func.sum(r.people))
             .select_from(
-                m.cells.join(m.projects, c.project_id == p.project_id)
-                .join(m.periods, and_(r.project_id == c.project_id, r.period == c.period))
-                .outerjoin(
-                    m.approved_periods, and_(a.project_id == c.project_id, a.period == c.period)
+                m.periods.join(m.projects, r.project_id == p.project_id).outerjoin(
+                    m.approved_periods, and_(a.project_id == r.project_id, a.period == r.period)
                 )
             )
             .where(p.active)
             .group_by(p.sheet)
+            .having(func.sum(r.cells) > 0)
         )
         if sheet is not None:
             query = query.where(p.sheet == sheet)
@@ -256,6 +262,14 @@ _PROJECT = (
     m.projects.c.end_date,
     m.projects.c.closed_on,
 )
+
+
+_BLANK = Tally("", "", "", "", "", "", "", 0)
+
+
+def _tally(names: Sequence[str], row: Sequence[Any]) -> Tally:
+    """A row of `names` then the count, the dimensions not named blank."""
+    return replace(_BLANK, **dict(zip(names, row[:-1], strict=True)), count=int(row[-1]))
 
 
 def _project(

@@ -16,6 +16,8 @@ async def test_the_national_reads_benchmark_compares_equal_answers(
     await main(projects=3, reads=2)
     out = capsys.readouterr().out
     # 3 projects × 6 periods × 40 cells; one sheet: 6 periods × 40 coordinates.
-    assert "projects=3 cells=720 totals_rows=240 reads=2 same_tallies=yes" in out
-    assert re.search(r"kept totals +median [0-9.]+ ms", out), out
-    assert "ratio group-by/kept" in out
+    assert "projects=3 cells=720 totals_rows=240 reads=2" in out
+    assert "same_tallies=yes same_approvals=yes same_figures=yes" in out
+    for read in ("kept totals", "periods' sums", "tallies by SHEET_BY", "tallies by COVERAGE_BY"):
+        assert re.search(rf"{read} +median [0-9.]+ ms", out), out
+    assert out.count("ratio") == 4

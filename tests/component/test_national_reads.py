@@ -1,0 +1,249 @@
+"""The national reads answer what they answered before B8's last step: `approvals()` from each
+period's kept sums (`periods.people`, `.cells`) equals the join of every cell to `periods` and
+`approved_periods` it ran before, and the tallies summed to the dimensions a read needs give
+the same figures and the same /metrics bytes as the tallies by every dimension. Through random
+batches, and from the migration's backfill of the periods' sums."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import Collection
+from typing import Any
+
+import pytest
+from alembic import command
+from prometheus_client.exposition import generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from contracts.catalog import load_catalog
+from contracts.events import ProjectEvent, ProjectRegistered
+from contracts.reports import Cell, ReviewDecision
+from services.indicator.domain import DIMENSIONS, Approval, Dimension, Reading, Tally
+from services.indicator.figures import Figures
+from services.indicator.handlers import make_handler
+from services.indicator.metrics import Staleness, national_families
+from services.indicator.queries import IndicatorQueries
+from services.runtime.db import make_engine
+from services.runtime.metrics import SnapshotCollector
+from services.runtime.migrations import alembic_config, upgrade_async
+from tests.support.clock import FakeClock
+from tests.support.events import project_registered, report_reviewed, report_submitted
+
+# Sheets with targets by level, and by audience (enseignement-numerique).
+SHEETS = ("cloud", "quantique", "enseignement-numerique")
+REGIONS = ("84", "11", "93")
+PERIODS = ("2024-S1", "2024-S2", "2025-S1", "2025-S2")
+COORDINATES = [
+    (kind, level, region, sex, audience)
+    for kind in ("trained", "sensitised")
+    for level in ("infra-bac", "bac", "bac+3", "bac+5")
+    for region in REGIONS
+    for sex in ("F", None)
+    for audience in ("pupils", "students", "staff", None)
+]
+
+# What `IndicatorQueries.approvals` ran before: every cell joined to its period's revisions.
+CELLS_JOINED = """
+    select p.sheet, coalesce(sum(c.count) filter (where a.revision = r.revision), 0),
+        sum(c.count)
+    from indicator.cells c join indicator.projects p on c.project_id = p.project_id
+    join indicator.periods r on r.project_id = c.project_id and r.period = c.period
+    left join indicator.approved_periods a
+        on a.project_id = c.project_id and a.period = c.period
+    where p.active and (cast(:project as uuid) is null or p.project_id = :project)
+    group by p.sheet"""
+
+PERIOD_SUMS = """
+    select r.project_id, r.period, r.people, r.cells,
+        (select coalesce(sum(c.count), 0) from indicator.cells c
+            where c.project_id = r.project_id and c.period = r.period),
+        (select count(*) from indicator.cells c
+            where c.project_id = r.project_id and c.period = r.period)
+    from indicator.periods r"""
+
+
+class EveryDimension(IndicatorQueries):
+    """Tallies by every dimension whatever a read asks: what the figures read before."""
+
+    async def tallies(
+        self,
+        *,
+        sheet: str | None = None,
+        project_id: uuid.UUID | None = None,
+        reading: Reading = Reading.AS_REPORTED,
+        by: Collection[Dimension] = DIMENSIONS,
+    ) -> list[Tally]:
+        return await super().tallies(sheet=sheet, project_id=project_id, reading=reading)
+
+
+def registration(project_id: uuid.UUID, sheet: str, regions: tuple[str, ...]) -> ProjectRegistered:
+    event = project_registered(project_id, token_sha256=project_id.hex * 2, regions=regions)
+    return event.model_copy(update={"payload": event.payload.model_copy(update={"sheet": sheet})})
+
+
+def random_cells(rng: random.Random) -> tuple[Cell, ...]:
+    """Zero to eight cells, counts from 0."""
+    return tuple(
+        Cell.model_validate(
+            {
+                "kind": k,
+                "level": lv,
+                "region": r,
+                "sex": s,
+                "audience": a,
+                "count": rng.choice((0, 1, 7, 30)),
+            }
+        )
+        for k, lv, r, s, a in rng.sample(COORDINATES, rng.randint(0, 8))
+    )
+
+
+def random_batch(rng: random.Random, projects: list[uuid.UUID]) -> list[ProjectEvent]:
+    """Registrations (some never), revisions in any order and reviews, approving or not."""
+    events: list[ProjectEvent] = []
+    for _ in range(rng.randint(1, 8)):
+        i = rng.randrange(len(projects))
+        project, roll = projects[i], rng.random()
+        if roll < 0.15 and i < len(projects) - 1:  # the last one is never registered
+            events.append(registration(project, SHEETS[i % 3], REGIONS[: 1 + i % 3]))
+            continue
+        common: dict[str, Any] = {"period": rng.choice(PERIODS), "revision": rng.randint(1, 4)}
+        cells = random_cells(rng)
+        if roll < 0.7:
+            event: ProjectEvent = report_submitted(project, **common)
+        else:
+            decision = rng.choice((ReviewDecision.APPROVED, ReviewDecision.RETURNED))
+            event = report_reviewed(project, decision=decision, **common)
+        payload = event.payload.model_copy(update={"cells": cells})  # type: ignore[union-attr]
+        events.append(event.model_copy(update={"payload": payload}))
+    return events
+
+
+async def cells_joined(engine: AsyncEngine, project: uuid.UUID | None) -> dict[str, Approval]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(text(CELLS_JOINED), {"project": project})
+        return {sheet: Approval(int(yes), int(every)) for sheet, yes, every in rows}
+
+
+async def assert_period_sums_are_their_cells(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        for row in await conn.execute(text(PERIOD_SUMS)):
+            assert (row[2], row[3]) == (row[4], row[5]), row
+
+
+async def metrics_text(figures: Figures) -> bytes:
+    snapshot = SnapshotCollector()
+    snapshot.families = await national_families(figures, [Staleness("cloud", "0")])
+    return generate_latest(snapshot)  # type: ignore[arg-type]
+
+
+async def assert_same_figures(reduced: Figures, full: Figures) -> None:
+    for reading in Reading:
+        assert await reduced.all_sheets(reading) == await full.all_sheets(reading)
+        for sheet in SHEETS:
+            assert await reduced.sheet(sheet, reading) == await full.sheet(sheet, reading)
+        for one in (*SHEETS, None):
+            assert await reduced.coverage(one, reading) == await full.coverage(one, reading)
+    assert await metrics_text(reduced) == await metrics_text(full)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_reads_from_kept_sums_and_fewer_dimensions_answer_as_before(
+    clean_database: str, seed: int
+) -> None:
+    rng = random.Random(seed)
+    projects = [uuid.UUID(int=rng.getrandbits(128)) for _ in range(7)]
+    clock = FakeClock()
+    apply = make_handler(clock)
+    engine = make_engine(clean_database)
+    queries, catalog = IndicatorQueries(engine), load_catalog()
+    reduced = Figures(queries, catalog, clock, 0.1)
+    full = Figures(EveryDimension(engine), catalog, clock, 0.1)
+    # A sheet whose periods have no cell has no approval, as when the cells were joined.
+    empty, report = uuid.UUID(int=seed), report_submitted(uuid.UUID(int=seed))
+    payload = report.payload.model_copy(update={"cells": ()})
+    try:
+        async with engine.begin() as conn:
+            await apply(
+                conn,
+                [
+                    registration(empty, "ia", ("84",)),
+                    report.model_copy(update={"payload": payload}),
+                ],
+            )
+        for batch in range(30):
+            async with engine.begin() as conn:
+                await apply(conn, random_batch(rng, projects))
+            await assert_period_sums_are_their_cells(engine)
+            expected = await cells_joined(engine, None)
+            assert await queries.approvals() == expected
+            for sheet in SHEETS:
+                mine = {s: a for s, a in expected.items() if s == sheet}
+                assert await queries.approvals(sheet=sheet) == mine
+            for project in projects:
+                found = await queries.approvals(project_id=project)
+                assert found == await cells_joined(engine, project)
+            if batch % 10 == 9:
+                await assert_same_figures(reduced, full)
+        approvals = await queries.approvals()
+        assert "ia" not in approvals
+        assert any(0 < a.approved < a.reported for a in approvals.values())
+    finally:
+        await engine.dispose()
+
+
+async def test_the_migration_fills_each_periods_sums_from_its_cells(clean_database: str) -> None:
+    config = alembic_config("indicator", clean_database)
+    await asyncio.to_thread(command.downgrade, config, "0009_h18")
+    project = uuid.uuid4()
+    try:
+        engine = make_engine(clean_database)
+        async with engine.begin() as conn:
+            for period, counts in (("2024-S2", (3, 0, 5)), ("2025-S1", (0,)), ("2025-S2", ())):
+                await conn.execute(
+                    text(
+                        "insert into indicator.periods (project_id, period, revision, report_id,"
+                        " submitted_at) values (:p, :period, 1, :r, now())"
+                    ),
+                    {"p": project, "period": period, "r": uuid.uuid4()},
+                )
+                for n, (kind, level, region, sex, audience) in zip(
+                    counts, COORDINATES, strict=False
+                ):
+                    await conn.execute(
+                        text(
+                            "insert into indicator.cells (project_id, period, kind, level,"
+                            " region, sex, audience, count) values (:p, :period, :k, :l, :r,"
+                            " :s, :a, :n)"
+                        ),
+                        {
+                            "p": project,
+                            "period": period,
+                            "k": kind,
+                            "l": level,
+                            "r": region,
+                            "s": sex or "",
+                            "a": audience or "",
+                            "n": n,
+                        },
+                    )
+        await engine.dispose()
+    finally:
+        await upgrade_async(clean_database, "indicator")
+    engine = make_engine(clean_database)
+    try:
+        await assert_period_sums_are_their_cells(engine)
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text("select period, people, cells from indicator.periods order by period")
+            )
+            assert [tuple(r) for r in rows] == [
+                ("2024-S2", 8, 3),
+                ("2025-S1", 0, 1),
+                ("2025-S2", 0, 0),
+            ]
+    finally:
+        await engine.dispose()
