@@ -301,7 +301,11 @@ async def ingest(
     staff, connections = platform.settings["staff_tokens"], scale.connections
     posted, registered, marks = Posted(), list[Project](), list[tuple[int, dict[str, float]]]()
     registering, posting, rates = 0.0, 0.0, []
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    # Idle connections dropped before uvicorn's 5 s keep-alive closes them: a registration
+    # (not idempotent, so not retried) sent on a connection the server is closing fails.
+    limits = httpx.Limits(
+        max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=2
+    )
     base = platform.urls["intake"]
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
         bounds = [
