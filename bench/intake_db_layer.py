@@ -28,7 +28,9 @@ from sqlalchemy.engine import make_url
 
 from bench.intake_load import report_body
 from bench.support import scratch_database, summary
+from contracts.reports import Cell
 from services.intake import models as m
+from services.intake.anomalies import PeriodFigures
 from services.runtime.db import make_engine
 
 PERIOD = "2025-S1"
@@ -44,7 +46,9 @@ NEXT_REVISION = (
 )
 
 
-def report_row(project_id: uuid.UUID, revision: int, cells: object) -> dict[str, object]:
+def report_row(
+    project_id: uuid.UUID, revision: int, cells: object, figures: PeriodFigures
+) -> dict[str, object]:
     return {
         "report_id": uuid.uuid4(),
         "project_id": project_id,
@@ -56,6 +60,9 @@ def report_row(project_id: uuid.UUID, revision: int, cells: object) -> dict[str,
         "submitted_at": datetime.now(UTC),
         "reason": None,
         "cells": cells,
+        "total_count": figures.total,
+        "trained_count": figures.trained,
+        "sex_split": figures.sex_split,
     }
 
 
@@ -80,13 +87,17 @@ async def main(reports: int, runs: int) -> None:
             )
         body = report_body(["84", "11"], random.Random(2030))
         cells, event = json.loads(body)["cells"], body.encode()
+        # Computed before the storage step in intake too: not part of what is timed.
+        figures = PeriodFigures.of([Cell.model_validate(c) for c in cells])
 
         async def through_sqlalchemy() -> None:
             async with engine.begin() as conn:
                 revision = (
                     await conn.execute(NEXT_REVISION, {"project_id": project_id, "period": PERIOD})
                 ).scalar_one()
-                await conn.execute(m.reports.insert(), report_row(project_id, revision, cells))
+                await conn.execute(
+                    m.reports.insert(), report_row(project_id, revision, cells, figures)
+                )
                 await conn.execute(
                     insert(m.outbox),
                     [{"event_id": uuid.uuid4(), "topic": "t", "key": b"k", "value": event}],
@@ -97,8 +108,8 @@ async def main(reports: int, runs: int) -> None:
         await raw.set_type_codec(
             "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
         )
-        columns = ", ".join(report_row(project_id, 0, cells))
-        places = ", ".join(f"${i}" for i in range(1, 11))
+        names = list(report_row(project_id, 0, cells, figures))
+        columns, places = ", ".join(names), ", ".join(f"${i}" for i in range(1, len(names) + 1))
         insert_report = f"insert into intake.reports ({columns}) values ({places})"
 
         async def through_asyncpg() -> None:
@@ -110,7 +121,9 @@ async def main(reports: int, runs: int) -> None:
                     project_id,
                     PERIOD,
                 )
-                await raw.execute(insert_report, *report_row(project_id, revision, cells).values())
+                await raw.execute(
+                    insert_report, *report_row(project_id, revision, cells, figures).values()
+                )
                 await raw.execute(
                     "insert into intake.outbox (event_id, topic, key, value) "
                     "values ($1, $2, $3, $4)",

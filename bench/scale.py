@@ -56,8 +56,10 @@ from bench.support import (
     service,
     summary,
 )
+from contracts import topics
 from services.command.replay import rebuild
 from services.intake import models as intake
+from services.runtime import registry
 from services.runtime.registry import NAMES
 from services.runtime.settings import Settings
 
@@ -282,9 +284,13 @@ async def caught_up(
     async def metrics_fresh() -> bool:
         return await metrics_people(indicator) == total
 
+    readers = [
+        s.name
+        for s in registry.SERVICES
+        if any(c == ("reports", topics.REPORTS) for c in s.consumes)  # group `<name>.reports`
+    ]
     fresh = {
-        f"{name} applied": await wait_until(name, partial(applied, name), since)
-        for name in ("indicator", "milestone")
+        f"{name} applied": await wait_until(name, partial(applied, name), since) for name in readers
     }
     # A scrape is megabytes at 10,000 projects: polled every second, not every 0.2 s.
     fresh["indicator /metrics"] = await wait_until("/metrics", metrics_fresh, since, poll=1.0)
