@@ -38,14 +38,22 @@ class Claim:
 async def claim_due(engine: AsyncEngine, holder: str, lease: timedelta, batch: int) -> list[Claim]:
     """Claims up to `batch` due deliveries that nobody holds (never claimed, recorded, or
     whose claim lapsed), oldest due first; each claim begins an attempt. A paused or deleted
-    subscription's are left alone."""
-    d, due = m.deliveries.c, m.deliveries.alias("due")
+    subscription's are left alone. Only a subscription's oldest pending delivery can be
+    claimed: its deliveries go one at a time, in the order they were made (on every instance),
+    so an alert is never heard resolved before it was heard firing."""
+    d, due, older = m.deliveries.c, m.deliveries.alias("due"), m.deliveries.alias("older")
+    earlier_pending = (
+        select(older.c.delivery_id)
+        .where(older.c.subscription_id == due.c.subscription_id)
+        .where(older.c.status == DeliveryStatus.PENDING, older.c.seq < due.c.seq)
+    )
     free = (
         select(due.c.delivery_id)
         .join(m.subscriptions, m.subscriptions.c.subscription_id == due.c.subscription_id)
         .where(*ACTIVE)
         .where(due.c.status == DeliveryStatus.PENDING, due.c.due_at <= func.now())
         .where(or_(due.c.claimed_until.is_(None), due.c.claimed_until < func.now()))
+        .where(~earlier_pending.exists())
         .order_by(due.c.due_at)
         .limit(batch)
         .with_for_update(of=due, skip_locked=True)  # two claimers never take the same row

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -103,6 +105,9 @@ deliveries = Table(
     "deliveries",
     metadata,
     Column("delivery_id", Uuid, primary_key=True),
+    # Creation order: a subscription's deliveries are sent one at a time in this order, so a
+    # receiver never hears an alert resolved before it heard it firing.
+    Column("seq", BigInteger, Identity(), nullable=False),
     Column(
         "subscription_id",
         Uuid,

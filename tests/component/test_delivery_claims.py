@@ -132,3 +132,26 @@ async def test_a_clean_stop_hands_its_claims_over_at_once(
     await release_claims(engine, "instance-a")
     [again] = await claim_due(engine, "instance-b", LEASE, 20)
     assert (again.delivery_id, again.attempt) == (delivery_id, claim.attempt + 1)
+
+
+async def test_a_subscriptions_deliveries_are_claimed_one_at_a_time_oldest_first(
+    engine: AsyncEngine,
+) -> None:
+    first = await a_due_delivery(engine)
+    row = await delivery(engine, first)
+    later = uuid.uuid4()
+    async with engine.begin() as conn:  # made after, due before: order is creation's
+        await conn.execute(
+            insert(m.deliveries).values(
+                delivery_id=later,
+                subscription_id=row["subscription_id"],
+                status=DeliveryStatus.PENDING,
+                alerts=[],
+                due_at=FakeClock()() - timedelta(days=1),
+            )
+        )
+    claims = await claim_due(engine, "a", LEASE, batch=10)
+    assert [c.delivery_id for c in claims] == [first]
+    assert await claim_due(engine, "b", LEASE, batch=10) == []  # even on another instance
+    await record_delivered(engine, claims[0], "a")
+    assert [c.delivery_id for c in await claim_due(engine, "b", LEASE, batch=10)] == [later]
