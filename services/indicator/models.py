@@ -103,12 +103,11 @@ def _totals(name: str) -> Table:
         name,
         metadata,
         Column("sheet", String(40), primary_key=True),
-        Column("kind", String(12), primary_key=True),
-        Column("level", String(20), primary_key=True),
-        Column("region", String(2), primary_key=True),
-        Column("sex", String(1), primary_key=True),
-        Column("audience", String(40), primary_key=True),
-        Column("period", String(7), primary_key=True),
+        # The cells' own dimensions, typed as there.
+        *(
+            Column(name, cells.c[name].type, primary_key=True)
+            for name in ("kind", "level", "region", "sex", "audience", "period")
+        ),
         Column("count", BigInteger, nullable=False),
         Column("cells", Integer, nullable=False),  # how many cells the count sums
     )
