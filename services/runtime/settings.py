@@ -105,7 +105,8 @@ class Settings(BaseSettings):
     metrics_pause_seconds: float = Field(
         default=1.0,
         ge=0,
-        description="Least pause between two rebuilds of the families served from memory.",
+        description="Longest pause between two rebuilds of the families served from memory "
+        "(the pause is three times the last rebuild's duration, at most this).",
     )
     metrics_national_pause_seconds: float = Field(
         default=5.0,
