@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 
 from bench.intake_load import SCRIPT, project_body, register
-from bench.support import platform_settings, service
+from bench.support import cpu_per, cpu_snapshot, platform_settings, service
 
 POLL_SECONDS = 0.01
 
@@ -108,8 +108,8 @@ async def main(rate: float, seconds: float, projects: int, runs: int) -> None:
     async with platform_settings() as settings:
         staff = settings["staff_tokens"]
         with (
-            service("intake", **settings) as (_, intake),
-            service("indicator", **settings) as (_, indicator),
+            service("intake", **settings) as (intake_pid, intake),
+            service("indicator", **settings) as (indicator_pid, indicator),
             tempfile.TemporaryDirectory() as tmp,
         ):
             targets = Path(tmp) / "targets.tsv"
@@ -122,11 +122,18 @@ async def main(rate: float, seconds: float, projects: int, runs: int) -> None:
                 )
             probe = Probe(intake, indicator, staff, answer.raise_for_status().json())
             await probe.series(2)  # the probe project reaches indicator: not measured
-            await measure(probe, intake, targets, rate, seconds, runs)
+            pids = {"intake": intake_pid, "indicator": indicator_pid}
+            await measure(probe, intake, targets, rate, seconds, runs, pids)
 
 
 async def measure(
-    probe: Probe, intake: str, targets: Path, rate: float, seconds: float, runs: int
+    probe: Probe,
+    intake: str,
+    targets: Path,
+    rate: float,
+    seconds: float,
+    runs: int,
+    pids: dict[str, int],
 ) -> None:
     idle_p50, loaded_api, loaded_metrics, ratios = [], [], [], []
     # wrk paces each connection by a pause after each answer: its cycle is the pause plus the
@@ -140,6 +147,7 @@ async def measure(
 
         command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:.0f}s", "-s", str(SCRIPT)]
         env = os.environ | {"CMA_BENCH_TARGETS": str(targets), "CMA_BENCH_DELAY_MS": delay}
+        before = cpu_snapshot()
         load = await asyncio.create_subprocess_exec(
             *command, intake, env=env, stdout=subprocess.PIPE
         )
@@ -150,6 +158,7 @@ async def measure(
         print(
             f"run {run} load: {offered['requests'] / offered['seconds']:.0f} reports/s, {offered}"
         )
+        print(f"run {run} {cpu_per(before, pids, offered['requests'], 'report', 'probe')}")
         print(describe(f"run {run} at {rate:.0f} reports/s", api, metrics), flush=True)
         loaded_api.append(api)
         loaded_metrics.append(metrics)

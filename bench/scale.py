@@ -32,7 +32,6 @@ import argparse
 import asyncio
 import contextlib
 import itertools
-import os
 import random
 import secrets
 import time
@@ -49,8 +48,8 @@ from bench.replay import hashes
 from bench.scale_load import Posted, Project, post_reports, register, semesters
 from bench.support import (
     broker,
+    cpu_per,
     cpu_snapshot,
-    cpu_spent_by,
     resident_mib,
     scratch_database,
     service,
@@ -100,12 +99,7 @@ class Memory:
 def print_cpu(
     phase: str, before: dict[str, tuple[str, float]], pids: dict[str, int], n: int, unit: str
 ) -> None:
-    """CPU each program spent per `unit` since `before`: the services' process trees and this
-    load client under their names, the others by program (postgres, the broker; on a shared
-    machine, other sessions' processes too, hence only the top ones)."""
-    spent = cpu_spent_by(before, pids, alone={"load client": os.getpid()})
-    top = ", ".join(f"{name} {s * 1000 / n:.2f}" for name, s in spent.most_common(7))
-    print(f"B8 {phase}: CPU ms per {unit}: {top}", flush=True)
+    print(f"B8 {phase}: {cpu_per(before, pids, n, unit, 'load client')}", flush=True)
 
 
 def mib(values: dict[str, float]) -> str:

@@ -187,6 +187,18 @@ def cpu_spent_by(
     return spent
 
 
+def cpu_per(
+    before: dict[str, tuple[str, float]], pids: Mapping[str, int], n: int, unit: str, me: str
+) -> str:
+    """CPU each program spent per `unit` since `before`: the services' process trees and this
+    process (`me`) under their names, the others by program (postgres, the broker; on a shared
+    machine, other sessions' processes too, hence only the top ones)."""
+    spent = cpu_spent_by(before, pids, alone={me: os.getpid()})
+    n = max(n, 1)  # a smoke run's load may send none
+    top = ", ".join(f"{name} {cpu * 1000 / n:.2f}" for name, cpu in spent.most_common(7))
+    return f"CPU ms per {unit}: {top}"
+
+
 def machine_busy_seconds() -> tuple[float, float]:
     """All cores' busy and total seconds so far, from /proc/stat."""
     user, nice, system, idle, iowait, irq, softirq, steal = map(
