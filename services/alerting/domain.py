@@ -81,7 +81,7 @@ _MILESTONE_KIND = {
     MilestoneStatus.AT_RISK: AlertKind.MILESTONE_AT_RISK,
     MilestoneStatus.OVERDUE: AlertKind.MILESTONE_OVERDUE,
 }
-_WORDS = {AlertKind.MILESTONE_AT_RISK: "is at risk", AlertKind.MILESTONE_OVERDUE: "is overdue"}
+_WORDS = {AlertKind.MILESTONE_AT_RISK: "à risque", AlertKind.MILESTONE_OVERDUE: "en retard"}
 
 
 def fingerprint(kind: AlertKind, project_id: UUID, subject: str) -> str:
@@ -124,7 +124,7 @@ def alert_changes(event: object) -> list[AlertChange]:
         details = {"period": p.period}
         if isinstance(event, ReportOverdue):
             details["deadline"] = str(event.payload.deadline)
-        summary = f"Report {p.period} of {p.project.name} is overdue"
+        summary = f"Rapport {p.period} de {p.project.name} en retard"
         state = AlertState.FIRING if firing else AlertState.RESOLVED
         return [_change(event, AlertKind.REPORT_OVERDUE, state, p.period, summary, details)]
     if isinstance(event, ConditionChanged):
@@ -147,7 +147,7 @@ def _milestone_changes(event: MilestoneStatusChanged) -> list[AlertChange]:
             kind,
             AlertState.FIRING if kind is wanted else AlertState.RESOLVED,
             p.milestone_id,
-            f"Milestone “{p.title}” of {p.project.name} {_WORDS[kind]} (due {p.due_date})",
+            f"Jalon « {p.title} » de {p.project.name} {_WORDS[kind]} (échéance {p.due_date})",
             details,
         )
         for kind in sorted(_MILESTONE_KIND.values(), key=lambda k: k is wanted)

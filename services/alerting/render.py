@@ -9,7 +9,7 @@ from typing import Any, TypedDict
 
 from sqlalchemy import Row
 
-from services.alerting.domain import AlertState
+from services.alerting.domain import AlertState, Severity
 
 SCHEMA_VERSION = "1"
 
@@ -74,17 +74,39 @@ def webhook_body(
     }
 
 
+# What a person reads is French; the kinds stay codes (they are the subscriptions' filters).
+STATUS_WORDS = {AlertState.FIRING: "EN COURS", AlertState.RESOLVED: "RÉSOLUE"}
+SEVERITY_WORDS = {
+    Severity.INFO: "info",
+    Severity.WARNING: "avertissement",
+    Severity.CRITICAL: "critique",
+}
+
+
 def subject(alerts: list[AlertItem]) -> str:
     if not alerts:
         return "[CMA] TEST : notification d’essai"
-    head = f"[CMA] {status_of(alerts).upper()}"
+    head = f"[CMA] {STATUS_WORDS[status_of(alerts)]}"
     if len(alerts) == 1:
-        return f"{head}: {alerts[0]['summary']}"
-    return f"{head}: {len(alerts)} alerts ({', '.join(sorted({a['kind'] for a in alerts}))})"
+        return f"{head} : {alerts[0]['summary']}"
+    kinds = ", ".join(sorted({a["kind"] for a in alerts}))
+    return f"{head} : {len(alerts)} alertes ({kinds})"
+
+
+def _status(a: AlertItem) -> str:
+    return STATUS_WORDS[AlertState(a["status"])]
+
+
+def _severity(a: AlertItem) -> str:
+    return SEVERITY_WORDS[Severity(a["severity"])]
 
 
 def _line(a: AlertItem) -> str:
-    return f"[{a['status'].upper()}] {a['severity']} {a['kind']}: {a['summary']}"
+    return f"[{_status(a)}] {_severity(a)} {a['kind']} : {a['summary']}"
+
+
+def _count(alerts: list[AlertItem]) -> str:
+    return f"{len(alerts)} alerte{'s' if len(alerts) > 1 else ''}"
 
 
 def _test_line(name: str) -> str:
@@ -96,13 +118,13 @@ def _unsubscribe_line(url: str) -> str:
 
 
 def text_body(name: str, alerts: list[AlertItem], unsubscribe_url: str) -> str:
-    lines = (
-        [f"Subscription “{name}”: {len(alerts)} alert(s).", ""] if alerts else [_test_line(name)]
-    )
+    lines = [f"Abonnement « {name} » : {_count(alerts)}.", ""] if alerts else [_test_line(name)]
     for a in alerts:
         lines.append(_line(a))
-        since = f"since {a['starts_at']}" + (f", resolved {a['ends_at']}" if a["ends_at"] else "")
-        lines.append(f"  project {a['project_name']} ({a['sheet']}), {since}")
+        since = f"depuis {a['starts_at']}" + (
+            f", résolue le {a['ends_at']}" if a["ends_at"] else ""
+        )
+        lines.append(f"  projet {a['project_name']} ({a['sheet']}), {since}")
     lines += ["", "-- ", _unsubscribe_line(unsubscribe_url)]
     return "\n".join(lines) + "\n"
 
@@ -116,14 +138,14 @@ def html_body(name: str, alerts: list[AlertItem], unsubscribe_url: str) -> str:
     if not alerts:
         return f"<html><body><p>{html.escape(_test_line(name))}</p>{footer}</body></html>"
     rows = "".join(
-        f"<li><strong>{html.escape(a['status'].upper())}</strong> "
-        f"{html.escape(a['severity'])} <code>{html.escape(a['kind'])}</code>: "
+        f"<li><strong>{html.escape(_status(a))}</strong> {_severity(a)} "
+        f"<code>{html.escape(a['kind'])}</code> : "
         f"{html.escape(a['summary'])} <small>({html.escape(a['project_name'])}, "
         f"{html.escape(a['sheet'])})</small></li>"
         for a in alerts
     )
     return (
-        f"<html><body><p>Subscription “{html.escape(name)}”: {len(alerts)} alert(s).</p>"
+        f"<html><body><p>Abonnement « {html.escape(name)} » : {_count(alerts)}.</p>"
         f"<ul>{rows}</ul>{footer}</body></html>"
     )
 

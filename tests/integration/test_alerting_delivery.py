@@ -324,14 +324,15 @@ async def test_an_email_subscription_receives_the_alert_on_a_real_smtp_server(
         smtp.stop()
     recipients, raw = mailbox.messages[0]
     message = email.message_from_bytes(raw, policy=email.policy.default)
-    summary = "Milestone “Ouverture du parcours bac+5” of La Tête Dans Le Nuage is overdue"
+    summary = "Jalon « Ouverture du parcours bac+5 » de La Tête Dans Le Nuage en retard"
     assert recipients == ["delegue@example.org"]
-    assert message["Subject"] == f"[CMA] FIRING: {summary} (due 2025-08-31)"
+    assert message["Subject"] == f"[CMA] EN COURS : {summary} (échéance 2025-08-31)"
     assert message["From"] == "alertes-cma@localhost" and message["X-CMA-Delivery"]
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     page = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
-    assert summary in text and "[FIRING] critical milestone_overdue" in text
-    assert "<strong>FIRING</strong>" in page and "La Tête Dans Le Nuage" in page
+    assert summary in text and "[EN COURS] critique milestone_overdue" in text
+    assert "Abonnement « " in text and "1 alerte." in text and "projet La Tête" in text
+    assert "<strong>EN COURS</strong>" in page and "La Tête Dans Le Nuage" in page
 
 
 async def test_a_project_token_cannot_subscribe_to_another_projects_alerts(

@@ -83,9 +83,9 @@ def test_a_milestone_alert_details_name_the_milestone_its_due_date_and_the_trans
 def test_a_milestone_alert_summary_names_the_milestone_the_project_and_the_due_date() -> None:
     resolved, fired = alert_changes(milestone(MilestoneStatus.OVERDUE, MilestoneStatus.AT_RISK))
     assert (resolved.kind, resolved.state) == (AlertKind.MILESTONE_AT_RISK, AlertState.RESOLVED)
-    named = "Milestone “Ouverture du parcours” of Nuage"
-    assert resolved.summary == f"{named} is at risk (due 2025-08-31)"
-    assert fired.summary == f"{named} is overdue (due 2025-08-31)"
+    named = "Jalon « Ouverture du parcours » de Nuage"
+    assert resolved.summary == f"{named} à risque (échéance 2025-08-31)"
+    assert fired.summary == f"{named} en retard (échéance 2025-08-31)"
 
 
 def test_a_report_overdue_alert_names_its_period_and_deadline_and_clearing_keeps_the_summary() -> (
@@ -94,5 +94,5 @@ def test_a_report_overdue_alert_names_its_period_and_deadline_and_clearing_keeps
     [fired], [cleared] = alert_changes(report_overdue()), alert_changes(report_cleared())
     assert fired.details == {"period": "2025-S1", "deadline": "2025-08-29"}
     assert cleared.details == {"period": "2025-S1"}
-    assert fired.summary == cleared.summary == "Report 2025-S1 of Nuage is overdue"
+    assert fired.summary == cleared.summary == "Rapport 2025-S1 de Nuage en retard"
     assert (fired.subject, cleared.subject) == ("2025-S1", "2025-S1")

@@ -76,3 +76,37 @@ def test_a_cursor_comes_back_as_it_went_and_anything_else_is_refused() -> None:
     for garbage in ("", "not-a-cursor", "W10", "WzEsMl0", naive, "é"):
         with pytest.raises(Unprocessable):
             decode_cursor(garbage)
+
+
+def _alert(status: str, kind: str, severity: str) -> render.AlertItem:
+    return {
+        "fingerprint": f"{kind}/p/s",
+        "status": status,
+        "kind": kind,
+        "severity": severity,
+        "project_id": str(SUB),
+        "project_name": "Nuage",
+        "sheet": "cloud",
+        "regions": ["84"],
+        "subject": "s",
+        "summary": f"résumé {kind}",
+        "starts_at": "2026-11-01T00:00:00+00:00",
+        "ends_at": None if status == "firing" else "2026-11-02T00:00:00+00:00",
+        "details": {},
+    }
+
+
+def test_an_alert_e_mail_speaks_french_and_fires_while_any_of_its_alerts_does() -> None:
+    link = "https://alertes.example.org/unsubscribe/x/y"
+    fired = _alert("firing", "milestone_overdue", "critical")
+    resolved = _alert("resolved", "report_overdue", "warning")
+    assert render.subject([resolved]) == "[CMA] RÉSOLUE : résumé report_overdue"
+    both = render.subject([resolved, fired])
+    assert both == "[CMA] EN COURS : 2 alertes (milestone_overdue, report_overdue)"
+    text = render.text_body("Nuage", [fired, resolved], link)
+    assert "Abonnement « Nuage » : 2 alertes." in text
+    assert "[EN COURS] critique milestone_overdue : résumé milestone_overdue" in text
+    assert "[RÉSOLUE] avertissement report_overdue" in text
+    assert "résolue le 2026-11-02T00:00:00+00:00" in text
+    page = render.html_body("Nuage", [fired], link)
+    assert "Abonnement « Nuage » : 1 alerte.</p>" in page and "<strong>EN COURS</strong>" in page

@@ -45,7 +45,7 @@ def test_overdue_fires_a_critical_alert_and_resolves_the_at_risk_one_first() -> 
     ]
     assert changes[1].severity is Severity.CRITICAL
     assert changes[1].fingerprint == f"milestone_overdue/{PROJECT}/m1"
-    assert "is overdue" in changes[1].summary
+    assert "en retard" in changes[1].summary
 
 
 def test_at_risk_fires_a_warning_and_met_resolves_both_milestone_alerts() -> None:
