@@ -10,15 +10,23 @@ tick, not the intake), then times, on the same data reset between runs:
 Reports the median of `--runs` runs of each: the wall time, and the CPU the tick cost this
 process and its PostgreSQL backend (one pooled connection, so one backend): on a shared
 machine the wall time is whatever the other programs leave, the CPU is what the tick costs.
+The busy tick's CPU is also split by step (`Steps`), both sides.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import inspect
+import statistics
 import time
 import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from unittest import mock
 
 from prometheus_client import CollectorRegistry
 from sqlalchemy import delete, insert, text, update
@@ -26,6 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.support import process_cpu_seconds, scratch_database, summary
 from services.milestone import models as m
+from services.milestone import ticker as ticker_module
+from services.milestone import transitions
 from services.milestone.domain import Rules
 from services.milestone.ticker import Ticker
 from services.runtime.db import make_engine
@@ -87,6 +97,85 @@ async def reset(url: str) -> None:
 
 
 Timed = tuple[float, float, float]  # wall, this process's CPU, the backend's CPU (seconds)
+CPU = tuple[float, float]  # this process's CPU, the backend's CPU (seconds)
+
+# The functions a tick calls, timed by `Steps`: (module, attribute, step).
+STEPS = (
+    (ticker_module, "evaluate_milestones", "milestones"),
+    (transitions, "_compare_and_set", "statuses + transition rows (statement)"),
+    (transitions, "status_changed_events", "events built"),
+    (transitions, "enqueue_encoded", "events to the outbox (COPY)"),
+    (ticker_module, "evaluate_reports", "overdue reports"),
+)
+INNER = [name for _, _, name in STEPS[1:4]]  # parts of "milestones"
+
+
+class Steps:
+    """The CPU each step of a tick costs this process and the backend, by wrapping the
+    functions of `STEPS` (the backend's figure comes from /proc, to a hundredth of a second
+    per call). The benchmark's instrument: the service is not touched."""
+
+    def __init__(self, backend: int) -> None:
+        self.backend = backend
+        self.spent: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+
+    @contextlib.contextmanager
+    def timing(self) -> Iterator[None]:
+        with contextlib.ExitStack() as stack:
+            for module, attribute, name in STEPS:
+                wrapped = self._wrap(getattr(module, attribute), name)
+                stack.enter_context(mock.patch.object(module, attribute, wrapped))
+            yield
+
+    def _wrap(self, function: Callable[..., Any], name: str) -> Callable[..., Any]:
+        def start() -> CPU:
+            return time.process_time(), process_cpu_seconds(self.backend)
+
+        def stop(started: CPU) -> None:
+            spent = self.spent[name]
+            spent[0] += time.process_time() - started[0]
+            spent[1] += process_cpu_seconds(self.backend) - started[1]
+
+        if inspect.iscoroutinefunction(function):
+
+            async def timed_async(*args: Any, **kwargs: Any) -> Any:
+                started = start()
+                try:
+                    return await function(*args, **kwargs)
+                finally:
+                    stop(started)
+
+            return timed_async
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = start()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                stop(started)
+
+        return timed
+
+    def of_tick(self, tick: Timed) -> dict[str, CPU]:
+        """Every step's CPU in one tick (`tick` its totals), the untimed parts by difference."""
+        spent = {name: (cpu, db) for name, (cpu, db) in self.spent.items()}
+        zero = (0.0, 0.0)
+        milestones, reports = spent.get("milestones", zero), spent.get("overdue reports", zero)
+        inner = [spent.get(name, zero) for name in INNER]
+        steps = {
+            "read + evaluation": (
+                milestones[0] - sum(c for c, _ in inner),
+                milestones[1] - sum(d for _, d in inner),
+            ),
+            **{name: spent.get(name, zero) for name in INNER},
+            "overdue reports": reports,
+            "transactions, rest": (
+                tick[1] - milestones[0] - reports[0],
+                tick[2] - milestones[1] - reports[1],
+            ),
+        }
+        self.spent.clear()
+        return steps
 
 
 async def timed_tick(ticker: Ticker, backend: int) -> tuple[int, Timed]:
@@ -112,11 +201,15 @@ async def main(projects: int, runs: int) -> None:
         ticker = Ticker(engine, lambda: NOW, RULES, CollectorRegistry())
         busy: list[Timed] = []
         quiet: list[Timed] = []
+        busy_steps: list[dict[str, CPU]] = []
+        steps = Steps(backend)
         changed = 0
         for _ in range(runs):
             await reset(url)
-            changed, figures = await timed_tick(ticker, backend)
+            with steps.timing():
+                changed, figures = await timed_tick(ticker, backend)
             busy.append(figures)
+            busy_steps.append(steps.of_tick(figures))
             nothing, figures = await timed_tick(ticker, backend)
             assert nothing == 0
             quiet.append(figures)
@@ -127,6 +220,10 @@ async def main(projects: int, runs: int) -> None:
             print(summary(name, [t[0] for t in ticks]))
             print(summary(f"{name} CPU: tick", [t[1] for t in ticks]))
             print(summary(f"{name} CPU: PostgreSQL", [t[2] for t in ticks]))
+        for step in busy_steps[0]:
+            cpu = statistics.median(s[step][0] for s in busy_steps)
+            db = statistics.median(s[step][1] for s in busy_steps)
+            print(f"busy tick step {step:<40} CPU median: tick {cpu:.2f} s  PostgreSQL {db:.2f} s")
 
 
 if __name__ == "__main__":

@@ -3,16 +3,19 @@ change emits (its id derived from what changed, so a replay re-emits nothing new
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from json.encoder import encode_basestring
 from typing import TypedDict
+
+from pydantic import TypeAdapter
 
 from contracts.events import (
     MilestoneStatus,
     MilestoneStatusChanged,
-    MilestoneStatusChangedPayload,
     ProjectContext,
     ReportOverdue,
     ReportOverdueCleared,
@@ -22,11 +25,17 @@ from contracts.events import (
 )
 from contracts.indicators import Target
 from contracts.reports import period_bounds, period_of
+from contracts.topics import event_key
 
 OPEN = (MilestoneStatus.PENDING, MilestoneStatus.AT_RISK, MilestoneStatus.OVERDUE)
 LAGGING = (MilestoneStatus.AT_RISK, MilestoneStatus.OVERDUE)
 PRODUCER = "milestone"
 NAMESPACE = uuid.UUID("6f0c5d0e-3d1b-4c55-8f7e-0a4c1f6d2b90")
+_NAMESPACED = hashlib.sha1(NAMESPACE.bytes, usedforsecurity=False)  # uuid5's hash, begun
+# A uuid5's ninth hex digit: its top two bits are the variant's, 10.
+_VARIANT = {digit: "89ab"[int(digit, 16) % 4] for digit in "0123456789abcdef"}
+_INSTANT = TypeAdapter(datetime)
+_STATUS_CHANGED = MilestoneStatusChanged.model_fields["type"].default
 
 
 @dataclass(frozen=True)
@@ -119,31 +128,49 @@ class Envelope(TypedDict):
     project_id: uuid.UUID
 
 
+def event_id(project_id: str, key: str) -> str:
+    """The same change (`key`) of the same project always has the same event id:
+    `uuid5(NAMESPACE, f"{project_id}/{key}")` as text, a third of `uuid.uuid5`'s cost (a
+    tick may emit 60,000: docs/performance.md, B6)."""
+    digest = _NAMESPACED.copy()
+    digest.update(f"{project_id}/{key}".encode())
+    h = digest.hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
 def envelope(project_id: uuid.UUID, key: str, now: datetime) -> Envelope:
-    """The same change (`key`) of the same project always has the same event id."""
     return Envelope(
-        event_id=uuid.uuid5(NAMESPACE, f"{project_id}/{key}"),
+        event_id=uuid.UUID(event_id(str(project_id), key)),
         occurred_at=now,
         producer=PRODUCER,
         project_id=project_id,
     )
 
 
-def status_changed(change: StatusChange, now: datetime) -> MilestoneStatusChanged:
-    seq = change.transitions + 1
-    return MilestoneStatusChanged(
-        **envelope(change.project_id, f"milestone/{change.milestone_id}/{seq}", now),
-        payload=MilestoneStatusChangedPayload(
-            milestone_id=change.milestone_id,
-            title=change.title,
-            due_date=change.due_date,
-            quantitative=change.quantitative,
-            previous=change.previous,
-            status=change.status,
-            changed_at=now,
-            project=change.project,
-        ),
-    )
+def status_changed_events(
+    changes: Iterable[StatusChange], now: datetime
+) -> list[tuple[str, bytes, bytes]]:
+    """Each change's `milestone.status_changed` event as the outbox stores it: its id, its key
+    and its JSON, byte for byte what `MilestoneStatusChanged(...).model_dump_json()` gives
+    (tests/unit/test_milestone_event_json.py) without building its three models: 60,000 events
+    cost 1.4 s of CPU that way (docs/performance.md, B6). The time and each project's context
+    are serialized by pydantic; the strings escaped as pydantic escapes them."""
+    at = _INSTANT.dump_json(now).decode()
+    events = []
+    for c in changes:
+        project = str(c.project_id)
+        eid = event_id(project, f"milestone/{c.milestone_id}/{c.transitions + 1}")
+        value = (
+            f'{{"event_id":"{eid}","schema_version":1,"occurred_at":{at},'
+            f'"producer":"{PRODUCER}","project_id":"{project}","type":"{_STATUS_CHANGED}",'
+            f'"payload":{{"milestone_id":{encode_basestring(c.milestone_id)},'
+            f'"title":{encode_basestring(c.title)},"due_date":"{c.due_date.isoformat()}",'
+            f'"quantitative":{"true" if c.quantitative else "false"},'
+            f'"previous":"{c.previous.value}","status":"{c.status.value}","changed_at":{at},'
+            f'"project":{c.project.model_dump_json()}}}}}'
+        )
+        events.append((eid, event_key(project), value.encode()))
+    return events
 
 
 def report_overdue(

@@ -61,17 +61,29 @@ async def enqueue_many(
 ) -> None:
     """`enqueue` by COPY, for thousands of events at once (a milestone tick): each row's `seq`
     still follows the order of `events`."""
-    if not events:
-        return
-    await copy_rows(
+    await enqueue_encoded(
         conn,
         table,
-        ("event_id", "topic", "key", "value"),
-        [
-            (e.event_id, topic.name, event_key(e.partition_key), e.model_dump_json().encode())
-            for e in events
-        ],
+        topic,
+        [(e.event_id, event_key(e.partition_key), e.model_dump_json().encode()) for e in events],
     )
+
+
+Encoded = tuple[uuid.UUID | str, bytes, bytes]  # an event's id (or its text), key and JSON
+
+
+async def enqueue_encoded(
+    conn: AsyncConnection, table: Table, topic: Topic, events: Sequence[Encoded]
+) -> None:
+    """`enqueue_many` of events already serialized (a milestone tick builds its JSON without
+    the models: docs/performance.md, B6)."""
+    if events:
+        await copy_rows(
+            conn,
+            table,
+            ("event_id", "topic", "key", "value"),
+            [(event_id, topic.name, key, value) for event_id, key, value in events],
+        )
 
 
 def derived_event_id(consumer: str, source_event_id: uuid.UUID, index: int = 0) -> uuid.UUID:

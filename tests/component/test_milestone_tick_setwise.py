@@ -12,7 +12,7 @@ from contracts.events import MilestoneStatus, MilestoneStatusChanged, ReportOver
 from services.milestone import models as m
 from services.milestone.domain import OPEN, Rules, status_at
 from services.milestone.overdue_reports import evaluate_reports
-from services.milestone.transitions import OF_PROJECTS, evaluate_milestones
+from services.milestone.transitions import evaluate_milestones, read_open
 from services.runtime.db import make_engine
 
 NOW = datetime(2026, 1, 15, 9, tzinfo=UTC)
@@ -77,11 +77,8 @@ async def test_the_read_skips_exactly_the_deliverables_the_date_leaves_unchanged
     project = await seed(clean_database)
     engine = make_engine(clean_database)
     async with engine.connect() as conn:
-        read = await conn.execute(
-            OF_PROJECTS,
-            {"today": NOW.date(), "at_risk_days": RULES.at_risk_days, "projects": [project]},
-        )
-        returned = {row.milestone_id for row in read}
+        read = await read_open(conn, NOW.date(), RULES, projects=[project])
+        returned = {row["milestone_id"] for row in read}
     await engine.dispose()
     expected = {
         f"d{day}-{status.value}"

@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 
 from contracts.events import MilestoneStatus as S
-from contracts.events import ProjectContext, TotalsRow
+from contracts.events import MilestoneStatusChanged, ProjectContext, TotalsRow
 from contracts.indicators import Selector, Target
 from services.milestone.domain import (
     Progress,
@@ -19,7 +19,7 @@ from services.milestone.domain import (
     report_overdue,
     report_overdue_cleared,
     status_at,
-    status_changed,
+    status_changed_events,
 )
 
 RULES = Rules(at_risk_days=30, tolerance=0.1, report_grace_days=60)
@@ -125,7 +125,8 @@ def test_each_change_has_an_event_id_derived_from_it_that_releases_never_change(
     moitie = StatusChange(
         project_id, "moitie", "100 formés", DUE, True, project, S.AT_RISK, S.OVERDUE, 1
     )
-    changed = status_changed(moitie, now)
+    [(_, _, value)] = status_changed_events([moitie], now)
+    changed = MilestoneStatusChanged.model_validate_json(value)
     assert changed.event_id == UUID("41fb5f97-3fab-52ba-b0b9-105b7373c952")  # transition 2
     assert (changed.payload.previous, changed.payload.status) == (S.AT_RISK, S.OVERDUE)
     assert changed.payload.quantitative
