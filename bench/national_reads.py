@@ -1,8 +1,9 @@
 """B8's national reads, each against what it ran before, on the same database and with the
 same answers checked:
 - `IndicatorQueries.tallies()` from the kept totals against the GROUP BY over every cell;
-- `approvals()` from each period's kept sums against the join of every cell to `periods` and
-  `approved_periods`;
+- `approvals()` from the share kept per sheet against the join of every cell to `periods` and
+  `approved_periods`, and against the join of every period's kept sums to `approved_periods`
+  that replaced it before the share was kept;
 - the figures of `GET /v1/progress` (`Figures.all_sheets`, which also calls `approvals()`) and
   of `GET /v1/coverage` (`Figures.coverage(None)`) from the tallies summed in SQL to the
   dimensions they read, against the tallies by every dimension.
@@ -13,10 +14,11 @@ Uses CMA_BENCH_DATABASE_URL (a PostgreSQL server URL; a scratch database is crea
 or an embedded PostgreSQL. Registers `--projects` projects and applies 6 reports of 40 cells
 each through the indicator's handler (so the totals and the periods' sums are kept as in
 service), then times `--reads` reads of each kind, alternated, after one unmeasured read of
-each; prints the medians and their ratios. `--full-rows` then replaces the kept rows with
-those of the full B8 scale without its 6.4 M cells (56,448 rows in `totals`, 10,000 projects
-× 14 semesters in `periods`, half of them approved) and times the reads of the kept rows
-there: the reads over cells have nothing to read then, and are not timed.
+each; prints the medians and the ratio of the first to the last. `--full-rows` then replaces
+the kept rows with those of the full B8 scale without its 6.4 M cells (56,448 rows in `totals`,
+10,000 projects × 14 semesters in `periods`, half of them approved, and the share per sheet
+they sum to) and times the reads of the kept rows there: the reads over cells have nothing to
+read then, and are not timed.
 """
 
 from __future__ import annotations
@@ -60,11 +62,23 @@ CELLS_JOINED = text("""
     where p.active
     group by p.sheet""")
 
+# What `IndicatorQueries.approvals` ran before the share was kept per sheet.
+PERIODS_JOINED = text("""
+    select p.sheet, coalesce(sum(r.people) filter (where a.revision = r.revision), 0),
+        sum(r.people)
+    from indicator.periods r join indicator.projects p on p.project_id = r.project_id
+    left join indicator.approved_periods a
+        on a.project_id = r.project_id and a.period = r.period
+    where p.active
+    group by p.sheet
+    having sum(r.cells) > 0""")
+
 # The full scale's kept rows: 7 sheets × 2 kinds × 8 levels × 18 regions × 2 sexes × 14
 # semesters (the 56,448 groups of B8's 1,000-project run), and 10,000 projects × 14 semesters.
 SEMESTERS = [f"{y}-S{s}" for y in range(2024, 2031) for s in (1, 2)]
 FULL_ROWS = [
-    "truncate indicator.totals, indicator.periods, indicator.approved_periods",
+    "truncate indicator.totals, indicator.periods, indicator.approved_periods,"
+    " indicator.sheet_approvals",
     """insert into indicator.totals
         select s, k, l, r, x, '', p, abs(hashtext(s || k || l || r || x || p)) % 1000, 1
         from unnest(cast(:sheets as text[])) s, unnest(array['trained', 'sensitised']) k,
@@ -83,6 +97,13 @@ FULL_ROWS = [
     """insert into indicator.approved_periods
         select project_id, period, 1, report_id, now() from indicator.periods
         where hashtext(project_id || period) % 2 = 0""",
+    """insert into indicator.sheet_approvals
+        select p.sheet, sum(r.people),
+            coalesce(sum(r.people) filter (where a.revision = r.revision), 0), sum(r.cells)
+        from indicator.periods r join indicator.projects p on p.project_id = r.project_id
+        left join indicator.approved_periods a
+            on a.project_id = r.project_id and a.period = r.period
+        group by p.sheet""",
 ]
 
 
@@ -117,11 +138,11 @@ async def timed(reads: dict[str, Read], times: int) -> dict[str, list[float]]:
 
 
 def report(runs: dict[str, list[float]], ratio: bool = True) -> None:
-    """Each read's runs; with `ratio`, the first's median over the second's."""
+    """Each read's runs; with `ratio`, the first's median over the last's."""
     for name, times in runs.items():
         print(summary(f"  {name:<38}", times, "ms"))
     if ratio:
-        before, after = runs
+        before, *_, after = runs
         print(f"  ratio {statistics.median(runs[before]) / statistics.median(runs[after]):.1f}x")
 
 
@@ -151,8 +172,15 @@ async def compare(engine: AsyncEngine, reads: int, over_cells: bool) -> None:
             rows = await conn.execute(CELLS_JOINED)
             return {s: Approval(int(yes), int(every)) for s, yes, every in rows}
 
+    async def periods_joined() -> dict[str, Approval]:
+        async with engine.connect() as conn:
+            rows = await conn.execute(PERIODS_JOINED)
+            return {s: Approval(int(yes), int(every)) for s, yes, every in rows}
+
     async def sums() -> dict[str, Approval]:
         return await queries.approvals()
+
+    approval_reads: dict[str, Read] = {"periods joined": periods_joined, "kept per sheet": sums}
 
     progress_reads: dict[str, Read] = {
         "progress, tallies by every dimension": full.all_sheets,
@@ -164,18 +192,20 @@ async def compare(engine: AsyncEngine, reads: int, over_cells: bool) -> None:
     }
     await same("all_sheets", *progress_reads.values())
     await same("coverage", *coverage_reads.values())
+    await same("approvals", periods_joined, sums)
     if over_cells:
         await same("tallies", grouped, kept)
         await same("approvals", joined, sums)
         print("same_tallies=yes same_approvals=yes same_figures=yes")
         print("national tallies():")
         report(await timed({"group by over cells": grouped, "kept totals": kept}, reads))
-        print("approvals():")
-        report(await timed({"cells joined": joined, "periods' sums": sums}, reads))
+        approval_reads = {"cells joined": joined, **approval_reads}
     else:
-        print("same_figures=yes")
-        print("national tallies(), approvals():")
-        report(await timed({"tallies() kept totals": kept, "approvals()": sums}, reads), False)
+        print("same_approvals=yes same_figures=yes")
+        print("national tallies():")
+        report(await timed({"kept totals": kept}, reads), False)
+    print("approvals():")
+    report(await timed(approval_reads, reads))
     for name, pair in (("GET /v1/progress", progress_reads), ("GET /v1/coverage", coverage_reads)):
         print(f"{name}'s figures:")
         report(await timed(pair, reads))

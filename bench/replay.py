@@ -50,6 +50,9 @@ HASHES = {
     "kept_totals": "select md5(string_agg(concat_ws('|', sheet, kind, level, region, sex,"
     " audience, period, count, cells), E'\\n' order by sheet, kind, level, region, sex, audience,"
     " period)) from indicator.totals",
+    # The share approved the handlers keep per sheet (services/indicator/kept_approvals.py).
+    "sheet_approvals": "select md5(string_agg(concat_ws('|', sheet, people, approved, cells),"
+    " E'\\n' order by sheet)) from indicator.sheet_approvals",
 }
 APPLIED = "select count(*) from indicator.processed_events where consumer = $1"
 

@@ -8,7 +8,8 @@ bound through `unnest`, so no statement outgrows PostgreSQL's 32,767 parameters,
 by COPY): one statement per event was the bound of the indicator's throughput
 (docs/performance.md, B3).
 The outcome is the one of applying the events one by one, in order. The national totals
-(services/indicator/kept_totals.py) follow the cells in the same transaction.
+(services/indicator/kept_totals.py) follow the cells, and the share approved per sheet
+(kept_approvals.py) the periods, in the same transaction.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from contracts.events import (
 )
 from contracts.reports import Cell, ReviewDecision
 from services.indicator import models as m
+from services.indicator.kept_approvals import add_shares, of_periods, of_projects
 from services.indicator.kept_totals import (
     CellRow,
     Deltas,
@@ -147,14 +149,20 @@ def make_handler(clock: Clock) -> ApplyProjectEvents:
         await _amend_or_close(
             conn, [e for e in events if isinstance(e, ProjectAmended | ProjectClosed)]
         )
-        reported, reviewed = Deltas(), Deltas()
+        reported, reviewed, shares = Deltas(), Deltas(), Deltas()
         await add_stored_cells(conn, AS_REPORTED.cells, registered, reported)
         await add_stored_cells(conn, APPROVED.cells, registered, reviewed)
+        add_shares(shares, await of_projects(conn, registered), 1)
+        # The periods whose share may change: taken away as they stand, added back as changed.
+        named_periods = {(r.project_id, r.period) for r in submitted + approved}
+        add_shares(shares, await of_periods(conn, named_periods), -1)
         changed = await _replace_periods(conn, AS_REPORTED, submitted, reported)
         await _replace_periods(conn, APPROVED, approved, reviewed)
-        # Last, and always in this order: the totals' rows stay locked until the commit.
+        add_shares(shares, await of_periods(conn, named_periods), 1)
+        # Last, and always in this order: the kept rows stay locked until the commit.
         await apply_deltas(conn, AS_REPORTED.totals, reported)
         await apply_deltas(conn, APPROVED.totals, reviewed)
+        await apply_deltas(conn, m.sheet_approvals, shares)
         await emit_totals(conn, changed, clock())
 
     return handle_events

@@ -1,7 +1,8 @@
 """The national totals kept per reading (`models.totals`, `models.approved_totals`): a batch's
 changes to the cells of registered projects, summed by key in Python, applied with one upsert
 per reading in the batch's transaction. The national reads then read a few thousand rows
-instead of grouping every cell at each request (docs/performance.md, B8).
+instead of grouping every cell at each request (docs/performance.md, B8). The approved share
+kept per sheet (`models.sheet_approvals`, kept_approvals.py) is applied the same way.
 
 Concurrency: several replicas, and the two consumer groups (projects: registrations; reports:
 cells), apply batches at the same time, and a project's reports may be applied before its
@@ -20,30 +21,28 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from uuid import UUID
 
-from sqlalchemy import Table, text
+from sqlalchemy import Column, Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.indicator import models as m
 
-# sheet, kind, level, region, sex, audience, period: the totals' primary key
-Key = tuple[str, str, str, str, str, str, str]
 # project_id, period, kind, level, region, sex, audience, count: a row of `cells`
 CellRow = tuple[UUID, str, str, str, str, str, str, int]
 
-_KEY = ("sheet", "kind", "level", "region", "sex", "audience", "period")
-_UNNEST_KEYS = ", ".join(f"cast(:{k} as text[])" for k in _KEY)
-
 
 class Deltas:
-    """Per key, what a batch adds to a reading's totals: people and cells (negative when
-    cells are replaced or removed)."""
+    """Per key (a kept table's primary key), what a batch adds to the table's other columns,
+    in their order: for the totals, people and cells (negative when cells are replaced or
+    removed)."""
 
     def __init__(self) -> None:
-        self.by_key: dict[Key, tuple[int, int]] = {}
+        self.by_key: dict[tuple[str, ...], tuple[int, ...]] = {}
 
-    def add(self, key: Key, count: int, cells: int) -> None:
-        was_count, was_cells = self.by_key.get(key, (0, 0))
-        self.by_key[key] = (was_count + count, was_cells + cells)
+    def add(self, key: tuple[str, ...], *amounts: int) -> None:
+        was = self.by_key.get(key)
+        if was is not None:
+            amounts = tuple(a + b for a, b in zip(was, amounts, strict=True))
+        self.by_key[key] = amounts
 
     def add_cells(self, rows: Iterable[CellRow], sheets: dict[UUID, str], sign: int) -> None:
         """Adds (`sign` 1) or takes away (-1) the cells of registered projects (`sheets`)."""
@@ -52,9 +51,9 @@ class Deltas:
             if sheet is not None:
                 self.add((sheet, kind, level, region, sex, audience, period), sign * count, sign)
 
-    def changes(self) -> list[tuple[Key, int, int]]:
+    def changes(self) -> list[tuple[tuple[str, ...], tuple[int, ...]]]:
         """The keys that change, in key order: the order every batch locks their rows in."""
-        return [(k, n, c) for k, (n, c) in sorted(self.by_key.items()) if n or c]
+        return [(k, a) for k, a in sorted(self.by_key.items()) if any(a)]
 
 
 def lock_key(project_id: UUID) -> int:
@@ -106,43 +105,53 @@ async def add_stored_cells(
     """The cells already stored for projects just registered (reports applied first)."""
     if project_ids:
         for *key, count, n in await conn.execute(text(_stored(cells)), {"ids": list(project_ids)}):
-            deltas.add((key[0], key[1], key[2], key[3], key[4], key[5], key[6]), int(count), n)
+            deltas.add(tuple(key), int(count), n)
 
 
-def _upsert(totals: Table) -> str:
-    """Returns the keys left without cells, to delete."""
-    keys = ", ".join(_KEY)
+def _array(column: Column[object]) -> str:
+    """The bound array of `column`'s values, typed as the column."""
+    return f"cast(:{column.name} as {column.type.compile()}[])"
+
+
+def _upsert(kept: Table) -> str:
+    """Adds each row's amounts; returns the keys left without cells, to delete."""
+    keys = [c for c in kept.columns if c.primary_key]
+    amounts = [c for c in kept.columns if not c.primary_key]
+    names = ", ".join(c.name for c in kept.columns)
+    key_names = ", ".join(c.name for c in keys)
+    added = ", ".join(f"{c.name} = t.{c.name} + excluded.{c.name}" for c in amounts)
     return f"""
         with kept as (
-            insert into {totals.fullname} as t ({keys}, count, cells)
-            select * from unnest({_UNNEST_KEYS}, cast(:count as bigint[]), cast(:cells as int[]))
-            on conflict ({keys}) do update
-                set count = t.count + excluded.count, cells = t.cells + excluded.cells
-            returning {keys}, cells)
-        select {keys} from kept where cells = 0"""
+            insert into {kept.fullname} as t ({names})
+            select * from unnest({", ".join(_array(c) for c in kept.columns)})
+            on conflict ({key_names}) do update set {added}
+            returning {key_names}, cells)
+        select {key_names} from kept where cells = 0"""
 
 
-def _delete_empty(totals: Table) -> str:
-    match = " and ".join(f"t.{k} = e.{k}" for k in _KEY)
+def _delete_empty(kept: Table) -> str:
+    keys = [c for c in kept.columns if c.primary_key]
+    match = " and ".join(f"t.{c.name} = e.{c.name}" for c in keys)
     return f"""
-        delete from {totals.fullname} t using unnest({_UNNEST_KEYS}) as e({", ".join(_KEY)})
+        delete from {kept.fullname} t
+        using unnest({", ".join(_array(c) for c in keys)}) as e({", ".join(c.name for c in keys)})
         where {match} and t.cells = 0"""
 
 
-def _columns(keys: Sequence[Sequence[str]]) -> dict[str, list[str]]:
-    return {name: [k[i] for k in keys] for i, name in enumerate(_KEY)}
+def _columns(
+    columns: Sequence[Column[object]], rows: Sequence[Sequence[object]]
+) -> dict[str, list[object]]:
+    return {c.name: [r[i] for r in rows] for i, c in enumerate(columns)}
 
 
-async def apply_deltas(conn: AsyncConnection, totals: Table, deltas: Deltas) -> None:
-    """One upsert of every change, then the rows no cell contributes to any more deleted."""
+async def apply_deltas(conn: AsyncConnection, kept: Table, deltas: Deltas) -> None:
+    """One upsert of every change, then the rows no cell contributes to any more deleted (every
+    kept table has `cells`: how many cells its row sums)."""
     changes = deltas.changes()
     if not changes:
         return
-    params: dict[str, list[str] | list[int]] = {
-        **_columns([k for k, _, _ in changes]),
-        "count": [n for _, n, _ in changes],
-        "cells": [c for _, _, c in changes],
-    }
-    empty = (await conn.execute(text(_upsert(totals)), params)).all()
+    rows = [(*key, *amounts) for key, amounts in changes]
+    empty = (await conn.execute(text(_upsert(kept)), _columns(list(kept.columns), rows))).all()
     if empty:
-        await conn.execute(text(_delete_empty(totals)), _columns([tuple(r) for r in empty]))
+        keys = [c for c in kept.columns if c.primary_key]
+        await conn.execute(text(_delete_empty(kept)), _columns(keys, empty))

@@ -1,6 +1,7 @@
 """Indicator's tables, in its own `indicator` schema: projects as registered, the latest
 revision of each period, and that revision's cells. Totals are sums over `cells`; the national
-ones are also kept, per reading, in `totals` and `approved_totals`."""
+ones are also kept, per reading, in `totals` and `approved_totals`, and the share approved per
+sheet in `sheet_approvals`."""
 
 from __future__ import annotations
 
@@ -115,6 +116,20 @@ def _totals(name: str) -> Table:
 
 totals = _totals("totals")
 approved_totals = _totals("approved_totals")
+
+# Per sheet, active projects' people as reported (`periods.people`), those of them in periods
+# whose latest revision is approved, and the cells they sum: the national share approved
+# (`IndicatorQueries.approvals`), kept by the handlers in the periods' transaction
+# (services/indicator/kept_approvals.py) instead of joining every period to `approved_periods`
+# at each `GET /v1/progress` (docs/performance.md, B8). A row exists iff a cell contributes.
+sheet_approvals = Table(
+    "sheet_approvals",
+    metadata,
+    Column("sheet", String(40), primary_key=True),
+    Column("people", BigInteger, nullable=False),
+    Column("approved", BigInteger, nullable=False),
+    Column("cells", Integer, nullable=False),
+)
 
 # Alert conditions as last evaluated (services/indicator/watch.py): a change of `firing` is
 # one transition, numbered, and one `condition.changed` event.

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from contracts.indicators import Target
 from services.indicator import models as m
 from services.indicator.domain import DIMENSIONS, Approval, Dimension, Reading, Tally
+from services.indicator.kept_approvals import of_projects
 
 _CELLS: dict[Reading, Table] = {Reading.AS_REPORTED: m.cells, Reading.APPROVED: m.approved_cells}
 _TOTALS: dict[Reading, Table] = {
@@ -202,26 +203,21 @@ class IndicatorQueries:
         self, *, sheet: str | None = None, project_id: UUID | None = None
     ) -> dict[str, Approval]:
         """By sheet: active projects' people as reported, and those in periods whose latest
-        revision is approved (the share of figures approved); a sheet only with cells. From
-        each period's sums kept with its row (`periods.people`, `.cells`), not its cells."""
-        p, r, a = m.projects.c, m.periods.c, m.approved_periods.c
-        approved = func.coalesce(func.sum(r.people).filter(a.revision == r.revision), 0)
-        query = (
-            select(p.sheet, approved, func.sum(r.people))
-            .select_from(
-                m.periods.join(m.projects, r.project_id == p.project_id).outerjoin(
-                    m.approved_periods, and_(a.project_id == r.project_id, a.period == r.period)
-                )
-            )
-            .where(p.active)
-            .group_by(p.sheet)
-            .having(func.sum(r.cells) > 0)
-        )
-        if sheet is not None:
-            query = query.where(p.sheet == sheet)
-        if project_id is not None:
-            query = query.where(p.project_id == project_id)
+        revision is approved (the share of figures approved); a sheet only with cells.
+        National or by sheet: the sums the handlers keep per sheet (kept_approvals.py); a
+        project's: its periods' sums (`periods.people`, `.cells`), not its cells."""
         async with self.engine.connect() as conn:
+            if project_id is not None:
+                shares = await of_projects(conn, [project_id])
+                return {
+                    one: Approval(yes, every)
+                    for one, (every, yes, cells) in shares.items()
+                    if cells > 0 and sheet in (None, one)
+                }
+            k = m.sheet_approvals.c
+            query = select(k.sheet, k.approved, k.people)
+            if sheet is not None:
+                query = query.where(k.sheet == sheet)
             rows = await conn.execute(query)
             return {one: Approval(int(yes), int(every)) for one, yes, every in rows}
 

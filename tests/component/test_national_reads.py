@@ -1,8 +1,10 @@
-"""The national reads answer what they answered before B8's last step: `approvals()` from each
-period's kept sums (`periods.people`, `.cells`) equals the join of every cell to `periods` and
-`approved_periods` it ran before, and the tallies summed to the dimensions a read needs give
-the same figures and the same /metrics bytes as the tallies by every dimension. Through random
-batches, and from the migration's backfill of the periods' sums."""
+"""The national reads answer what they answered before B8's last steps: `approvals()` from the
+share kept per sheet (`sheet_approvals`) and each period's kept sums (`periods.people`, `.cells`)
+equals the join of every cell to `periods` and `approved_periods` it ran before, and the
+tallies summed to the dimensions a read needs give the same figures and the same /metrics bytes
+as the tallies by every dimension. Through random batches (revisions, approvals, returns,
+amendments and closures in any order, registrations before or after their reports), through the
+same history replayed in other batches, and from the migrations' backfills."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import asyncio
 import random
 import uuid
 from collections.abc import Collection
+from datetime import date
 from typing import Any
 
 import pytest
@@ -29,8 +32,16 @@ from services.indicator.queries import IndicatorQueries
 from services.runtime.db import make_engine
 from services.runtime.metrics import SnapshotCollector
 from services.runtime.migrations import alembic_config, upgrade_async
+from services.runtime.token_events import ApplyProjectEvents
 from tests.support.clock import FakeClock
-from tests.support.events import project_registered, report_reviewed, report_submitted
+from tests.support.database import truncate_all
+from tests.support.events import (
+    project_amended,
+    project_closed,
+    project_registered,
+    report_reviewed,
+    report_submitted,
+)
 
 # Sheets with targets by level, and by audience (enseignement-numerique).
 SHEETS = ("cloud", "quantique", "enseignement-numerique")
@@ -55,6 +66,17 @@ CELLS_JOINED = """
         on a.project_id = c.project_id and a.period = c.period
     where p.active and (cast(:project as uuid) is null or p.project_id = :project)
     group by p.sheet"""
+
+# What the handlers keep per sheet, computed afresh from the periods (migration 0011's backfill).
+SHEET_SHARES = """
+    select p.sheet, sum(r.people),
+        coalesce(sum(r.people) filter (where a.revision = r.revision), 0), sum(r.cells)
+    from indicator.periods r join indicator.projects p on p.project_id = r.project_id
+    left join indicator.approved_periods a on a.project_id = r.project_id and a.period = r.period
+    where p.active
+    group by p.sheet
+    having sum(r.cells) > 0"""
+KEPT = "select sheet, people, approved, cells from indicator.sheet_approvals"
 
 PERIOD_SUMS = """
     select r.project_id, r.period, r.people, r.cells,
@@ -102,13 +124,19 @@ def random_cells(rng: random.Random) -> tuple[Cell, ...]:
 
 
 def random_batch(rng: random.Random, projects: list[uuid.UUID]) -> list[ProjectEvent]:
-    """Registrations (some never), revisions in any order and reviews, approving or not."""
+    """Registrations (some never, some again), revisions in any order, reviews approving or
+    returning any revision (the latest, an older or one not yet submitted), amendments and
+    closures."""
     events: list[ProjectEvent] = []
     for _ in range(rng.randint(1, 8)):
         i = rng.randrange(len(projects))
         project, roll = projects[i], rng.random()
         if roll < 0.15 and i < len(projects) - 1:  # the last one is never registered
             events.append(registration(project, SHEETS[i % 3], REGIONS[: 1 + i % 3]))
+            continue
+        if roll < 0.2:
+            amended = project_amended(project, regions=REGIONS[:2], amendment=rng.randint(1, 3))
+            events.append(rng.choice((amended, project_closed(project, date(2025, 3, 1)))))
             continue
         common: dict[str, Any] = {"period": rng.choice(PERIODS), "revision": rng.randint(1, 4)}
         cells = random_cells(rng)
@@ -126,6 +154,38 @@ async def cells_joined(engine: AsyncEngine, project: uuid.UUID | None) -> dict[s
     async with engine.connect() as conn:
         rows = await conn.execute(text(CELLS_JOINED), {"project": project})
         return {sheet: Approval(int(yes), int(every)) for sheet, yes, every in rows}
+
+
+async def kept_shares(engine: AsyncEngine) -> list[tuple[Any, ...]]:
+    async with engine.connect() as conn:
+        return sorted(map(tuple, await conn.execute(text(KEPT))))
+
+
+async def assert_kept_shares_are_the_periods(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        expected = sorted(map(tuple, await conn.execute(text(SHEET_SHARES))))
+    assert await kept_shares(engine) == expected
+
+
+async def assert_approvals_are_the_cells_joined(
+    engine: AsyncEngine, queries: IndicatorQueries, projects: list[uuid.UUID]
+) -> None:
+    expected = await cells_joined(engine, None)
+    assert await queries.approvals() == expected
+    for sheet in SHEETS:
+        mine = {s: a for s, a in expected.items() if s == sheet}
+        assert await queries.approvals(sheet=sheet) == mine
+    for project in projects:
+        found = await queries.approvals(project_id=project)
+        assert found == await cells_joined(engine, project)
+
+
+async def apply_each(
+    engine: AsyncEngine, apply: ApplyProjectEvents, batches: list[list[ProjectEvent]]
+) -> None:
+    for batch in batches:
+        async with engine.begin() as conn:
+            await apply(conn, batch)
 
 
 async def assert_period_sums_are_their_cells(engine: AsyncEngine) -> None:
@@ -178,19 +238,109 @@ async def test_reads_from_kept_sums_and_fewer_dimensions_answer_as_before(
             async with engine.begin() as conn:
                 await apply(conn, random_batch(rng, projects))
             await assert_period_sums_are_their_cells(engine)
-            expected = await cells_joined(engine, None)
-            assert await queries.approvals() == expected
-            for sheet in SHEETS:
-                mine = {s: a for s, a in expected.items() if s == sheet}
-                assert await queries.approvals(sheet=sheet) == mine
-            for project in projects:
-                found = await queries.approvals(project_id=project)
-                assert found == await cells_joined(engine, project)
+            await assert_kept_shares_are_the_periods(engine)
+            await assert_approvals_are_the_cells_joined(engine, queries, projects)
             if batch % 10 == 9:
                 await assert_same_figures(reduced, full)
         approvals = await queries.approvals()
         assert "ia" not in approvals
         assert any(0 < a.approved < a.reported for a in approvals.values())
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+async def test_the_share_kept_per_sheet_is_the_same_whatever_the_batches_and_on_a_replay(
+    clean_database: str, seed: int
+) -> None:
+    """The kept share is a function of the events, not of how they were batched: the history
+    delivered again whole changes nothing, and replayed into empty tables one event per batch,
+    all in one batch, or with every registration after its project's reports and reviews (as
+    when the projects topic lags), it comes back the same."""
+    rng = random.Random(seed)
+    projects = [uuid.UUID(int=rng.getrandbits(128)) for _ in range(7)]
+    history = [event for _ in range(30) for event in random_batch(rng, projects)]
+    apply = make_handler(FakeClock())
+    engine = make_engine(clean_database)
+    queries = IndicatorQueries(engine)
+    registrations: list[ProjectEvent] = [e for e in history if isinstance(e, ProjectRegistered)]
+    others = [e for e in history if not isinstance(e, ProjectRegistered)]
+    replays = {
+        "one event per batch": [[event] for event in history],
+        "all in one batch": [history],
+        "registrations last": [others[i : i + 5] for i in range(0, len(others), 5)]
+        + [registrations],
+    }
+    try:
+        await apply_each(engine, apply, [history[i : i + 6] for i in range(0, len(history), 6)])
+        kept = await kept_shares(engine)
+        assert {sheet for sheet, *_ in kept} == set(SHEETS)
+        assert any(0 < approved < people for _, people, approved, _ in kept)
+        await apply_each(engine, apply, [history])  # delivered again
+        assert await kept_shares(engine) == kept
+        for name, batches in replays.items():
+            await truncate_all(clean_database)
+            await apply_each(engine, apply, batches)
+            assert await kept_shares(engine) == kept, name
+            await assert_kept_shares_are_the_periods(engine)
+            await assert_approvals_are_the_cells_joined(engine, queries, projects)
+    finally:
+        await engine.dispose()
+
+
+async def test_the_migration_fills_the_share_kept_per_sheet_from_the_periods(
+    clean_database: str,
+) -> None:
+    """Per sheet of registered projects, people of every period and of those whose latest
+    revision is approved (not an older one); a sheet whose periods have no cell has no row."""
+    config = alembic_config("indicator", clean_database)
+    await asyncio.to_thread(command.downgrade, config, "0010_h18")
+    cloud, cloud_too, quantum, unregistered = (uuid.uuid4() for _ in range(4))
+    periods = [  # project, period, revision, people, cells, approved revision
+        (cloud, "2024-S2", 2, 30, 3, 2),
+        (cloud, "2025-S1", 1, 12, 2, None),
+        (cloud_too, "2025-S1", 3, 5, 1, 2),  # an older revision approved: not counted
+        (quantum, "2025-S1", 1, 0, 0, 1),  # no cell: no row for the sheet
+        (unregistered, "2025-S1", 1, 40, 4, 1),
+    ]
+    try:
+        engine = make_engine(clean_database)
+        async with engine.begin() as conn:
+            for project, sheet in ((cloud, "cloud"), (cloud_too, "cloud"), (quantum, "quantique")):
+                await conn.execute(
+                    text(
+                        "insert into indicator.projects (project_id, sheet, wave, name, lead,"
+                        " regions, start_date, end_date, commitments, token_sha256) values (:p,"
+                        " :s, 'w', 'P', 'L', '{84}', '2024-01-01', '2027-12-31', '[]', :t)"
+                    ),
+                    {"p": project, "s": sheet, "t": project.hex * 2},
+                )
+            for project, period, revision, people, cells, approved in periods:
+                values = {"p": project, "period": period, "r": uuid.uuid4()}
+                await conn.execute(
+                    text(
+                        "insert into indicator.periods (project_id, period, revision, report_id,"
+                        " submitted_at, people, cells) values (:p, :period, :rev, :r, now(),"
+                        " :people, :cells)"
+                    ),
+                    values | {"rev": revision, "people": people, "cells": cells},
+                )
+                if approved is not None:
+                    await conn.execute(
+                        text(
+                            "insert into indicator.approved_periods (project_id, period,"
+                            " revision, report_id, reviewed_at) values (:p, :period, :rev, :r,"
+                            " now())"
+                        ),
+                        values | {"rev": approved},
+                    )
+        await engine.dispose()
+    finally:
+        await upgrade_async(clean_database, "indicator")
+    engine = make_engine(clean_database)
+    try:
+        assert await kept_shares(engine) == [("cloud", 47, 30, 6)]
+        assert await IndicatorQueries(engine).approvals() == {"cloud": Approval(30, 47)}
     finally:
         await engine.dispose()
 
