@@ -53,8 +53,8 @@ INCREMENTAL_AT_MOST = 2_000
 """Above this many changed projects, recompute them all: as fast, and no long id lists."""
 RECOMPUTE_AT_ONCE = 250
 """The most projects read and rendered at a time: a full recompute's peak (their summaries,
-families and pages) stays bounded instead of growing with the projects, and the allocator
-keeps no more of it (docs/performance.md, B8's memory: 21 MiB less resident at 2,000)."""
+families and pages) stays bounded instead of growing with the projects, and so does what the
+allocator keeps of it (docs/performance.md, B8's memory)."""
 
 
 Slot = tuple[str, Reading]
