@@ -180,23 +180,39 @@ class IndicatorQueries:
         return reported
 
     async def sheet_projects(
-        self, sheet: str, reading: Reading = Reading.AS_REPORTED
+        self,
+        sheet: str,
+        reading: Reading = Reading.AS_REPORTED,
+        *,
+        after: UUID | None = None,
+        limit: int | None = None,
     ) -> list[tuple[Project, list[Tally]]]:
-        """The sheet's active projects with their tallies (every dimension but sex)."""
+        """The sheet's active projects with their tallies (every dimension but sex), by id;
+        with `limit`, a page of the first `limit` of them after `after` (the watch reads a
+        sheet a page at a time, so that what it holds does not grow with the projects)."""
         c, p = _CELLS[reading].c, m.projects.c
+        which = and_(p.active, p.sheet == sheet)
+        if after is not None:
+            which = and_(which, p.project_id > after)
+        chosen = select(*_PROJECT).where(which).order_by(p.project_id).limit(limit)
         dims = (c.project_id, c.kind, c.level, c.region, c.audience, c.period)
-        sums = (
-            select(*dims, func.sum(c.count))
-            .join(m.projects, c.project_id == p.project_id)
-            .where(p.active, p.sheet == sheet)
-            .group_by(*dims)
-        )
         async with self.engine.connect() as conn:
-            rows = await conn.execute(select(*_PROJECT).where(p.active, p.sheet == sheet))
-            projects = {r.project_id: _project(*r) for r in rows}
+            projects = {r.project_id: _project(*r) for r in await conn.execute(chosen)}
+            if not projects:
+                return []
+            # Up to the last id read: the page's projects (uuid order is the bytes' in both).
+            sums = (
+                select(*dims, func.sum(c.count))
+                .join(m.projects, c.project_id == p.project_id)
+                .where(which, p.project_id <= max(projects))
+                .group_by(*dims)
+            )
             tallies: dict[UUID, list[Tally]] = {one: [] for one in projects}
             for one, kind, level, region, audience, period, n in await conn.execute(sums):
-                tallies[one].append(Tally(sheet, kind, level, region, "", audience, period, int(n)))
+                if one in tallies:  # else registered meanwhile: in the next read
+                    tallies[one].append(
+                        Tally(sheet, kind, level, region, "", audience, period, int(n))
+                    )
         return [(projects[one], tallies[one]) for one in sorted(projects, key=str)]
 
     async def approvals(

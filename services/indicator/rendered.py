@@ -51,15 +51,24 @@ log = logging.getLogger(__name__)
 SWEEP_SECONDS = RenderedFamilies.MAX_AGE_SECONDS
 INCREMENTAL_AT_MOST = 2_000
 """Above this many changed projects, recompute them all: as fast, and no long id lists."""
+RECOMPUTE_AT_ONCE = 250
+"""The most projects read and rendered at a time: a full recompute's peak (their summaries,
+families and pages) stays bounded instead of growing with the projects, and so does what the
+allocator keeps of it (docs/performance.md, B8's memory)."""
 
 
-@dataclass(frozen=True)
+Slot = tuple[str, Reading]
+"""A per-project family in one reading: the page shows them in `BusinessText.slots`' order."""
+
+
+@dataclass(frozen=True, slots=True)
 class _Project:
-    """One active project's part of the per-project families."""
+    """One active project's part of the per-project families: kept for every project, so a
+    tuple of bytes rather than a dict (docs/performance.md, B8's memory)."""
 
     order: tuple[str, str]  # (sheet, id): how a family's samples are sorted
     staleness: Staleness
-    lines: dict[tuple[str, Reading], bytes]  # (family, reading): its sample lines
+    lines: tuple[bytes, ...]  # its sample lines in each slot, in `BusinessText.slots`' order
 
 
 class BusinessText:
@@ -79,6 +88,7 @@ class BusinessText:
         self.recomputed = 0  # projects recomputed by the last render
         self.full = False  # whether it recomputed them all
         self.headers = _headers(project_families([]))
+        self.slots: tuple[Slot, ...] = tuple((n, r) for n, _ in self.headers for r in Reading)
 
     async def render(self, touched: set[Hashable]) -> bytes:
         # The national part as it is now: not newer than the projects brought up to date below
@@ -139,8 +149,12 @@ class BusinessText:
             self.swept_at = time.monotonic()  # a full recompute is a sweep
         q = self.figures
         fingerprints = await q.queries.fingerprints(changed)
-        summaries = [(r, await q.project_summaries(r, changed)) for r in Reading]
-        fresh = await asyncio.to_thread(_render_projects, summaries)
+        ids = sorted(fingerprints if changed is None else changed)
+        fresh: dict[UUID, _Project] = {}
+        for start in range(0, len(ids), RECOMPUTE_AT_ONCE):
+            chunk = ids[start : start + RECOMPUTE_AT_ONCE]
+            summaries = [(r, await q.project_summaries(r, chunk)) for r in Reading]
+            fresh |= await asyncio.to_thread(_render_projects, summaries, self.slots)
         if changed is None:
             self.projects, self.fingerprints = {}, {}
         else:
@@ -161,21 +175,22 @@ class BusinessText:
         the national families."""
         ordered = sorted(self.projects.values(), key=lambda p: p.order)
         parts: list[bytes] = []
-        for name, header in self.headers:
+        n = len(Reading)  # a family's slots follow one another, one per reading
+        for f, (_, header) in enumerate(self.headers):
             parts.append(header)
-            for reading in Reading:
-                parts.extend(p.lines.get((name, reading), b"") for p in ordered)
+            for slot in range(f * n, (f + 1) * n):
+                parts.extend(p.lines[slot] for p in ordered)
         parts.append(national or b"")
         return b"".join(parts)
 
 
 def _render_projects(
-    summaries: Sequence[tuple[Reading, Collection[ProjectSummary]]],
+    summaries: Sequence[tuple[Reading, Collection[ProjectSummary]]], slots: Sequence[Slot]
 ) -> dict[UUID, _Project]:
     """Each project's sample lines of every per-project family, in either reading: the families
     of all of them rendered at once, then each line given to the project it names (a gauge's
     sample is one line)."""
-    lines: dict[UUID, dict[tuple[str, Reading], list[bytes]]] = {}
+    lines: dict[UUID, dict[Slot, list[bytes]]] = {}
     for reading, projects in summaries:
         for family in with_reading([(reading, project_families(list(projects)))]):
             page = _rendered([family]).splitlines(keepends=True)
@@ -189,7 +204,7 @@ def _render_projects(
         project_id: _Project(
             (summary.project.sheet, str(project_id)),
             staleness[project_id],
-            {key: b"".join(found) for key, found in lines.get(project_id, {}).items()},
+            tuple(b"".join(lines.get(project_id, {}).get(slot, ())) for slot in slots),
         )
         for project_id, summary in as_reported.items()
     }

@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import Row, select, text
 
@@ -29,12 +30,15 @@ from contracts.indicators import Target
 from services.indicator import models as m
 from services.indicator.conditions import Condition, behind_two_semesters, is_stale
 from services.indicator.domain import Tally, totals_by
-from services.indicator.figures import Figures
+from services.indicator.figures import SHEET_BY, Figures
 from services.indicator.freshness import freshness
+from services.indicator.queries import Project
 from services.runtime.outbox import derived_event_id, enqueue
 
 log = logging.getLogger(__name__)
 CONSUMER = "indicator.watch"
+PAGE = 100
+"""Projects read and evaluated at a time."""
 
 _TRANSITION = text(f"""
     insert into {m.conditions.fullname}
@@ -59,14 +63,16 @@ class Watch:
         self.figures, self.stale_semesters = figures, stale_semesters
 
     async def holding(self) -> list[Condition]:
-        """Every condition that holds at the clock's time."""
+        """Every condition that holds at the clock's time. A sheet's projects are read
+        `PAGE` at a time, its targets from the totals kept: what an evaluation holds does not
+        grow with the projects (docs/performance.md, B8's memory)."""
         f, today = self.figures, self.figures.clock().date()
-        reported, found = await f.queries.reported(), []
+        found: list[Condition] = []
         for sheet, spec in f.catalog.sheets.items():
-            projects = await f.queries.sheet_projects(sheet)
-            if not projects:
+            page = await f.queries.sheet_projects(sheet, limit=PAGE)
+            if not page:
                 continue
-            everyone = [t for _, tallies in projects for t in tallies]
+            everyone = await f.queries.tallies(sheet=sheet, by=SHEET_BY)
             context = ProjectContext(name=spec.name, sheet=sheet, regions=())
             for target in spec.targets:
                 if behind_two_semesters(target, per_period(target, everyone), today, f.tolerance):
@@ -76,44 +82,60 @@ class Watch:
                             ConditionKind.TARGET_BEHIND, SHEET_SUBJECT, target.id, summary, context
                         )
                     )
-            for project, tallies in projects:
-                if project.closed_by(today):  # its conditions stop holding: they resolve
-                    continue
-                mine = ProjectContext(name=project.name, sheet=sheet, regions=project.regions)
-                for c in project.commitments:
-                    if behind_two_semesters(c, per_period(c, tallies), today, f.tolerance):
-                        summary = f"Engagement « {c.label} » de {project.name} en retard"
-                        found.append(
-                            Condition(
-                                ConditionKind.COMMITMENT_BEHIND,
-                                project.project_id,
-                                c.id,
-                                summary,
-                                mine,
-                            )
-                        )
-                fresh = freshness(
-                    start=project.start_date,
-                    end=project.end_date,
-                    today=today,
-                    reported=reported.get(project.project_id, {}),
-                )
-                if is_stale(fresh, self.stale_semesters):
-                    summary = (
-                        f"{project.name} n'a rien déclaré depuis {fresh.semesters_behind} semestres"
-                    )
-                    details = {"semesters_behind": str(fresh.semesters_behind)}
-                    details["latest_period"] = fresh.latest_period or ""
+            while page:
+                ids = [project.project_id for project, _ in page]
+                reported = await f.queries.reported(project_ids=ids)
+                found += self._projects_holding(page, reported, today)
+                page = await f.queries.sheet_projects(sheet, after=ids[-1], limit=PAGE)
+        return found
+
+    def _projects_holding(
+        self,
+        page: Sequence[tuple[Project, list[Tally]]],
+        reported: Mapping[UUID, dict[str, datetime]],
+        today: date,
+    ) -> list[Condition]:
+        """The conditions of these projects of a sheet that hold today."""
+        tolerance = self.figures.tolerance
+        found: list[Condition] = []
+        for project, tallies in page:
+            if project.closed_by(today):  # its conditions stop holding: they resolve
+                continue
+            mine = ProjectContext(name=project.name, sheet=project.sheet, regions=project.regions)
+            for c in project.commitments:
+                if behind_two_semesters(c, per_period(c, tallies), today, tolerance):
+                    summary = f"Engagement « {c.label} » de {project.name} en retard"
                     found.append(
                         Condition(
-                            ConditionKind.PROJECT_STALE,
+                            ConditionKind.COMMITMENT_BEHIND,
                             project.project_id,
-                            "reports",
+                            c.id,
                             summary,
                             mine,
-                            details,
                         )
                     )
+            fresh = freshness(
+                start=project.start_date,
+                end=project.end_date,
+                today=today,
+                reported=reported.get(project.project_id, {}),
+            )
+            if is_stale(fresh, self.stale_semesters):
+                summary = (
+                    f"{project.name} n'a rien déclaré depuis {fresh.semesters_behind} semestres"
+                )
+                details = {"semesters_behind": str(fresh.semesters_behind)}
+                details["latest_period"] = fresh.latest_period or ""
+                found.append(
+                    Condition(
+                        ConditionKind.PROJECT_STALE,
+                        project.project_id,
+                        "reports",
+                        summary,
+                        mine,
+                        details,
+                    )
+                )
         return found
 
     async def tick(self) -> int:
