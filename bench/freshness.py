@@ -122,7 +122,8 @@ async def main(rate: float, seconds: float, projects: int, runs: int) -> None:
                 )
             probe = Probe(intake, indicator, staff, answer.raise_for_status().json())
             await probe.series(2)  # the probe project reaches indicator: not measured
-            pids = {"intake": intake_pid, "indicator": indicator_pid}
+            pids: dict[str, int] = {}  # the two services this benchmark starts, by name
+            pids["intake"], pids["indicator"] = intake_pid, indicator_pid
             await measure(probe, intake, targets, rate, seconds, runs, pids)
 
 

@@ -66,7 +66,7 @@ async def subscribe_and_watch(
         await page.goto(log)
         return await page.text_content("#deliveries tbody") or ""
 
-    await eventually(statuses, lambda text: "Milestone" in text, what="the alert is logged")
+    await eventually(statuses, lambda text: "Jalon" in text, what="the alert is logged")
     assert all("x-cma-signature" in r for r in received)
     await shot(page, "deliveries")
 
