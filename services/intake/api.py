@@ -179,6 +179,7 @@ def intake_router(
     async def submit_report(
         project_id: UUID,
         request: Request,
+        response: Response,
         caller: CallerDep,
         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
         period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
@@ -205,15 +206,10 @@ def intake_router(
             answer = ReportDryRun.of(project_id, check, warnings)
             return JSONResponse(answer.model_dump(mode="json"), status_code=200)
         accepted = await reports.submit_report(project_id, report, caller, idempotency_key, loc)
+        if accepted.replayed:
+            response.headers["Idempotent-Replayed"] = "true"
         metrics.accepted(report_format, replayed=accepted.replayed)
-        # Serialised here, once, by pydantic: FastAPI would validate the answer again against
-        # `response_model` (which documents it) and encode it through `json.dumps`.
-        return Response(
-            accepted.answer.model_dump_json(),
-            status_code=201,
-            media_type="application/json",
-            headers={"Idempotent-Replayed": "true"} if accepted.replayed else None,
-        )
+        return accepted.answer
 
     @router.get("/projects/{project_id}/reports", tags=["reports"], responses=FORBIDDEN | NOT_FOUND)
     async def report_history(project_id: UUID, caller: CallerDep) -> ReportHistory:

@@ -1,6 +1,7 @@
-"""Intake's reads: a project's run, a project's report history and its milestones; the
-project list, one project with its history, one report revision's cells. Statements are built
-once. (A report's own reads are `arrival.STANDING`.)"""
+"""Intake's reads: a project's run, an earlier report by its Idempotency-Key, a
+project's report history and its milestones; the project list, one project with its
+history, one report revision's cells. Statements on the hot path (a report request runs the
+first two) are built once."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from contracts.events import ProjectStatus
 from contracts.reports import Cell
 from services.intake import models as m
-from services.intake.anomalies import ArrivalWarning
+from services.intake.anomalies import ArrivalWarning, Rule
 from services.intake.domain import (
     ProjectRun,
     QueuedRevision,
@@ -56,6 +57,9 @@ _REVISION = (
 _PROJECT = select(
     m.projects.c.regions, m.projects.c.start_date, m.projects.c.end_date, m.projects.c.closed_on
 ).where(m.projects.c.project_id == bindparam("project_id"))
+_BY_KEY = select(_r.request_sha256, _r.warnings, *_REVISION).where(
+    _r.project_id == bindparam("project_id"), _r.idempotency_key == bindparam("key")
+)
 _MILESTONES = select(m.milestones.c.milestone_id, m.milestones.c.completed_on).where(
     m.milestones.c.project_id == bindparam("project_id")
 )
@@ -107,6 +111,14 @@ class ProjectRuns:
         if row is None:
             raise NotFound(f"project {project_id} not found")
         return ProjectRun(tuple(row.regions), row.start_date, row.end_date, row.closed_on)
+
+
+async def earlier_report(conn: AsyncConnection, project_id: UUID, key: str) -> EarlierReport | None:
+    row = (await conn.execute(_BY_KEY, {"project_id": project_id, "key": key})).one_or_none()
+    if row is None:
+        return None
+    found = tuple(ArrivalWarning(Rule(w["rule"]), w["message"]) for w in row.warnings)
+    return EarlierReport(row.request_sha256, _revision(row), found)
 
 
 async def declared_milestones(conn: AsyncConnection, project_id: UUID) -> dict[str, date | None]:

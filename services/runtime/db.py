@@ -120,10 +120,7 @@ async def driver(conn: AsyncConnection, statement: str) -> AsyncIterator[asyncpg
     sent without SQLAlchemy's statement building (docs/performance.md, B1, B3, B6). asyncpg's
     errors come out wrapped as SQLAlchemy wraps them (`IntegrityError` for a constraint,
     `DBAPIError` otherwise, invalidated when the connection is lost), so callers and the HTTP
-    shell (`consumer.is_transient`: 503 or retry) tell them apart as before.
-
-    SQLAlchemy's asyncpg adapter sends BEGIN with its own first statement, not at `begin()`:
-    statements sent here before any of SQLAlchemy's each run on their own (autocommit)."""
+    shell (`consumer.is_transient`: 503 or retry) tell them apart as before."""
     raw = (await conn.get_raw_connection()).driver_connection
     assert isinstance(raw, asyncpg.Connection)  # the only driver the platform uses
     try:

@@ -109,15 +109,6 @@ class UnsupportedMediaType(DomainError):
     status = 415
 
 
-class Unavailable(DomainError):
-    """503: the request may succeed if sent again after `Retry-After` seconds."""
-
-    status = 503
-
-    def __init__(self, detail: str, retry_after: int = 1) -> None:
-        super().__init__(detail, headers={"Retry-After": str(retry_after)})
-
-
 class Unprocessable(DomainError):
     """422 naming every field or row at fault."""
 

@@ -8,85 +8,58 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
 
+from pydantic import TypeAdapter
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts import topics
-from contracts.events import (
-    EventEnvelope,
-    IndicatorReportSubmitted,
-    IndicatorReportSubmittedPayload,
-)
-from contracts.reports import ReportIn
-from contracts.topics import Topic, event_key
+from contracts.events import IndicatorReportSubmitted, IndicatorReportSubmittedPayload
+from contracts.reports import Cell, ReportIn
+from contracts.topics import event_key
 from services.intake import models as m
 from services.intake.anomalies import ArrivalWarning, PeriodFigures, Rule, Thresholds
-from services.intake.arrival import Standing, anomaly_events, read_standing
+from services.intake.arrival import anomaly_events, project_context, read_standing
 from services.intake.domain import (
     CellLoc,
     ReportCheck,
     ReportRevision,
-    ReviewStatus,
     envelope,
     json_cell_loc,
     report_check,
     report_problems,
     request_fingerprint,
 )
-from services.intake.queries import EarlierReport, ProjectRuns, current_report
+from services.intake.queries import EarlierReport, ProjectRuns, current_report, earlier_report
 from services.intake.schemas import ReportAccepted
 from services.intake.usecases.base import UseCases
-from services.intake.usecases.reviews import returned_event
+from services.intake.usecases.reviews import resolve_returned
 from services.runtime.auth import Caller
 from services.runtime.clock import Clock
 from services.runtime.db import driver
-from services.runtime.errors import FieldError, Unavailable, Unprocessable
+from services.runtime.errors import FieldError, Unprocessable
+from services.runtime.outbox import enqueue
 
-RETURNED = ReviewStatus.RETURNED.value
-# The storage step: one statement on the request's asyncpg connection, prepared once per
-# connection, atomic with no transaction around it (no BEGIN and COMMIT round trips): the
-# period's revision counter, the report row and its events in the outbox. The report was
-# checked against the standing read just before (`arrival.STANDING`); it is stored only if its
-# period still stands as read: the counter is still the revision before the report's ($4), and
-# that revision is still returned, or not, as read ($18: whether the events include its
-# `report_returned` alert resolved). The period's row is locked first (a review holds it while
-# it decides), then the superseded revision read `FOR SHARE`, which sees a review committed
-# meanwhile. Otherwise nothing is written, no row comes back, and the report is checked again.
-# The row's cells are taken from its event's JSON (the first event): one dump, sent once.
+# The storage step: two statements sent on the transaction's asyncpg connection, prepared
+# once per connection (asyncpg's statement cache), without SQLAlchemy's statement building,
+# which cost a report three times asyncpg's CPU (docs/performance.md, B1). The period's next
+# revision number, then the report row and its event in the outbox, in one round trip.
+NEXT_REVISION = f"""
+    INSERT INTO {m.periods.fullname} (project_id, period, revision) VALUES ($1, $2, 1)
+    ON CONFLICT (project_id, period) DO UPDATE SET revision = {m.periods.fullname}.revision + 1
+    RETURNING revision"""
 STORE = f"""
-    WITH locked AS MATERIALIZED (
-        SELECT revision FROM {m.periods.fullname}
-        WHERE project_id = $2::uuid AND period = $3::text FOR UPDATE),
-    superseded AS MATERIALIZED (
-        SELECT review_status FROM {m.reports.fullname}
-        WHERE project_id = $2 AND period = $3 AND revision = (SELECT revision FROM locked)
-        FOR SHARE),
-    next AS (
-        INSERT INTO {m.periods.fullname} AS pe (project_id, period, revision)
-        SELECT $2, $3, $4::int
-        WHERE (SELECT revision FROM locked) IS NOT DISTINCT FROM nullif($4 - 1, 0)
-            AND coalesce((SELECT review_status FROM superseded) = '{RETURNED}', false) = $18::bool
-        ON CONFLICT (project_id, period) DO UPDATE SET revision = excluded.revision
-        WHERE pe.revision = excluded.revision - 1
-        RETURNING revision),
-    report AS (
+    WITH report AS (
         INSERT INTO {m.reports.fullname} (report_id, project_id, period, revision,
             idempotency_key, request_sha256, submitted_by, submitted_at, reason, cells, warnings,
             total_count, trained_count, sex_split)
-        SELECT $1::uuid, $2, $3, revision, $5::text, $6::text, $7::text, $8::timestamptz,
-            $9::text, convert_from(($17::bytea[])[1], 'UTF8')::jsonb #> '{{payload,cells}}',
-            $10::jsonb, $11::bigint, $12::bigint, $13::bool
-        FROM next),
-    events AS (
-        INSERT INTO {m.outbox.fullname} (event_id, topic, key, value)
-        SELECT e.event_id, e.topic, e.key, e.value
-        FROM next, unnest($14::uuid[], $15::text[], $16::bytea[], $17::bytea[])
-            WITH ORDINALITY AS e (event_id, topic, key, value, n)
-        ORDER BY e.n)
-    SELECT revision FROM next"""
-STORE_ATTEMPTS = 5
-"""An attempt fails only if another revision of the period, or a review of the last one, was
-committed between its read and its store."""
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)),
+    event AS (
+        INSERT INTO {m.outbox.fullname} (event_id, topic, key, value) VALUES ($15, $16, $17, $18))
+    SELECT review_status FROM {m.reports.fullname}
+    WHERE project_id = $2 AND period = $3 AND revision = $4 - 1"""
+"""The statement also answers the review status of the revision it supersedes: read after
+`NEXT_REVISION` took the period's row lock, it sees that revision committed."""
+CELLS = TypeAdapter(list[Cell])
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +79,13 @@ class ReportUseCases(UseCases):
         super().__init__(engine, clock, projects)
         self.thresholds = thresholds or Thresholds()
 
-    def _checked(
-        self, standing: Standing, report: ReportIn, today: date, loc: CellLoc
+    async def _validate(
+        self, conn: AsyncConnection, project_id: UUID, report: ReportIn, today: date, loc: CellLoc
     ) -> tuple[list[ArrivalWarning], set[Rule]]:
         """The report's rules against the project as it stands, then its checks on arrival:
         the one validation that a dry run and a submission share. Answers the warnings and the
         rules the period's previous revision tripped."""
+        standing = await read_standing(conn, project_id)
         run = standing.run
         problems = report_problems(
             report,
@@ -132,8 +106,7 @@ class ReportUseCases(UseCases):
         warnings it would get. It only reads: no revision number taken, no Idempotency-Key
         looked up or kept, no event."""
         async with self.engine.connect() as conn:
-            standing = await read_standing(conn, project_id)
-            found, _ = self._checked(standing, report, self.clock().date(), cell_loc)
+            found, _ = await self._validate(conn, project_id, report, self.clock().date(), cell_loc)
             current = await current_report(conn, project_id, report.period)
         if current is None:
             return report_check(report, None, []), found
@@ -149,34 +122,32 @@ class ReportUseCases(UseCases):
     ) -> Accepted:
         now, fingerprint = self.clock(), request_fingerprint(report)
         try:
-            async with self.engine.connect() as conn:
-                for _ in range(STORE_ATTEMPTS):
-                    standing = await read_standing(conn, project_id, idempotency_key)
-                    if standing.earlier is not None:
-                        return _replay(project_id, standing.earlier, fingerprint)
-                    found, tripped = self._checked(standing, report, now.date(), cell_loc)
-                    sent = await _store(
-                        conn,
-                        project_id,
-                        report,
-                        caller,
-                        now,
-                        idempotency_key,
-                        fingerprint,
-                        standing,
-                        found,
-                        tripped,
-                    )
-                    if sent is not None:
-                        return Accepted(ReportAccepted.of(project_id, sent, found), replayed=False)
+            async with self.engine.begin() as conn:
+                if idempotency_key is not None:
+                    earlier = await earlier_report(conn, project_id, idempotency_key)
+                    if earlier is not None:
+                        return _replay(project_id, earlier, fingerprint)
+                found, tripped = await self._validate(
+                    conn, project_id, report, now.date(), cell_loc
+                )
+                sent, superseded = await _store(
+                    conn, project_id, report, caller, now, idempotency_key, fingerprint, found
+                )
+                await resolve_returned(
+                    conn, project_id, report.period, sent.revision, now, superseded
+                )
+                if found or tripped:
+                    context = await project_context(conn, project_id)
+                    events = anomaly_events(project_id, context, report.period, found, tripped, now)
+                    await enqueue(conn, m.outbox, topics.STATUS, events)
+            return Accepted(ReportAccepted.of(project_id, sent, found), replayed=False)
         except IntegrityError:
             # A concurrent request with the same Idempotency-Key won the race: answer as it did.
             async with self.engine.connect() as conn:
-                earlier = (await read_standing(conn, project_id, idempotency_key or "")).earlier
+                earlier = await earlier_report(conn, project_id, idempotency_key or "")
             if earlier is None:
                 raise
             return _replay(project_id, earlier, fingerprint)
-        raise Unavailable(f"period {report.period} is being revised by other requests")
 
 
 async def _store(
@@ -187,72 +158,56 @@ async def _store(
     now: datetime,
     idempotency_key: str | None,
     fingerprint: str,
-    standing: Standing,
     found: list[ArrivalWarning],
-    tripped: set[Rule],
-) -> ReportRevision | None:
-    """The report's revision, its row and its events (the report, the `report_returned` alert
-    of the revision it supersedes resolved, its anomalies), in one statement; None, and nothing
-    written, if its period no longer stands as `standing` read it."""
-    previous = standing.latest.get(report.period)
-    returned = previous is not None and previous.review_status == RETURNED
-    sent = ReportRevision(
-        uuid.uuid4(),
-        report.period,
-        1 if previous is None else previous.revision + 1,
-        caller.label,
-        now,
-        report.reason,
-        len(report.cells),
-    )
-    submitted = IndicatorReportSubmitted(
-        **envelope(project_id, now),
-        payload=IndicatorReportSubmittedPayload(
-            report_id=sent.report_id,
-            period=report.period,
-            revision=sent.revision,
-            submitted_by=sent.submitted_by,
-            submitted_at=now,
-            reason=report.reason,
-            cells=tuple(report.cells),
-        ),
-    )
-    events: list[tuple[Topic, EventEnvelope]] = [(topics.REPORTS, submitted)]
-    if returned:
-        resolved = returned_event(
-            project_id, standing.context, report.period, sent.revision - 1, now, None
-        )
-        events.append((topics.STATUS, resolved))
-    events += [
-        (topics.STATUS, event)
-        for event in anomaly_events(
-            project_id, standing.context, report.period, found, tripped, now
-        )
-    ]
-    figures = PeriodFigures.of(report.cells)
+) -> tuple[ReportRevision, str | None]:
+    """The report's revision, its row and its event, in the caller's transaction; with the
+    review status of the revision it supersedes (None for a first one)."""
     async with driver(conn, "store report") as db:
-        revision: int | None = await db.fetchval(
+        revision = await db.fetchval(NEXT_REVISION, project_id, report.period)
+        sent = ReportRevision(
+            uuid.uuid4(),
+            report.period,
+            revision,
+            caller.label,
+            now,
+            report.reason,
+            len(report.cells),
+        )
+        event = IndicatorReportSubmitted(
+            **envelope(project_id, now),
+            payload=IndicatorReportSubmittedPayload(
+                report_id=sent.report_id,
+                period=report.period,
+                revision=revision,
+                submitted_by=caller.label,
+                submitted_at=now,
+                reason=report.reason,
+                cells=tuple(report.cells),
+            ),
+        )
+        figures = PeriodFigures.of(report.cells)
+        superseded: str | None = await db.fetchval(
             STORE,
             sent.report_id,
             project_id,
             report.period,
-            sent.revision,
+            revision,
             idempotency_key,
             fingerprint,
-            sent.submitted_by,
+            caller.label,
             now,
             report.reason,
+            CELLS.dump_json(report.cells).decode(),  # jsonb takes JSON text on these connections
             json.dumps([_stored(w) for w in found]),
             figures.total,
             figures.trained,
             figures.sex_split,
-            [event.event_id for _, event in events],
-            [topic.name for topic, _ in events],
-            [event_key(event.partition_key) for _, event in events],
-            [event.model_dump_json().encode() for _, event in events],
-            returned,
+            event.event_id,
+            topics.REPORTS.name,
+            event_key(event.partition_key),
+            event.model_dump_json().encode(),
         )
-    return None if revision is None else sent
+    return sent, superseded
 
 
 def _replay(project_id: UUID, earlier: EarlierReport, fingerprint: str) -> Accepted:

@@ -16,7 +16,6 @@ from contracts import topics
 from contracts.events import (
     ConditionChanged,
     ConditionKind,
-    ProjectContext,
     ReportReviewed,
     ReportReviewedPayload,
 )
@@ -124,6 +123,20 @@ class ReviewUseCases(UseCases):
         return ReviewOut.of(project_id, sent, decided)
 
 
+async def resolve_returned(
+    conn: AsyncConnection,
+    project_id: UUID,
+    period: str,
+    revision: int,
+    now: datetime,
+    superseded: str | None,
+) -> None:
+    """In a new revision's transaction: resolves the `report_returned` alert of the revision
+    it supersedes (whose review status is `superseded`), if that one was returned."""
+    if superseded == ReviewStatus.RETURNED.value:
+        await _returned(conn, project_id, period, revision - 1, now, None)
+
+
 async def _returned(
     conn: AsyncConnection,
     project_id: UUID,
@@ -132,29 +145,16 @@ async def _returned(
     now: datetime,
     comment: str | None,
 ) -> None:
-    """Fires the period's `report_returned` alert with the officer's comment."""
-    project = await project_context(conn, project_id)
-    event = returned_event(project_id, project, period, revision, now, comment)
-    await enqueue(conn, m.outbox, topics.STATUS, [event])
-
-
-def returned_event(
-    project_id: UUID,
-    project: ProjectContext,
-    period: str,
-    revision: int,
-    now: datetime,
-    comment: str | None,
-) -> ConditionChanged:
-    """The period's `report_returned` alert fired with the officer's comment on `revision`,
-    or (no comment: `revision` was superseded by a new one) resolved."""
+    """Fires the period's `report_returned` alert with the officer's comment, or (no comment:
+    a new revision came) resolves it."""
     firing = comment is not None
+    project = await project_context(conn, project_id)
     summary = (
         f"{project.name}, {period} : rapport renvoyé pour correction (révision {revision})"
         if firing
         else f"{project.name}, {period} : nouvelle révision reçue après renvoi"
     )
-    return ConditionChanged(
+    event = ConditionChanged(
         **envelope(project_id, now),
         payload={
             "kind": ConditionKind.REPORT_RETURNED,
@@ -166,3 +166,4 @@ def returned_event(
             "project": project,
         },
     )
+    await enqueue(conn, m.outbox, topics.STATUS, [event])
