@@ -121,8 +121,13 @@ async def driver(conn: AsyncConnection, statement: str) -> AsyncIterator[asyncpg
     errors come out wrapped as SQLAlchemy wraps them (`IntegrityError` for a constraint,
     `DBAPIError` otherwise, invalidated when the connection is lost), so callers and the HTTP
     shell (`consumer.is_transient`: 503 or retry) tell them apart as before."""
-    raw = (await conn.get_raw_connection()).driver_connection
+    pooled = await conn.get_raw_connection()
+    raw, adapter = pooled.driver_connection, pooled.dbapi_connection
     assert isinstance(raw, asyncpg.Connection)  # the only driver the platform uses
+    # SQLAlchemy's asyncpg adapter sends BEGIN with its own first statement, not at
+    # `engine.begin()`: statements sent here first would each commit on their own.
+    if conn.in_transaction() and getattr(adapter, "_transaction", True) is None:
+        await adapter._start_transaction()  # type: ignore[union-attr]
     try:
         yield raw
     except asyncpg.IntegrityConstraintViolationError as exc:
