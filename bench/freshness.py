@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 
 from bench.intake_load import SCRIPT, project_body, register
-from bench.support import cpu_per, cpu_snapshot, platform_settings, service
+from bench.support import cpu_per, cpu_snapshot, platform_settings, run_benchmark, service
 
 POLL_SECONDS = 0.01
 
@@ -184,4 +184,4 @@ if __name__ == "__main__":
     parser.add_argument("--projects", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    asyncio.run(main(args.rate, args.seconds, args.projects, args.runs))
+    run_benchmark(main(args.rate, args.seconds, args.projects, args.runs))

@@ -15,7 +15,6 @@ Tables are emptied between runs; prints the median cells/s of each and the ratio
 from __future__ import annotations
 
 import argparse
-import asyncio
 import itertools
 import statistics
 import time
@@ -28,7 +27,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 
-from bench.support import scratch_database, summary
+from bench.support import run_benchmark, scratch_database, summary
 from contracts.events import IndicatorReportSubmitted, ProjectRegistered
 from contracts.topics import PROJECTS, REPORTS, Topic, event_key
 from services.indicator import models as m
@@ -182,4 +181,4 @@ if __name__ == "__main__":
     parser.add_argument("--baseline-reports", type=int, default=500)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    asyncio.run(main(args.projects, args.reports, args.baseline_reports, args.runs))
+    run_benchmark(main(args.projects, args.reports, args.baseline_reports, args.runs))

@@ -23,7 +23,6 @@ growth per project is the difference between two checkpoints divided by the proj
 from __future__ import annotations
 
 import argparse
-import asyncio
 import ctypes
 import ctypes.util
 import gc
@@ -44,19 +43,18 @@ from starlette.requests import Request
 
 from bench.indicator_apply import batches, records
 from bench.scale_load import Project, coordinates, project_body, report, semesters
-from bench.support import resident_mib, scratch_database
-from contracts.catalog import load_catalog
+from bench.support import resident_mib, run_benchmark, scratch_database
 from contracts.events import IndicatorReportSubmitted, ProjectRegistered
 from contracts.topics import PROJECTS, REPORTS, Topic
 from services.indicator import models as m
 from services.indicator.figures import Figures
 from services.indicator.handlers import make_handler
 from services.indicator.queries import IndicatorQueries
-from services.indicator.rendered import BusinessText
+from services.indicator.rendered import kept_in_memory
 from services.indicator.watch import Watch
 from services.runtime.consumer import IdempotentConsumer
 from services.runtime.db import make_engine
-from services.runtime.metrics import ConsumerMetrics, RenderedFamilies, metrics_endpoint
+from services.runtime.metrics import ConsumerMetrics, metrics_endpoint
 from services.runtime.settings import Settings
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
@@ -160,15 +158,8 @@ async def probe(url: str, trace: int) -> None:
         tracemalloc.start(4)
     settings = Settings()
     engine = make_engine(url)
-    figures = Figures(
-        IndicatorQueries(engine),
-        load_catalog(),
-        clock,
-        settings.trajectory_tolerance,
-        settings.forecast_window_semesters,
-    )
-    text = BusinessText(figures, settings.metrics_national_pause_seconds)
-    business = RenderedFamilies(text.render, settings.metrics_pause_seconds)
+    figures = Figures.from_settings(IndicatorQueries(engine), clock, settings)
+    text, business = kept_in_memory(figures, settings)
     watch = Watch(figures, settings.stale_semesters)
 
     def step(name: str) -> None:
@@ -296,7 +287,7 @@ if __name__ == "__main__":
     parser.add_argument("--probe", help=argparse.SUPPRESS)  # the checkpoint's own process
     args = parser.parse_args()
     if args.probe:
-        asyncio.run(probe(args.probe, args.trace))
+        run_benchmark(probe(args.probe, args.trace))
     else:
         points = [int(n) for n in args.projects.split(",")]
-        asyncio.run(main(points, args.semesters, args.cells, args.trace))
+        run_benchmark(main(points, args.semesters, args.cells, args.trace))

@@ -12,7 +12,6 @@ the machine runs. Uses CMA_BENCH_DATABASE_URL's server or an embedded PostgreSQL
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import random
 import statistics
@@ -27,7 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import make_url
 
 from bench.intake_load import report_body
-from bench.support import scratch_database, summary
+from bench.support import run_benchmark, scratch_database, summary
 from contracts.reports import Cell
 from services.intake import models as m
 from services.intake.anomalies import PeriodFigures
@@ -164,4 +163,4 @@ if __name__ == "__main__":
     parser.add_argument("--reports", type=int, default=1500)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    asyncio.run(main(args.reports, args.runs))
+    run_benchmark(main(args.reports, args.runs))

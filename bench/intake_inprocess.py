@@ -15,7 +15,6 @@ cProfile stats of one more run of the deployed app.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import cProfile
 import random
 import secrets
@@ -29,7 +28,7 @@ from prometheus_client import CollectorRegistry
 from starlette.types import Message, Receive, Scope, Send
 
 from bench.intake_load import project_body, report_body
-from bench.support import scratch_database, summary
+from bench.support import run_benchmark, scratch_database, summary
 from services.intake.app import create_app
 from services.runtime.http_metrics import HttpMetrics
 from services.runtime.settings import Settings
@@ -140,4 +139,4 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--profile", type=Path, help="cProfile stats of one more run")
     args = parser.parse_args()
-    asyncio.run(main(args.reports, args.runs, args.profile))
+    run_benchmark(main(args.reports, args.runs, args.profile))

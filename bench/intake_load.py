@@ -39,6 +39,7 @@ from bench.support import (
     cpu_spent,
     machine_busy_seconds,
     platform_settings,
+    run_benchmark,
     service,
     summary,
 )
@@ -266,4 +267,4 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", type=Path, help="py-spy raw stacks of the first B1 run")
     args = parser.parse_args()
-    asyncio.run(main(args.projects, args.seconds, args.connections, args.runs, args.profile))
+    run_benchmark(main(args.projects, args.seconds, args.connections, args.runs, args.profile))

@@ -26,7 +26,6 @@ carried through every service's apply functions), builds indicator's app and, in
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import time
 from collections.abc import Sequence
@@ -36,7 +35,7 @@ from prometheus_client.exposition import generate_latest
 from sqlalchemy import text
 
 from bench.metrics_seed import carry_to_indicator, clock, report_again, seed
-from bench.support import scratch_database, summary
+from bench.support import run_benchmark, scratch_database, summary
 from services.indicator.app import create_app
 from services.indicator.metrics import business_families
 from services.indicator.rendered import BusinessText
@@ -144,4 +143,4 @@ if __name__ == "__main__":
     )
     args = parser.parse_args()
     touched = [int(n) for n in args.touched.split(",") if n]
-    asyncio.run(main(args.projects, args.scrapes, args.rebuilds, touched))
+    run_benchmark(main(args.projects, args.scrapes, args.rebuilds, touched))

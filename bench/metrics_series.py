@@ -16,7 +16,6 @@ largest size.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench import metrics_seed
 from bench.metrics_formula import PER_PROJECT_FAMILIES, catalog_bounds, per_project, terms
-from bench.support import scratch_database, summary
+from bench.support import run_benchmark, scratch_database, summary
 from services.runtime.db import make_engine
 from services.runtime.registry import NAMES, SERVICES
 from services.runtime.settings import Settings
@@ -165,4 +164,4 @@ if __name__ == "__main__":
     parser.add_argument("--scrapes", type=int, default=5)
     args = parser.parse_args()
     extra = tuple(int(n) for n in args.sizes.split(",") if n)
-    asyncio.run(main(args.projects, extra, args.scrapes))
+    run_benchmark(main(args.projects, extra, args.scrapes))

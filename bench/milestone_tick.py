@@ -16,7 +16,6 @@ The busy tick's CPU is also split by step (`Steps`), both sides.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import inspect
 import statistics
@@ -32,7 +31,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import delete, insert, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.support import process_cpu_seconds, scratch_database, summary
+from bench.support import process_cpu_seconds, run_benchmark, scratch_database, summary
 from services.milestone import models as m
 from services.milestone import ticker as ticker_module
 from services.milestone import transitions
@@ -231,4 +230,4 @@ if __name__ == "__main__":
     parser.add_argument("--projects", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    asyncio.run(main(args.projects, args.runs))
+    run_benchmark(main(args.projects, args.runs))

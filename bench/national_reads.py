@@ -24,7 +24,6 @@ read then, and are not timed.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import time
 from collections.abc import Awaitable, Callable, Collection
@@ -34,7 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.indicator_apply import NOW, PERIODS, project_ids, registrations, report_events
-from bench.support import scratch_database, summary
+from bench.support import run_benchmark, scratch_database, summary
 from contracts.catalog import load_catalog
 from contracts.events import parse_event
 from services.indicator.domain import DIMENSIONS, Approval, Dimension, Reading, Tally
@@ -256,4 +255,4 @@ if __name__ == "__main__":
     parser.add_argument("--reads", type=int, default=30)
     parser.add_argument("--full-rows", action="store_true")
     args = parser.parse_args()
-    asyncio.run(main(args.projects, args.reads, args.full_rows))
+    run_benchmark(main(args.projects, args.reads, args.full_rows))

@@ -22,7 +22,7 @@ import time
 
 import httpx
 
-from bench.support import broker, scratch_database, service, summary
+from bench.support import broker, run_benchmark, scratch_database, service, summary
 from services.runtime.registry import NAMES, PORTAL
 
 GOAL_MS = 300.0
@@ -130,4 +130,4 @@ if __name__ == "__main__":
     parser.add_argument("--loads", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    asyncio.run(main(args.projects, args.loads, args.runs))
+    run_benchmark(main(args.projects, args.loads, args.runs))

@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy.engine import make_url
 
 from bench.indicator_apply import COORDINATES, project_ids, registrations, report_events
-from bench.support import scratch_database, summary
+from bench.support import run_benchmark, scratch_database, summary
 from contracts import topics
 from services.command.replay import rebuild
 from services.indicator.app import create_app
@@ -46,10 +46,14 @@ HASHES = {
     " audience, sum(count) n from indicator.cells group by 1, 2, 3, 4) t",
     "projects": "select md5(string_agg(project_id::text, ',' order by project_id))"
     " from indicator.projects",
-    # The national totals the handlers keep (services/indicator/kept_totals.py).
-    "kept_totals": "select md5(string_agg(concat_ws('|', sheet, kind, level, region, sex,"
-    " audience, period, count, cells), E'\\n' order by sheet, kind, level, region, sex, audience,"
-    " period)) from indicator.totals",
+    # The national totals the handlers keep (services/indicator/kept_totals.py), as reported
+    # and approved.
+    **{
+        name: "select md5(string_agg(concat_ws('|', sheet, kind, level, region, sex, audience,"
+        " period, count, cells), E'\\n' order by sheet, kind, level, region, sex, audience,"
+        f" period)) from indicator.{table}"
+        for name, table in (("kept_totals", "totals"), ("approved_totals", "approved_totals"))
+    },
     # The share approved the handlers keep per sheet (services/indicator/kept_approvals.py).
     "sheet_approvals": "select md5(string_agg(concat_ws('|', sheet, people, approved, cells),"
     " E'\\n' order by sheet)) from indicator.sheet_approvals",
@@ -190,4 +194,4 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--baseline-seconds", type=float, default=20.0)
     args = parser.parse_args()
-    asyncio.run(main(args.projects, args.reports, args.runs, args.baseline_seconds))
+    run_benchmark(main(args.projects, args.reports, args.runs, args.baseline_seconds))

@@ -51,6 +51,7 @@ from bench.support import (
     cpu_per,
     cpu_snapshot,
     resident_mib,
+    run_benchmark,
     scratch_database,
     service,
     summary,
@@ -427,7 +428,7 @@ if __name__ == "__main__":
     parser.add_argument("--read-seconds", type=float, default=300, help="at most, per endpoint")
     parser.add_argument("--checkpoints", type=int, default=4, help="memory read after each")
     args = parser.parse_args()
-    asyncio.run(
+    run_benchmark(
         main(
             args.projects,
             args.semesters,

@@ -15,7 +15,6 @@ The target: under 1 s for the 5,000-row workbook.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import io
 import itertools
 import json
@@ -25,7 +24,7 @@ from collections.abc import Callable
 
 from openpyxl import Workbook
 
-from bench.support import summary
+from bench.support import run_benchmark, summary
 from contracts.catalog import load_catalog
 from contracts.reports import ReportIn
 from services.intake.spreadsheets import read_csv_report, read_xlsx_report
@@ -107,4 +106,4 @@ if __name__ == "__main__":
     parser.add_argument("--rows", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    asyncio.run(main(args.rows, args.runs))
+    run_benchmark(main(args.rows, args.runs))

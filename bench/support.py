@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -13,9 +15,10 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -24,6 +27,14 @@ from sqlalchemy.engine import make_url
 from services.launcher.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
 from services.runtime.migrations import upgrade_all_async
 from services.runtime.registry import process as registered
+
+
+def run_benchmark(main: Coroutine[Any, Any, None]) -> None:
+    """`asyncio.run`, with SIGTERM taken as Ctrl-C: a benchmark stopped by `kill` or a
+    timeout still runs its `finally` blocks, so the services it started stop and its scratch
+    database is dropped."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    asyncio.run(main)
 
 
 @asynccontextmanager

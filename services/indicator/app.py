@@ -7,14 +7,13 @@ from collections.abc import Sequence
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from contracts.catalog import load_catalog
 from contracts.events import Envelope, Event
 from services.indicator import models
 from services.indicator.api import indicator_router
 from services.indicator.figures import Figures
 from services.indicator.handlers import make_handler
 from services.indicator.queries import IndicatorQueries
-from services.indicator.rendered import BusinessText
+from services.indicator.rendered import kept_in_memory
 from services.indicator.watch import Watch
 from services.runtime import registry as service_registry
 from services.runtime.auth import TokenDirectory, authenticator, read_copies
@@ -24,7 +23,6 @@ from services.runtime.consumer import subscribe_consumers
 from services.runtime.db import service_engine
 from services.runtime.http import build_app
 from services.runtime.lifespan import service_lifespan
-from services.runtime.metrics import RenderedFamilies
 from services.runtime.outbox import OutboxRelay
 from services.runtime.settings import Settings
 from services.runtime.token_events import listen_for_revocations, with_token_copies
@@ -40,18 +38,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     tokens = TokenDirectory(read_copies(engine, models.projects, models.staff_tokens))
     listen_for_revocations(broker, tokens, settings, SERVICE)
     queries = IndicatorQueries(engine)
-    figures = Figures(
-        queries,
-        load_catalog(),
-        clock,
-        settings.trajectory_tolerance,
-        settings.forecast_window_semesters,
-    )
-    # Served from memory, updated for the projects of the batches applied (docs/performance.md,
-    # B7').
-    business_text = BusinessText(figures, settings.metrics_national_pause_seconds)
-    business = RenderedFamilies(business_text.render, settings.metrics_pause_seconds)
-    business_text.refreshed = business.touch  # new national families: assemble the page again
+    figures = Figures.from_settings(queries, clock, settings)
+    business_text, business = kept_in_memory(figures, settings)
 
     def applied(events: Sequence[Event]) -> None:
         business.touch(e.project_id for e in events if isinstance(e, Envelope))

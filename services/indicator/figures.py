@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from uuid import UUID
 
-from contracts.catalog import Catalog
+from contracts.catalog import Catalog, load_catalog
 from contracts.indicators import CellKind, Target
 from services.indicator.attribution import Attribution, Committing, attribute
 from services.indicator.domain import (
@@ -33,6 +33,7 @@ from services.indicator.freshness import Freshness, freshness
 from services.indicator.queries import IndicatorQueries, Project
 from services.runtime.clock import Clock
 from services.runtime.errors import NotFound
+from services.runtime.settings import Settings
 
 SHEET_BY: tuple[Dimension, ...] = ("kind", "level", "audience", "period")
 """All a sheet's figures read of its tallies (`Figures._sheet`): people by kind, and each
@@ -116,6 +117,17 @@ class Figures:
     ) -> None:
         self.queries, self.catalog, self.clock, self.tolerance = queries, catalog, clock, tolerance
         self.window = window
+
+    @classmethod
+    def from_settings(cls, queries: IndicatorQueries, clock: Clock, settings: Settings) -> Figures:
+        """The programme's catalog, with the tolerance and window the service is set with."""
+        return cls(
+            queries,
+            load_catalog(),
+            clock,
+            settings.trajectory_tolerance,
+            settings.forecast_window_semesters,
+        )
 
     async def all_sheets(self, reading: Reading = Reading.AS_REPORTED) -> AllSheetsFigures:
         tallies = await self.queries.tallies(reading=reading, by=SHEET_BY)

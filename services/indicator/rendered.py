@@ -45,6 +45,7 @@ from services.indicator.metrics import (
     with_reading,
 )
 from services.runtime.metrics import RenderedFamilies, SnapshotCollector
+from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,15 @@ class _Project:
     order: tuple[str, str]  # (sheet, id): how a family's samples are sorted
     staleness: Staleness
     lines: tuple[bytes, ...]  # its sample lines in each slot, in `BusinessText.slots`' order
+
+
+def kept_in_memory(figures: Figures, settings: Settings) -> tuple[BusinessText, RenderedFamilies]:
+    """The business families `/metrics` serves from memory, updated for the projects of the
+    batches applied (docs/performance.md, B7'), and the text they are rendered by."""
+    text = BusinessText(figures, settings.metrics_national_pause_seconds)
+    families = RenderedFamilies(text.render, settings.metrics_pause_seconds)
+    text.refreshed = families.touch  # new national families: assemble the page again
+    return text, families
 
 
 class BusinessText:
