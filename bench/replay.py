@@ -110,7 +110,7 @@ async def consume(
     return rate, done, first[0] - started
 
 
-async def hashes(url: str) -> dict[str, str]:
+async def hashes(url: str) -> dict[str, str | None]:
     db = await asyncpg.connect(_plain(url))
     try:
         return {name: await db.fetchval(sql) for name, sql in HASHES.items()}
@@ -163,7 +163,7 @@ async def main(projects: int, count: int, runs: int, baseline_seconds: float) ->
             embedded.stop()
     print(
         f"projects={projects} reports={count} cells={count * cells} "
-        f"published_in={published:.1f}s live_apply={live:.1f}s hashes_equal=yes {_short(expected)}"
+        f"published_in={published:.1f}s live_apply={live:.1f}s hashes_equal=yes {short(expected)}"
     )
     print(summary("replay total   ", totals))
     print(summary("rewind+migrate ", rebuilds))
@@ -179,8 +179,9 @@ async def main(projects: int, count: int, runs: int, baseline_seconds: float) ->
     )
 
 
-def _short(digests: dict[str, str]) -> str:
-    return " ".join(f"{name}={value[:8]}" for name, value in digests.items())
+def short(digests: dict[str, str | None]) -> str:
+    """Each table's digest, shortened; `empty` for a table without rows (md5 of no rows)."""
+    return " ".join(f"{name}={(value or 'empty')[:8]}" for name, value in digests.items())
 
 
 def _plain(url: str) -> str:

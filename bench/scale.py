@@ -44,7 +44,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from bench.replay import hashes
+from bench.replay import hashes, short
 from bench.scale_load import Posted, Project, post_reports, register, semesters
 from bench.support import (
     broker,
@@ -400,7 +400,7 @@ async def replay(platform: Platform, memory: Memory, cells: int) -> None:
     print_cpu("replay", cpu_before, {"indicator": pid}, sum(before.values()), "event")
     if got != expected:
         raise SystemExit(f"replay differs from the live state: {got} != {expected}")
-    print("B8 replay hashes equal: " + " ".join(f"{k}={v[:8]}" for k, v in got.items()))
+    print(f"B8 replay hashes equal: {short(got)}")
     print(f"after the replay: {mib(memory.now())}", flush=True)
 
 
