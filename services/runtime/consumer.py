@@ -34,7 +34,7 @@ from contracts.topics import DEAD_LETTERS, Topic
 from services.runtime.broker import KafkaConnection
 from services.runtime.consumer_lag import ConsumerLag
 from services.runtime.metrics import ConsumerMetrics
-from services.runtime.registry import consumer_group
+from services.runtime.registry import Consumption, consumer_group
 from services.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,7 @@ class IdempotentConsumer:
     metrics: ConsumerMetrics
     # After each commit that applied events, with those events.
     on_applied: Callable[[Sequence[Event]], None] | None = None
+    prompt: bool = False  # `Consumption.prompt`
 
     def subscribe(self, broker: KafkaBroker) -> None:
         for outcome in ("applied", "duplicate", "dead_lettered"):  # zeros: increase() sees the 1st
@@ -92,10 +93,8 @@ class IdempotentConsumer:
             group_id=self.name,
             batch=True,
             max_records=self.settings.consumer_batch_records,
-            # Waits bound freshness: the embedded broker answers an empty fetch only when
-            # fetch_max_wait_ms ends, even if records arrive meanwhile (docs/performance.md, B4).
-            fetch_max_wait_ms=self.settings.consumer_wait_ms,
-            batch_timeout_ms=self.settings.consumer_wait_ms,
+            fetch_max_wait_ms=self.settings.fetch_wait_ms(self.prompt),
+            batch_timeout_ms=self.settings.fetch_wait_ms(self.prompt),
             auto_offset_reset="earliest",
             session_timeout_ms=self.settings.consumer_session_timeout_ms,
             heartbeat_interval_ms=self.settings.consumer_session_timeout_ms // 5,
@@ -202,7 +201,7 @@ async def _raw_bodies(message: KafkaMessage) -> Any:
 def subscribe_consumers(
     broker: KafkaBroker,
     service: str,
-    consumed: Sequence[tuple[str, Topic]],
+    consumed: Sequence[Consumption],
     engine: AsyncEngine,
     inbox: Table,
     apply: Apply,
@@ -215,10 +214,10 @@ def subscribe_consumers(
     lag gauge, whose `run` the service adds to its background loops. `on_applied` runs after
     each commit that applied events, with them (to refresh what is kept in memory)."""
     metrics = ConsumerMetrics(registry, service)
-    groups = [(consumer_group(service, name), topic) for name, topic in consumed]
-    for group, topic in groups:
+    groups = [(consumer_group(service, c.handler), c.topic) for c in consumed]
+    for (group, topic), consumption in zip(groups, consumed, strict=True):
         IdempotentConsumer(
-            group, topic, engine, inbox, apply, settings, metrics, on_applied
+            group, topic, engine, inbox, apply, settings, metrics, on_applied, consumption.prompt
         ).subscribe(broker)
     return ConsumerLag(
         registry,

@@ -23,11 +23,15 @@ if TYPE_CHECKING:
 
 
 class Consumption(NamedTuple):
-    """A consumer group `<service>.<handler>` reading `topic` (a pair, as
-    `subscribe_consumers` takes them)."""
+    """A consumer group `<service>.<handler>` reading `topic`. `prompt`: readers wait for what
+    it applies (a report's figures after its 201, docs/performance.md B4), so it asks the
+    broker for records every `CMA_CONSUMER_WAIT_MS`; the others every
+    `CMA_CONSUMER_QUIET_WAIT_MS`, since an idle consumer's every fetch costs the broker and the
+    service CPU (`Settings.fetch_wait_ms`)."""
 
     handler: str
     topic: Topic
+    prompt: bool = False
 
 
 def consumer_group(service: str, handler: str) -> str:
@@ -97,7 +101,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         delivery=_CONSUMES_LIKE_INDICATOR,
         consumes=(
             Consumption("projects", topics.PROJECTS),
-            Consumption("reports", topics.REPORTS),
+            Consumption("reports", topics.REPORTS, prompt=True),
             Consumption("access", topics.ACCESS),
         ),
         produces=(topics.PROGRESS, topics.STATUS, topics.DEAD_LETTERS),

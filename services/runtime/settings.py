@@ -94,7 +94,13 @@ class Settings(BaseSettings):
     consumer_retry_base_seconds: float = 0.2
     consumer_batch_records: int = 500
     consumer_wait_ms: int = Field(
-        default=20, ge=1, description="Longest wait on the broker for records, and for a batch."
+        default=20,
+        ge=1,
+        description="Longest wait on the broker for records, and for a batch, of a consumer "
+        "whose readers wait for what it applies (the indicator's reports).",
+    )
+    consumer_quiet_wait_ms: int = Field(
+        default=250, ge=1, description="The same wait for every other consumer."
     )
     consumer_session_timeout_ms: int = Field(
         default=10_000, ge=1_000, description="Group session; a new member waits about half of it."
@@ -220,6 +226,11 @@ class Settings(BaseSettings):
 
     def port(self, service: str) -> int:
         return self.ports[service]
+
+    def fetch_wait_ms(self, prompt: bool) -> int:
+        """A consumer's longest wait on the broker for records and for a batch to fill (the
+        embedded broker answers an empty fetch only when it ends: docs/performance.md, B4)."""
+        return self.consumer_wait_ms if prompt else self.consumer_quiet_wait_ms
 
     @model_validator(mode="after")
     def _a_lease_outlasts_an_attempt(self) -> Settings:

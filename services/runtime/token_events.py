@@ -151,8 +151,8 @@ def listen_for_revocations(
             group_id=None,  # every process, not one per group; nothing committed
             batch=True,
             max_records=settings.consumer_batch_records,
-            fetch_max_wait_ms=settings.consumer_wait_ms,
-            batch_timeout_ms=settings.consumer_wait_ms,
+            fetch_max_wait_ms=settings.fetch_wait_ms(prompt=False),  # revoked within 5 s
+            batch_timeout_ms=settings.fetch_wait_ms(prompt=False),
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,  # never acknowledged: there is no group to commit to
             decoder=_no_decoding,
