@@ -5,8 +5,9 @@ same answers checked:
   `approved_periods`, and against the join of every period's kept sums to `approved_periods`
   that replaced it before the share was kept;
 - the figures of `GET /v1/progress` (`Figures.all_sheets`, which also calls `approvals()`) and
-  of `GET /v1/coverage` (`Figures.coverage(None)`) from the tallies summed in SQL to the
-  dimensions they read, against the tallies by every dimension.
+  of `GET /v1/coverage` (`Figures.coverage(None)`) from the tallies kept by the dimensions they
+  read (`sheet_totals`, `region_totals`), against the tallies by every dimension;
+- then those two routes whole, through an in-process ASGI client (median, p99, max).
 
     python -m bench.national_reads [--projects 500] [--reads 30] [--full-rows]
 
@@ -17,8 +18,8 @@ service), then times `--reads` reads of each kind, alternated, after one unmeasu
 each; prints the medians and the ratio of the first to the last. `--full-rows` then replaces
 the kept rows with those of the full B8 scale without its 6.4 M cells (56,448 rows in `totals`,
 10,000 projects × 14 semesters in `periods`, half of them approved, and the share per sheet
-they sum to) and times the reads of the kept rows there: the reads over cells have nothing to
-read then, and are not timed.
+they sum to, and the totals summed further as the handlers keep them) and times the reads of
+the kept rows there: the reads over cells have nothing to read then, and are not timed.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ import time
 from collections.abc import Awaitable, Callable, Collection
 from uuid import UUID
 
+import httpx
+from fastapi import FastAPI, Request
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -36,10 +39,12 @@ from bench.indicator_apply import NOW, PERIODS, project_ids, registrations, repo
 from bench.support import run_benchmark, scratch_database, summary
 from contracts.catalog import load_catalog
 from contracts.events import parse_event
+from services.indicator.api import indicator_router
 from services.indicator.domain import DIMENSIONS, Approval, Dimension, Reading, Tally
 from services.indicator.figures import Figures
 from services.indicator.handlers import make_handler
 from services.indicator.queries import IndicatorQueries
+from services.runtime.auth import BOOTSTRAP_STAFF, Caller
 from services.runtime.db import make_engine
 
 # What `IndicatorQueries.tallies` ran at each national read before the kept totals.
@@ -77,7 +82,7 @@ PERIODS_JOINED = text("""
 SEMESTERS = [f"{y}-S{s}" for y in range(2024, 2031) for s in (1, 2)]
 FULL_ROWS = [
     "truncate indicator.totals, indicator.periods, indicator.approved_periods,"
-    " indicator.sheet_approvals",
+    " indicator.sheet_approvals, indicator.sheet_totals, indicator.region_totals",
     """insert into indicator.totals
         select s, k, l, r, x, '', p, abs(hashtext(s || k || l || r || x || p)) % 1000, 1
         from unnest(cast(:sheets as text[])) s, unnest(array['trained', 'sensitised']) k,
@@ -96,6 +101,13 @@ FULL_ROWS = [
     """insert into indicator.approved_periods
         select project_id, period, 1, report_id, now() from indicator.periods
         where hashtext(project_id || period) % 2 = 0""",
+    # The totals summed further, as the handlers keep them (migration 0012's backfill).
+    """insert into indicator.sheet_totals
+        select sheet, kind, level, audience, period, sum(count), sum(cells)
+        from indicator.totals group by sheet, kind, level, audience, period""",
+    """insert into indicator.region_totals
+        select sheet, region, sum(count), sum(cells)
+        from indicator.totals group by sheet, region""",
     """insert into indicator.sheet_approvals
         select p.sheet, sum(r.people),
             coalesce(sum(r.people) filter (where a.revision = r.revision), 0), sum(r.cells)
@@ -208,6 +220,37 @@ async def compare(engine: AsyncEngine, reads: int, over_cells: bool) -> None:
     for name, pair in (("GET /v1/progress", progress_reads), ("GET /v1/coverage", coverage_reads)):
         print(f"{name}'s figures:")
         report(await timed(pair, reads))
+    await through_http(reduced, reads)
+
+
+async def through_http(figures: Figures, reads: int) -> None:
+    """The two routes whole (the indicator's router: validation, the response model, JSON),
+    through an in-process ASGI client: what HTTP adds to the figures, without the network,
+    the server or the service's other work (the full B8 run measures those)."""
+    app = FastAPI()
+
+    async def staff(request: Request) -> Caller:
+        return BOOTSTRAP_STAFF
+
+    app.include_router(indicator_router(figures, staff))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+
+        def get(path: str) -> Read:
+            async def read() -> None:
+                (await client.get(path)).raise_for_status()
+
+            return read
+
+        runs = await timed({p: get(p) for p in ("/v1/progress", "/v1/coverage")}, reads)
+    print("through HTTP (in-process ASGI client):")
+    for name, times in runs.items():
+        ranked = sorted(times)
+        p99 = ranked[min(len(ranked) - 1, round(0.99 * (len(ranked) - 1)))]
+        print(
+            f"  GET {name:<34} median {statistics.median(times):.2f} ms"
+            f"  p99 {p99:.2f} ms  max {ranked[-1]:.2f} ms"
+        )
 
 
 async def count(engine: AsyncEngine, table: str) -> int:
