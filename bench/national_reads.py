@@ -9,7 +9,7 @@ same answers checked:
   read (`sheet_totals`, `region_totals`), against the tallies by every dimension;
 - then those two routes whole, through an in-process ASGI client (median, p99, max).
 
-    python -m bench.national_reads [--projects 500] [--reads 30] [--full-rows]
+    python -m bench.national_reads [--projects 500] [--reads 30] [--full-rows [--served 300]]
 
 Uses CMA_BENCH_DATABASE_URL (a PostgreSQL server URL; a scratch database is created there)
 or an embedded PostgreSQL. Registers `--projects` projects and applies 6 reports of 40 cells
@@ -19,15 +19,19 @@ each; prints the medians and the ratio of the first to the last. `--full-rows` t
 the kept rows with those of the full B8 scale without its 6.4 M cells (56,448 rows in `totals`,
 10,000 projects × 14 semesters in `periods`, half of them approved, and the share per sheet
 they sum to, and the totals summed further as the handlers keep them) and times the reads of
-the kept rows there: the reads over cells have nothing to read then, and are not timed.
+the kept rows there: the reads over cells have nothing to read then, and are not timed. With
+`--served N`, it then serves the indicator on those rows as in production and times `N`
+requests of each of the two routes and of `/healthz`, one at a time (p50, p99).
 """
 
 from __future__ import annotations
 
 import argparse
+import secrets
 import statistics
 import time
 from collections.abc import Awaitable, Callable, Collection
+from functools import partial
 from uuid import UUID
 
 import httpx
@@ -36,7 +40,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.indicator_apply import NOW, PERIODS, project_ids, registrations, report_events
-from bench.support import run_benchmark, scratch_database, summary
+from bench.scale import percentile, timed_reads
+from bench.support import broker, run_benchmark, scratch_database, service, summary
 from contracts.catalog import load_catalog
 from contracts.events import parse_event
 from services.indicator.api import indicator_router
@@ -253,6 +258,32 @@ async def through_http(figures: Figures, reads: int) -> None:
         )
 
 
+async def served(url: str, reads: int) -> None:
+    """`GET /healthz`, `/v1/progress` and `/v1/coverage` from the indicator served as in
+    production (`cma serve indicator`, its own process, with its broker: CMA_KAFKA_BOOTSTRAP's
+    or an embedded one), one request at a time, `reads` each after 3 unmeasured: as B8's full
+    run reads them (bench/scale.py), on these rows without their cells."""
+    token = secrets.token_urlsafe(24)
+    limits = {"rate_limit_per_minute": "600000", "rate_limit_burst": "10000"}
+    with broker() as bootstrap:
+        settings = {"database_url": url, "kafka_bootstrap": bootstrap, "staff_tokens": token}
+        with service("indicator", **settings, **limits) as (_, base):
+            headers = {"Authorization": f"Bearer {token}"}
+            async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+                print("served (cma serve indicator, one request at a time):")
+                for path in ("/healthz", "/v1/progress", "/v1/coverage"):
+                    seconds = await timed_reads(client, partial(_same, path), reads, 600)
+                    ms = [s * 1000 for s in seconds]
+                    print(
+                        f"  GET {path:<34} p50 {percentile(ms, 0.5):.1f} ms"
+                        f"  p99 {percentile(ms, 0.99):.1f} ms  max {max(ms):.0f} ms  ({len(ms)})"
+                    )
+
+
+def _same(path: str, _: int) -> str:
+    return path
+
+
 async def count(engine: AsyncEngine, table: str) -> int:
     async with engine.connect() as conn:
         return int(
@@ -260,7 +291,7 @@ async def count(engine: AsyncEngine, table: str) -> int:
         )
 
 
-async def main(projects: int, reads: int, full_rows: bool = False) -> None:
+async def main(projects: int, reads: int, full_rows: bool = False, served_reads: int = 0) -> None:
     async with scratch_database() as url:
         engine = make_engine(url)
         apply = make_handler(lambda: NOW)
@@ -289,6 +320,8 @@ async def main(projects: int, reads: int, full_rows: bool = False) -> None:
             rows, periods = await count(engine, "totals"), await count(engine, "periods")
             print(f"full rows: totals_rows={rows} periods_rows={periods} (no cells read)")
             await compare(engine, reads, over_cells=False)
+            if served_reads:
+                await served(url, served_reads)
         await engine.dispose()
 
 
@@ -297,5 +330,6 @@ if __name__ == "__main__":
     parser.add_argument("--projects", type=int, default=500)
     parser.add_argument("--reads", type=int, default=30)
     parser.add_argument("--full-rows", action="store_true")
+    parser.add_argument("--served", type=int, default=0, metavar="READS")
     args = parser.parse_args()
-    run_benchmark(main(args.projects, args.reads, args.full_rows))
+    run_benchmark(main(args.projects, args.reads, args.full_rows, args.served))
