@@ -116,7 +116,10 @@ async def empty(conn_url: str) -> None:
     engine = make_engine(conn_url)
     async with engine.begin() as conn:
         await conn.execute(
-            text("truncate indicator.cells, indicator.periods, indicator.totals, indicator.outbox")
+            text(
+                "truncate indicator.cells, indicator.periods, indicator.totals,"
+                " indicator.sheet_totals, indicator.region_totals, indicator.outbox"
+            )
         )
         await conn.execute(
             text("delete from indicator.processed_events where consumer = 'indicator.reports'")

@@ -5,10 +5,11 @@ same answers checked:
   `approved_periods`, and against the join of every period's kept sums to `approved_periods`
   that replaced it before the share was kept;
 - the figures of `GET /v1/progress` (`Figures.all_sheets`, which also calls `approvals()`) and
-  of `GET /v1/coverage` (`Figures.coverage(None)`) from the tallies summed in SQL to the
-  dimensions they read, against the tallies by every dimension.
+  of `GET /v1/coverage` (`Figures.coverage(None)`) from the tallies kept by the dimensions they
+  read (`sheet_totals`, `region_totals`), against the tallies by every dimension;
+- then those two routes whole, through an in-process ASGI client (median, p99, max).
 
-    python -m bench.national_reads [--projects 500] [--reads 30] [--full-rows]
+    python -m bench.national_reads [--projects 500] [--reads 30] [--full-rows [--served 300]]
 
 Uses CMA_BENCH_DATABASE_URL (a PostgreSQL server URL; a scratch database is created there)
 or an embedded PostgreSQL. Registers `--projects` projects and applies 6 reports of 40 cells
@@ -17,29 +18,38 @@ service), then times `--reads` reads of each kind, alternated, after one unmeasu
 each; prints the medians and the ratio of the first to the last. `--full-rows` then replaces
 the kept rows with those of the full B8 scale without its 6.4 M cells (56,448 rows in `totals`,
 10,000 projects × 14 semesters in `periods`, half of them approved, and the share per sheet
-they sum to) and times the reads of the kept rows there: the reads over cells have nothing to
-read then, and are not timed.
+they sum to, and the totals summed further as the handlers keep them) and times the reads of
+the kept rows there: the reads over cells have nothing to read then, and are not timed. With
+`--served N`, it then serves the indicator on those rows as in production and times `N`
+requests of each of the two routes and of `/healthz`, one at a time (p50, p99).
 """
 
 from __future__ import annotations
 
 import argparse
+import secrets
 import statistics
 import time
 from collections.abc import Awaitable, Callable, Collection
+from functools import partial
 from uuid import UUID
 
+import httpx
+from fastapi import FastAPI, Request
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.indicator_apply import NOW, PERIODS, project_ids, registrations, report_events
-from bench.support import run_benchmark, scratch_database, summary
+from bench.scale import percentile, timed_reads
+from bench.support import broker, run_benchmark, scratch_database, service, summary
 from contracts.catalog import load_catalog
 from contracts.events import parse_event
+from services.indicator.api import indicator_router
 from services.indicator.domain import DIMENSIONS, Approval, Dimension, Reading, Tally
 from services.indicator.figures import Figures
 from services.indicator.handlers import make_handler
 from services.indicator.queries import IndicatorQueries
+from services.runtime.auth import BOOTSTRAP_STAFF, Caller
 from services.runtime.db import make_engine
 
 # What `IndicatorQueries.tallies` ran at each national read before the kept totals.
@@ -77,7 +87,7 @@ PERIODS_JOINED = text("""
 SEMESTERS = [f"{y}-S{s}" for y in range(2024, 2031) for s in (1, 2)]
 FULL_ROWS = [
     "truncate indicator.totals, indicator.periods, indicator.approved_periods,"
-    " indicator.sheet_approvals",
+    " indicator.sheet_approvals, indicator.sheet_totals, indicator.region_totals",
     """insert into indicator.totals
         select s, k, l, r, x, '', p, abs(hashtext(s || k || l || r || x || p)) % 1000, 1
         from unnest(cast(:sheets as text[])) s, unnest(array['trained', 'sensitised']) k,
@@ -96,6 +106,13 @@ FULL_ROWS = [
     """insert into indicator.approved_periods
         select project_id, period, 1, report_id, now() from indicator.periods
         where hashtext(project_id || period) % 2 = 0""",
+    # The totals summed further, as the handlers keep them (migration 0012's backfill).
+    """insert into indicator.sheet_totals
+        select sheet, kind, level, audience, period, sum(count), sum(cells)
+        from indicator.totals group by sheet, kind, level, audience, period""",
+    """insert into indicator.region_totals
+        select sheet, region, sum(count), sum(cells)
+        from indicator.totals group by sheet, region""",
     """insert into indicator.sheet_approvals
         select p.sheet, sum(r.people),
             coalesce(sum(r.people) filter (where a.revision = r.revision), 0), sum(r.cells)
@@ -208,6 +225,63 @@ async def compare(engine: AsyncEngine, reads: int, over_cells: bool) -> None:
     for name, pair in (("GET /v1/progress", progress_reads), ("GET /v1/coverage", coverage_reads)):
         print(f"{name}'s figures:")
         report(await timed(pair, reads))
+    await through_http(reduced, reads)
+
+
+async def through_http(figures: Figures, reads: int) -> None:
+    """The two routes whole (the indicator's router: validation, the response model, JSON),
+    through an in-process ASGI client: what HTTP adds to the figures, without the network,
+    the server or the service's other work (the full B8 run measures those)."""
+    app = FastAPI()
+
+    async def staff(request: Request) -> Caller:
+        return BOOTSTRAP_STAFF
+
+    app.include_router(indicator_router(figures, staff))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+
+        def get(path: str) -> Read:
+            async def read() -> None:
+                (await client.get(path)).raise_for_status()
+
+            return read
+
+        runs = await timed({p: get(p) for p in ("/v1/progress", "/v1/coverage")}, reads)
+    print("through HTTP (in-process ASGI client):")
+    for name, times in runs.items():
+        ranked = sorted(times)
+        p99 = ranked[min(len(ranked) - 1, round(0.99 * (len(ranked) - 1)))]
+        print(
+            f"  GET {name:<34} median {statistics.median(times):.2f} ms"
+            f"  p99 {p99:.2f} ms  max {ranked[-1]:.2f} ms"
+        )
+
+
+async def served(url: str, reads: int) -> None:
+    """`GET /healthz`, `/v1/progress` and `/v1/coverage` from the indicator served as in
+    production (`cma serve indicator`, its own process, with its broker: CMA_KAFKA_BOOTSTRAP's
+    or an embedded one), one request at a time, `reads` each after 3 unmeasured: as B8's full
+    run reads them (bench/scale.py), on these rows without their cells."""
+    token = secrets.token_urlsafe(24)
+    limits = {"rate_limit_per_minute": "600000", "rate_limit_burst": "10000"}
+    with broker() as bootstrap:
+        settings = {"database_url": url, "kafka_bootstrap": bootstrap, "staff_tokens": token}
+        with service("indicator", **settings, **limits) as (_, base):
+            headers = {"Authorization": f"Bearer {token}"}
+            async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+                print("served (cma serve indicator, one request at a time):")
+                for path in ("/healthz", "/v1/progress", "/v1/coverage"):
+                    seconds = await timed_reads(client, partial(_same, path), reads, 600)
+                    ms = [s * 1000 for s in seconds]
+                    print(
+                        f"  GET {path:<34} p50 {percentile(ms, 0.5):.1f} ms"
+                        f"  p99 {percentile(ms, 0.99):.1f} ms  max {max(ms):.0f} ms  ({len(ms)})"
+                    )
+
+
+def _same(path: str, _: int) -> str:
+    return path
 
 
 async def count(engine: AsyncEngine, table: str) -> int:
@@ -217,7 +291,7 @@ async def count(engine: AsyncEngine, table: str) -> int:
         )
 
 
-async def main(projects: int, reads: int, full_rows: bool = False) -> None:
+async def main(projects: int, reads: int, full_rows: bool = False, served_reads: int = 0) -> None:
     async with scratch_database() as url:
         engine = make_engine(url)
         apply = make_handler(lambda: NOW)
@@ -246,6 +320,8 @@ async def main(projects: int, reads: int, full_rows: bool = False) -> None:
             rows, periods = await count(engine, "totals"), await count(engine, "periods")
             print(f"full rows: totals_rows={rows} periods_rows={periods} (no cells read)")
             await compare(engine, reads, over_cells=False)
+            if served_reads:
+                await served(url, served_reads)
         await engine.dispose()
 
 
@@ -254,5 +330,6 @@ if __name__ == "__main__":
     parser.add_argument("--projects", type=int, default=500)
     parser.add_argument("--reads", type=int, default=30)
     parser.add_argument("--full-rows", action="store_true")
+    parser.add_argument("--served", type=int, default=0, metavar="READS")
     args = parser.parse_args()
-    run_benchmark(main(args.projects, args.reads, args.full_rows))
+    run_benchmark(main(args.projects, args.reads, args.full_rows, args.served))

@@ -54,6 +54,16 @@ HASHES = {
         f" period)) from indicator.{table}"
         for name, table in (("kept_totals", "totals"), ("approved_totals", "approved_totals"))
     },
+    # The same totals summed further (models._rolled_up), as reported and approved.
+    **{
+        prefix + table: f"select md5(string_agg(concat_ws('|', {key}, count, cells), E'\\n'"
+        f" order by {key})) from indicator.{prefix}{table}"
+        for table, key in (
+            ("sheet_totals", "sheet, kind, level, audience, period"),
+            ("region_totals", "sheet, region"),
+        )
+        for prefix in ("", "approved_")
+    },
     # The share approved the handlers keep per sheet (services/indicator/kept_approvals.py).
     "sheet_approvals": "select md5(string_agg(concat_ws('|', sheet, people, approved, cells),"
     " E'\\n' order by sheet)) from indicator.sheet_approvals",

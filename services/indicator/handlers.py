@@ -40,6 +40,7 @@ from services.indicator.kept_totals import (
     apply_deltas,
     lock_projects,
     registered_sheets,
+    rolled_up,
 )
 from services.indicator.totals_changed import emit_totals
 from services.runtime.clock import Clock
@@ -67,6 +68,7 @@ class _Store:
     periods: Table
     cells: Table
     totals: Table  # the national sums of `cells` (kept_totals.py)
+    rolled_up: tuple[Table, ...]  # `totals` summed further (models._rolled_up), in lock order
     at: str  # the time column of `periods`
     sums: bool  # whether `periods` keeps its cells' people and number (models.py)
 
@@ -103,9 +105,21 @@ class _Store:
                 c.count""")
 
 
-AS_REPORTED = _Store(m.periods, m.cells, m.totals, "submitted_at", sums=True)
+AS_REPORTED = _Store(
+    m.periods,
+    m.cells,
+    m.totals,
+    (m.sheet_totals, m.region_totals),
+    "submitted_at",
+    sums=True,
+)
 APPROVED = _Store(
-    m.approved_periods, m.approved_cells, m.approved_totals, "reviewed_at", sums=False
+    m.approved_periods,
+    m.approved_cells,
+    m.approved_totals,
+    (m.approved_sheet_totals, m.approved_region_totals),
+    "reviewed_at",
+    sums=False,
 )
 _CELL_COLUMNS = ["project_id", "period", "kind", "level", "region", "sex", "audience", "count"]
 
@@ -160,8 +174,10 @@ def make_handler(clock: Clock) -> ApplyProjectEvents:
         await _replace_periods(conn, APPROVED, approved, reviewed)
         add_shares(shares, await of_periods(conn, named_periods), 1)
         # Last, and always in this order: the kept rows stay locked until the commit.
-        await apply_deltas(conn, AS_REPORTED.totals, reported)
-        await apply_deltas(conn, APPROVED.totals, reviewed)
+        for store, deltas in ((AS_REPORTED, reported), (APPROVED, reviewed)):
+            await apply_deltas(conn, store.totals, deltas)
+            for kept in store.rolled_up:
+                await apply_deltas(conn, kept, rolled_up(deltas, store.totals, kept))
         await apply_deltas(conn, m.sheet_approvals, shares)
         await emit_totals(conn, changed, clock())
 

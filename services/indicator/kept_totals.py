@@ -56,6 +56,18 @@ class Deltas:
         return [(k, a) for k, a in sorted(self.by_key.items()) if any(a)]
 
 
+def rolled_up(deltas: Deltas, totals: Table, kept: Table) -> Deltas:
+    """`deltas` of `totals` summed to the key of `kept` (its dimensions, a subset of the
+    totals' key): the sums are linear, so a row of `kept` changes by the sum of the changes of
+    the totals' rows it sums, its `cells` included (`models._rolled_up`)."""
+    names = [c.name for c in totals.primary_key.columns]
+    at = [names.index(c.name) for c in kept.primary_key.columns]
+    summed = Deltas()
+    for key, amounts in deltas.by_key.items():
+        summed.add(tuple(key[i] for i in at), *amounts)
+    return summed
+
+
 def lock_key(project_id: UUID) -> int:
     """The advisory lock of a project: the UUID's first 8 bytes as a signed bigint (a
     collision only makes two projects take turns)."""

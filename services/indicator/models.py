@@ -1,7 +1,8 @@
 """Indicator's tables, in its own `indicator` schema: projects as registered, the latest
 revision of each period, and that revision's cells. Totals are sums over `cells`; the national
-ones are also kept, per reading, in `totals` and `approved_totals`, and the share approved per
-sheet in `sheet_approvals`."""
+ones are also kept, per reading, in `totals` and `approved_totals` (and summed further to what
+the national reads need in `sheet_totals`, `region_totals` and their approved twins), and the
+share approved per sheet in `sheet_approvals`."""
 
 from __future__ import annotations
 
@@ -116,6 +117,30 @@ def _totals(name: str) -> Table:
 
 totals = _totals("totals")
 approved_totals = _totals("approved_totals")
+
+
+def _rolled_up(name: str, dimensions: tuple[str, ...]) -> Table:
+    """A reading's kept totals summed further, by sheet and `dimensions`: exactly the rows one
+    national read needs (`figures.SHEET_BY`, `figures.COVERAGE_BY`), so it reads them as kept
+    instead of grouping the ≤ 56,448 rows of `totals` at each request (docs/performance.md,
+    B8). Kept from the same deltas as the totals, in the same upsert and transaction
+    (`kept_totals.rolled_up`); a row exists iff a cell contributes, as in `totals`."""
+    return Table(
+        name,
+        metadata,
+        Column("sheet", String(40), primary_key=True),
+        *(Column(d, cells.c[d].type, primary_key=True) for d in dimensions),
+        Column("count", BigInteger, nullable=False),
+        Column("cells", Integer, nullable=False),
+    )
+
+
+_BY_SHEET = ("kind", "level", "audience", "period")
+_BY_REGION = ("region",)
+sheet_totals = _rolled_up("sheet_totals", _BY_SHEET)
+approved_sheet_totals = _rolled_up("approved_sheet_totals", _BY_SHEET)
+region_totals = _rolled_up("region_totals", _BY_REGION)
+approved_region_totals = _rolled_up("approved_region_totals", _BY_REGION)
 
 # Per sheet, active projects' people as reported (`periods.people`), those of them in periods
 # whose latest revision is approved, and the cells they sum: the national share approved

@@ -5,12 +5,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, Table, and_, cast, func, or_, select, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Table,
+    and_,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.indicators import Target
@@ -19,10 +30,22 @@ from services.indicator.domain import DIMENSIONS, Approval, Dimension, Reading, 
 from services.indicator.kept_approvals import of_projects
 
 _CELLS: dict[Reading, Table] = {Reading.AS_REPORTED: m.cells, Reading.APPROVED: m.approved_cells}
-_TOTALS: dict[Reading, Table] = {
-    Reading.AS_REPORTED: m.totals,
-    Reading.APPROVED: m.approved_totals,
+# Per reading, the kept sums a national read may take its tallies from, fewest rows first:
+# each by sheet and the dimensions of its key (models.py).
+_KEPT: dict[Reading, tuple[Table, ...]] = {
+    Reading.AS_REPORTED: (m.region_totals, m.sheet_totals, m.totals),
+    Reading.APPROVED: (m.approved_region_totals, m.approved_sheet_totals, m.approved_totals),
 }
+
+
+def kept_sums(reading: Reading, dimensions: Collection[str]) -> tuple[Table, bool]:
+    """The kept sums with the fewest rows that still have `dimensions` (every table has the
+    sheet), and whether they have exactly those (their rows are then the tallies, as kept)."""
+    for table in _KEPT[reading]:
+        keys = {c.name for c in table.primary_key.columns} - {"sheet"}
+        if keys >= set(dimensions):
+            return table, keys == set(dimensions)
+    raise ValueError(f"no kept sums by {sorted(dimensions)}")  # totals have every dimension
 
 
 @dataclass(frozen=True)
@@ -76,12 +99,19 @@ class IndicatorQueries:
         the others are summed away and left blank (""), so a read that needs only a few
         dimensions gets a few rows (the figures', docs/performance.md, B8). National (no
         `project_id`): the totals the handlers keep, not a GROUP BY over every cell at each
-        request; a project's: its own cells (the primary key's prefix)."""
+        request, and from the coarsest of them that has the dimensions `by` (read as kept when
+        it has exactly those: `figures.SHEET_BY`, `COVERAGE_BY`); a project's: its own cells
+        (the primary key's prefix)."""
         kept = [d for d in DIMENSIONS if d in by and d != "sheet"]
         if project_id is None:
-            t = _TOTALS[reading].c
+            table, exact = kept_sums(reading, kept)
+            t = table.c
             dims = [t.sheet, *(t[d] for d in kept)]
-            query = select(*dims, cast(func.sum(t.count), BigInteger)).group_by(*dims)
+            if exact:
+                query = select(*_as_tally(dims, t.count))
+            else:
+                total = cast(func.sum(t.count), BigInteger)
+                query = select(*_as_tally(dims, total)).group_by(*dims)
             if sheet is not None:
                 query = query.where(t.sheet == sheet)
         else:
@@ -89,16 +119,15 @@ class IndicatorQueries:
             c, p = cells.c, m.projects.c
             dims = [p.sheet, *(c[d] for d in kept)]
             query = (
-                select(*dims, cast(func.sum(c.count), BigInteger))
+                select(*_as_tally(dims, cast(func.sum(c.count), BigInteger)))
                 .select_from(cells.join(m.projects, c.project_id == p.project_id))
                 .where(p.active, p.project_id == project_id)
                 .group_by(*dims)
             )
             if sheet is not None:
                 query = query.where(p.sheet == sheet)
-        names = ["sheet", *kept]
         async with self.engine.connect() as conn:
-            return [_tally(names, row) for row in await conn.execute(query)]
+            return [Tally(*row) for row in await conn.execute(query)]
 
     async def funded_regions(self, today: date) -> dict[str, set[str]]:
         """The regions active projects declare now, by sheet; a closed project's count until
@@ -276,12 +305,17 @@ _PROJECT = (
 )
 
 
-_BLANK = Tally("", "", "", "", "", "", "", 0)
+_BLANK: ColumnElement[str] = literal_column("''")
 
 
-def _tally(names: Sequence[str], row: Sequence[Any]) -> Tally:
-    """A row of `names` then the count, the dimensions not named blank."""
-    return replace(_BLANK, **dict(zip(names, row[:-1], strict=True)), count=int(row[-1]))
+def _as_tally(
+    dims: Sequence[ColumnElement[Any]], count: ColumnElement[Any]
+) -> list[ColumnElement[Any]]:
+    """The columns of a `Tally` in its order: `dims` (each named as a dimension, the sheet's
+    first), a blank for every other dimension, then `count`; so a row is a `Tally`'s fields,
+    not a dict rebuilt per row (1,568 rows for the sheets' figures, docs/performance.md, B8)."""
+    named = {d.name: d for d in dims}
+    return [named.get(d, _BLANK) for d in DIMENSIONS] + [count]
 
 
 def _project(

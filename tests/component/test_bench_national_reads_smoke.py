@@ -22,3 +22,5 @@ async def test_the_national_reads_benchmark_compares_equal_answers(
     for read in (*reads, "tallies by COVERAGE_BY"):
         assert re.search(rf"{read} +median [0-9.]+ ms", out), out
     assert out.count("ratio") == 4
+    for path in ("/v1/progress", "/v1/coverage"):
+        assert re.search(rf"GET {path} +median [0-9.]+ ms  p99 [0-9.]+ ms", out), out

@@ -24,11 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from contracts.catalog import load_catalog
 from contracts.events import ProjectEvent, ProjectRegistered
 from contracts.reports import Cell, ReviewDecision
+from services.indicator import models as m
 from services.indicator.domain import DIMENSIONS, Approval, Dimension, Reading, Tally
-from services.indicator.figures import Figures
+from services.indicator.figures import COVERAGE_BY, SHEET_BY, Figures
 from services.indicator.handlers import make_handler
 from services.indicator.metrics import Staleness, national_families
-from services.indicator.queries import IndicatorQueries
+from services.indicator.queries import IndicatorQueries, kept_sums
 from services.runtime.db import make_engine
 from services.runtime.metrics import SnapshotCollector
 from services.runtime.migrations import alembic_config, upgrade_async
@@ -77,6 +78,17 @@ SHEET_SHARES = """
     group by p.sheet
     having sum(r.cells) > 0"""
 KEPT = "select sheet, people, approved, cells from indicator.sheet_approvals"
+
+# The kept totals summed further (models._rolled_up), each by its key: what the handlers keep
+# there, computed afresh from the kept totals (migration 0012's backfill).
+ROLLED_UP = {
+    f"{prefix}{table}": (f"{prefix}totals", key)
+    for table, key in (
+        ("sheet_totals", "sheet, kind, level, audience, period"),
+        ("region_totals", "sheet, region"),
+    )
+    for prefix in ("", "approved_")
+}
 
 PERIOD_SUMS = """
     select r.project_id, r.period, r.people, r.cells,
@@ -167,6 +179,17 @@ async def assert_kept_shares_are_the_periods(engine: AsyncEngine) -> None:
     assert await kept_shares(engine) == expected
 
 
+async def assert_rolled_up_totals_are_the_totals_summed(engine: AsyncEngine) -> None:
+    """Row for row, `cells` included: a row iff a cell contributes, as in the totals."""
+    async with engine.connect() as conn:
+        for table, (totals, key) in ROLLED_UP.items():
+            kept = await conn.execute(text(f"select {key}, count, cells from indicator.{table}"))
+            summed = await conn.execute(
+                text(f"select {key}, sum(count), sum(cells) from indicator.{totals} group by {key}")
+            )
+            assert sorted(map(tuple, kept)) == sorted(map(tuple, summed)), table
+
+
 async def assert_approvals_are_the_cells_joined(
     engine: AsyncEngine, queries: IndicatorQueries, projects: list[uuid.UUID]
 ) -> None:
@@ -239,6 +262,7 @@ async def test_reads_from_kept_sums_and_fewer_dimensions_answer_as_before(
                 await apply(conn, random_batch(rng, projects))
             await assert_period_sums_are_their_cells(engine)
             await assert_kept_shares_are_the_periods(engine)
+            await assert_rolled_up_totals_are_the_totals_summed(engine)
             await assert_approvals_are_the_cells_joined(engine, queries, projects)
             if batch % 10 == 9:
                 await assert_same_figures(reduced, full)
@@ -283,6 +307,7 @@ async def test_the_share_kept_per_sheet_is_the_same_whatever_the_batches_and_on_
             await apply_each(engine, apply, batches)
             assert await kept_shares(engine) == kept, name
             await assert_kept_shares_are_the_periods(engine)
+            await assert_rolled_up_totals_are_the_totals_summed(engine)
             await assert_approvals_are_the_cells_joined(engine, queries, projects)
     finally:
         await engine.dispose()
@@ -395,5 +420,63 @@ async def test_the_migration_fills_each_periods_sums_from_its_cells(clean_databa
                 ("2025-S1", 0, 1),
                 ("2025-S2", 0, 0),
             ]
+    finally:
+        await engine.dispose()
+
+
+def test_the_sheets_and_coverage_read_their_tallies_as_kept() -> None:
+    """Each national read's dimensions are exactly a rolled-up table's key, so it reads its
+    rows without grouping; any other dimensions are grouped from the coarsest that has them."""
+    for reading, kept in (
+        (Reading.AS_REPORTED, (m.sheet_totals, m.region_totals, m.totals)),
+        (Reading.APPROVED, (m.approved_sheet_totals, m.approved_region_totals, m.approved_totals)),
+    ):
+        sheets, regions, totals = kept
+        assert kept_sums(reading, [d for d in SHEET_BY if d != "sheet"]) == (sheets, True)
+        assert kept_sums(reading, [d for d in COVERAGE_BY if d != "sheet"]) == (regions, True)
+        assert kept_sums(reading, ["kind", "period"]) == (sheets, False)
+        assert kept_sums(reading, []) == (regions, False)
+        assert kept_sums(reading, ["kind", "region"]) == (totals, False)
+        assert kept_sums(reading, [d for d in DIMENSIONS if d != "sheet"]) == (totals, True)
+
+
+async def test_the_migration_sums_the_kept_totals_further(clean_database: str) -> None:
+    """Each reading's kept totals, summed by the rolled-up tables' keys, counts and cells."""
+    config = alembic_config("indicator", clean_database)
+    await asyncio.to_thread(command.downgrade, config, "0011_h18")
+    rows = [  # sheet, kind, level, region, sex, audience, period, count, cells
+        ("cloud", "trained", "bac", "84", "F", "", "2024-S2", 3, 1),
+        ("cloud", "trained", "bac", "84", "M", "", "2024-S2", 4, 2),
+        ("cloud", "trained", "bac", "11", "", "", "2024-S2", 0, 1),
+        ("cloud", "sensitised", "bac+5", "11", "F", "staff", "2025-S1", 9, 3),
+        ("quantique", "trained", "bac", "84", "F", "", "2024-S2", 5, 1),
+    ]
+    try:
+        engine = make_engine(clean_database)
+        async with engine.begin() as conn:
+            for table in ("totals", "approved_totals"):
+                for row in rows if table == "totals" else rows[:2]:
+                    await conn.execute(
+                        text(
+                            f"insert into indicator.{table} values (:s, :k, :l, :r, :x, :a, :p,"
+                            " :n, :c)"
+                        ),
+                        dict(zip("sklrxapnc", row, strict=True)),
+                    )
+        await engine.dispose()
+    finally:
+        await upgrade_async(clean_database, "indicator")
+    engine = make_engine(clean_database)
+    try:
+        await assert_rolled_up_totals_are_the_totals_summed(engine)
+        async with engine.connect() as conn:
+            found = await conn.execute(text("select * from indicator.region_totals"))
+            assert sorted(map(tuple, found)) == [
+                ("cloud", "11", 9, 4),
+                ("cloud", "84", 7, 3),
+                ("quantique", "84", 5, 1),
+            ]
+            found = await conn.execute(text("select * from indicator.approved_sheet_totals"))
+            assert list(map(tuple, found)) == [("cloud", "trained", "bac", "", "2024-S2", 7, 3)]
     finally:
         await engine.dispose()
