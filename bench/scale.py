@@ -282,7 +282,7 @@ async def caught_up(
     readers = [
         s.name
         for s in registry.SERVICES
-        if any(c == ("reports", topics.REPORTS) for c in s.consumes)  # group `<name>.reports`
+        if any(c.handler == "reports" and c.topic == topics.REPORTS for c in s.consumes)
     ]
     fresh = {
         f"{name} applied": await wait_until(name, partial(applied, name), since) for name in readers
