@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from bench.idle_platform import OWN
 from bench.idle_platform import main as idle_platform
 
 
@@ -16,6 +17,6 @@ async def test_the_idle_benchmark_reads_each_services_cpu_and_the_platforms_sum(
     await idle_platform(settle=1, seconds=1, runs=1)
     out = capsys.readouterr().out
     assert "run: % of a core: " in out  # the programs that spent any, in one second
-    for program in ("intake", "indicator", "milestone", "alerting", "broker", "postgres"):
+    for program in OWN:  # the services, the broker, PostgreSQL
         assert re.search(rf"idle {program} median [0-9.]+ % of a core", out), out
     assert re.search(r"idle platform \(services, broker, postgres\) median [0-9.]+ %", out), out
