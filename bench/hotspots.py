@@ -13,8 +13,6 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-IDLE = ("select (selectors.py", "epoll", "_run_once (asyncio/base_events.py")
-
 
 def hotspots(profile: Path, top: int, contains: str = "") -> str:
     inclusive: Counter[str] = Counter()
@@ -25,6 +23,7 @@ def hotspots(profile: Path, top: int, contains: str = "") -> str:
             continue
         n, frames = int(count), stack.split(";")
         total += n
+        # An event loop waiting for I/O: its leaf is the selector's poll.
         if any(frame.startswith("select (") or "epoll" in frame for frame in frames[-2:]):
             idle += n
             continue
