@@ -1,5 +1,6 @@
 """bench/hotspots.py reads py-spy's raw profiles: the share of samples each function appears
-in, a recursive one counted once per sample, and the samples waiting for I/O apart."""
+in, a recursive one counted once per sample, and the samples waiting for I/O apart. (Here,
+beside the benchmarks' smoke runs: the mutation run copies tests/unit without bench/.)"""
 
 from __future__ import annotations
 
