@@ -35,6 +35,7 @@ from services.launcher.embedded import EmbeddedKafka
 from services.runtime.broker import KafkaConnection, ensure_topics
 from services.runtime.settings import Settings
 
+_TOTALS_KEY = "sheet, kind, level, region, sex, audience, period"
 HASHES = {
     "cells": "select md5(string_agg(concat_ws('|', project_id, period, kind, level, region, sex,"
     " audience, count), E'\\n' order by project_id, period, kind, level, region, sex, audience))"
@@ -46,23 +47,23 @@ HASHES = {
     " audience, sum(count) n from indicator.cells group by 1, 2, 3, 4) t",
     "projects": "select md5(string_agg(project_id::text, ',' order by project_id))"
     " from indicator.projects",
-    # The national totals the handlers keep (services/indicator/kept_totals.py), as reported
-    # and approved.
+    # The national totals the handlers keep (services/indicator/kept_totals.py) and the same
+    # summed further (models._rolled_up), as reported and approved: each table by its key.
     **{
-        name: "select md5(string_agg(concat_ws('|', sheet, kind, level, region, sex, audience,"
-        " period, count, cells), E'\\n' order by sheet, kind, level, region, sex, audience,"
-        f" period)) from indicator.{table}"
-        for name, table in (("kept_totals", "totals"), ("approved_totals", "approved_totals"))
-    },
-    # The same totals summed further (models._rolled_up), as reported and approved.
-    **{
-        prefix + table: f"select md5(string_agg(concat_ws('|', {key}, count, cells), E'\\n'"
-        f" order by {key})) from indicator.{prefix}{table}"
-        for table, key in (
-            ("sheet_totals", "sheet, kind, level, audience, period"),
-            ("region_totals", "sheet, region"),
+        name: f"select md5(string_agg(concat_ws('|', {key}, count, cells), E'\\n'"
+        f" order by {key})) from indicator.{table}"
+        for name, table, key in (
+            ("kept_totals", "totals", _TOTALS_KEY),
+            ("approved_totals", "approved_totals", _TOTALS_KEY),
+            *(
+                (prefix + table, prefix + table, key)
+                for table, key in (
+                    ("sheet_totals", "sheet, kind, level, audience, period"),
+                    ("region_totals", "sheet, region"),
+                )
+                for prefix in ("", "approved_")
+            ),
         )
-        for prefix in ("", "approved_")
     },
     # The share approved the handlers keep per sheet (services/indicator/kept_approvals.py).
     "sheet_approvals": "select md5(string_agg(concat_ws('|', sheet, people, approved, cells),"

@@ -215,9 +215,10 @@ def subscribe_consumers(
     each commit that applied events, with them (to refresh what is kept in memory)."""
     metrics = ConsumerMetrics(registry, service)
     groups = [(consumer_group(service, c.handler), c.topic) for c in consumed]
-    for (group, topic), consumption in zip(groups, consumed, strict=True):
+    for c in consumed:
+        group = consumer_group(service, c.handler)
         IdempotentConsumer(
-            group, topic, engine, inbox, apply, settings, metrics, on_applied, consumption.prompt
+            group, c.topic, engine, inbox, apply, settings, metrics, on_applied, c.prompt
         ).subscribe(broker)
     return ConsumerLag(
         registry,
